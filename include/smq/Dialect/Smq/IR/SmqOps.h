@@ -1,0 +1,29 @@
+//===- SmqOps.h - smq dialect ops -------------------------------*- C++ -*-===//
+#ifndef SMQ_DIALECT_SMQ_IR_SMQOPS_H
+#define SMQ_DIALECT_SMQ_IR_SMQOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "smq/Dialect/Smq/IR/SmqDialect.h"
+
+namespace mlir::smq {
+/// Result types declared on an op may refine the inferred ones: element
+/// types must match and shapes must be compatible (dynamic dims and unranked
+/// tensors match anything).
+bool areCompatibleResultTypes(TypeRange inferred, TypeRange declared);
+
+/// The integer contents of `value` if it is defined by a small constant
+/// (dense or dense_resource); used for shape operands.
+std::optional<SmallVector<int64_t>> getConstantInts(Value value);
+} // namespace mlir::smq
+
+#define GET_OP_CLASSES
+#include "smq/Dialect/Smq/IR/SmqOps.h.inc"
+
+#endif // SMQ_DIALECT_SMQ_IR_SMQOPS_H

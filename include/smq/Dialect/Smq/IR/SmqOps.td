@@ -1,0 +1,378 @@
+//===- SmqOps.td - smq dialect ops -------------------------*- tablegen -*-===//
+//
+// Op definitions of the smq dialect. Semantics follow the ONNX operator of
+// the same name unless the description says otherwise.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMQ_DIALECT_SMQ_IR_SMQOPS_TD
+#define SMQ_DIALECT_SMQ_IR_SMQOPS_TD
+
+include "smq/Dialect/Smq/IR/SmqBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// An op whose result types are inferred from its operands and attributes.
+// A declared result type may be more static than the inferred one (a user
+// or an earlier pass may know more), so compatibility, not equality, is
+// checked; see areCompatibleResultTypes.
+class Smq_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Smq_Op<mnemonic, !listconcat(traits,
+                                   [Pure, InferTypeOpAdaptorWithIsCompatible])>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Smq_ConstantOp : Smq_Op<"constant",
+    [ConstantLike, Pure, AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor: a weight, or a folded value";
+  let description = [{
+    Weights imported from ONNX initializers carry a `dense_resource` value
+    whose key is derived from the initializer name, so the key is stable
+    across re-imports of the same model. Small folded values are inline
+    `dense` attributes.
+
+    ```mlir
+    %w = smq.constant dense_resource<w_q> : tensor<192x192xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary ops with numpy broadcasting
+//===----------------------------------------------------------------------===//
+
+class Smq_BroadcastBinaryOp<string mnemonic, Type operandType,
+                            list<Trait> traits = []>
+    : Smq_InferredOp<mnemonic,
+                     !listconcat(traits, [ResultsBroadcastableShape])> {
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+class Smq_ArithBinaryOp<string mnemonic, string desc, list<Trait> traits = []>
+    : Smq_BroadcastBinaryOp<mnemonic, AnyTensor,
+                            !listconcat(traits, [SameOperandsAndResultElementType])> {
+  let summary = desc # " with numpy broadcasting";
+}
+
+def Smq_AddOp : Smq_ArithBinaryOp<"add", "Elementwise sum", [Commutative]>;
+def Smq_SubOp : Smq_ArithBinaryOp<"sub", "Elementwise difference">;
+def Smq_MulOp : Smq_ArithBinaryOp<"mul", "Elementwise product", [Commutative]>;
+def Smq_DivOp : Smq_ArithBinaryOp<"div", "Elementwise quotient"> {
+  let description = [{ Integer division truncates toward zero, as in ONNX. }];
+}
+def Smq_PowOp : Smq_ArithBinaryOp<"pow", "Elementwise power"> {
+  let description = [{
+    ONNX allows the exponent to have another element type; the importer
+    casts it to the base's element type.
+  }];
+}
+def Smq_MaxOp : Smq_ArithBinaryOp<"max", "Elementwise maximum", [Commutative]>;
+def Smq_MinOp : Smq_ArithBinaryOp<"min", "Elementwise minimum", [Commutative]>;
+
+def Smq_EqualOp : Smq_BroadcastBinaryOp<"equal", AnyTensor,
+    [Commutative, SameOperandsElementType]> {
+  let summary = "Elementwise equality with numpy broadcasting, giving i1";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise unary ops
+//===----------------------------------------------------------------------===//
+
+class Smq_UnaryOp<string mnemonic, Type type, string desc,
+                  list<Trait> traits = []>
+    : Smq_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = desc;
+  let arguments = (ins type:$input);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
+}
+
+def Smq_SqrtOp : Smq_UnaryOp<"sqrt", Smq_FloatTensor, "Elementwise square root">;
+def Smq_ReciprocalOp
+    : Smq_UnaryOp<"reciprocal", Smq_FloatTensor, "Elementwise 1/x">;
+def Smq_NegOp : Smq_UnaryOp<"neg", AnyTensor, "Elementwise negation">;
+def Smq_ExpOp : Smq_UnaryOp<"exp", Smq_FloatTensor, "Elementwise e^x">;
+def Smq_LogOp : Smq_UnaryOp<"log", Smq_FloatTensor, "Elementwise natural log">;
+def Smq_TanhOp : Smq_UnaryOp<"tanh", Smq_FloatTensor, "Elementwise tanh">;
+def Smq_ErfOp : Smq_UnaryOp<"erf", Smq_FloatTensor, "Elementwise error function">;
+def Smq_SigmoidOp
+    : Smq_UnaryOp<"sigmoid", Smq_FloatTensor, "Elementwise 1/(1+e^-x)">;
+def Smq_ReluOp : Smq_UnaryOp<"relu", AnyTensor, "Elementwise max(x, 0)">;
+def Smq_CosOp : Smq_UnaryOp<"cos", Smq_FloatTensor, "Elementwise cosine">;
+def Smq_SinOp : Smq_UnaryOp<"sin", Smq_FloatTensor, "Elementwise sine">;
+def Smq_NotOp : Smq_UnaryOp<"not", Smq_BoolTensor, "Elementwise logical not">;
+
+def Smq_GeluOp : Smq_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `approximate = "none"` computes `0.5 x (1 + erf(x/√2))`; `"tanh"` uses
+    the tanh approximation, as ONNX Gelu (opset 20) defines them.
+  }];
+  let arguments = (ins Smq_FloatTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs Smq_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Smq_CastOp : Smq_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Elementwise conversion to another element type";
+  let description = [{
+    Float to integer conversion truncates toward zero; any non-zero value
+    converts to `true` for i1.
+  }];
+  let arguments = (ins AnyTensor:$input);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisations and reductions
+//===----------------------------------------------------------------------===//
+
+def Smq_SoftmaxOp : Smq_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis (ONNX opset 13 semantics)";
+  let arguments = (ins Smq_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Smq_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Smq_LayerNormOp : Smq_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Layer normalisation over the trailing axes from `axis`";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and variance
+    over axes `[axis, rank)`. `scale` and `bias` broadcast against those axes.
+  }];
+  let arguments = (ins Smq_FloatTensor:$input, Smq_FloatTensor:$scale,
+                       Optional<Smq_FloatTensor>:$bias,
+                       I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs Smq_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:`
+    type($input) `,` type($scale) (`,` type($bias)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+class Smq_ReduceOp<string mnemonic, string desc>
+    : Smq_InferredOp<mnemonic, [SameOperandsAndResultElementType]> {
+  let summary = desc # " over `axes`";
+  let description = [{
+    `axes` are non-negative and sorted; an empty list reduces every axis.
+    With `keepdims`, reduced axes stay as size 1.
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Smq_ReduceMeanOp : Smq_ReduceOp<"reduce_mean", "Mean">;
+def Smq_ReduceSumOp : Smq_ReduceOp<"reduce_sum", "Sum">;
+def Smq_ReduceMaxOp : Smq_ReduceOp<"reduce_max", "Maximum">;
+
+//===----------------------------------------------------------------------===//
+// Contractions: the weight-bearing ops
+//===----------------------------------------------------------------------===//
+
+def Smq_MatMulOp : Smq_InferredOp<"matmul", [SameOperandsAndResultElementType]> {
+  let summary = "Batched matrix product with numpy batch broadcasting";
+  let description = [{
+    Both operands have rank >= 2 (the importer expands ONNX's 1-D cases).
+    When `rhs` is a constant K×N weight, this is a weight-bearing op that
+    calibration observes and weight quantization rewrites.
+  }];
+  let arguments = (ins AnyTensor:$lhs, AnyTensor:$rhs);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Smq_GemmOp : Smq_InferredOp<"gemm"> {
+  let summary = "alpha * op(A) * op(B) + beta * C on 2-D operands";
+  let arguments = (ins Smq_FloatTensor:$a, Smq_FloatTensor:$b,
+                       Optional<Smq_FloatTensor>:$c,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                       DefaultValuedAttr<BoolAttr, "false">:$transA,
+                       DefaultValuedAttr<BoolAttr, "false">:$transB);
+  let results = (outs Smq_FloatTensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Smq_GatherOp : Smq_InferredOp<"gather"> {
+  let summary = "Take slices of `data` along `axis` at `indices`";
+  let description = [{ Negative indices count from the end, as in ONNX. }];
+  let arguments = (ins AnyTensor:$data, Smq_IndexTensor:$indices, I64Attr:$axis);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat =
+      "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_ReshapeOp : Smq_InferredOp<"reshape"> {
+  let summary = "Reshape to the dims in `shape` (0 copies, -1 infers)";
+  let arguments = (ins AnyTensor:$input, Smq_I64Tensor:$shape,
+                       DefaultValuedAttr<BoolAttr, "false">:$allowzero);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_TransposeOp : Smq_InferredOp<"transpose"> {
+  let summary = "Permute dimensions: result dim i is input dim perm[i]";
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_UnsqueezeOp : Smq_InferredOp<"unsqueeze"> {
+  let summary = "Insert size-1 dims at `axes` (axes of the result)";
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_SqueezeOp : Smq_InferredOp<"squeeze"> {
+  let summary = "Remove size-1 dims at `axes`";
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_ConcatOp : Smq_InferredOp<"concat"> {
+  let summary = "Concatenate along `axis`";
+  let arguments = (ins Variadic<AnyTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_SliceOp : Smq_InferredOp<"slice"> {
+  let summary = "Strided slice with ONNX clamping rules";
+  let description = [{
+    `starts`, `ends`, `axes` and `steps` are 1-D integer tensors of equal
+    length, as ONNX Slice (opset 10+) takes them. When they are constants the
+    result shape is static; otherwise the sliced dims are dynamic.
+  }];
+  let arguments = (ins AnyTensor:$data, Smq_IndexTensor:$starts,
+                       Smq_IndexTensor:$ends, Smq_IndexTensor:$axes,
+                       Smq_IndexTensor:$steps);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $starts `,` $ends `,` $axes `,` $steps `]` attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_SplitOp : Smq_InferredOp<"split"> {
+  let summary = "Split along `axis` into pieces of the given sizes";
+  let arguments = (ins AnyTensor:$input, I64Attr:$axis,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<AnyTensor>:$results);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Smq_ExpandOp : Smq_InferredOp<"expand"> {
+  let summary = "Broadcast `input` against the dims in `shape`";
+  let arguments = (ins AnyTensor:$input, Smq_I64Tensor:$shape);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_WhereOp : Smq_InferredOp<"where", [ResultsBroadcastableShape]> {
+  let summary = "Select `x` where `condition` holds, else `y`, broadcasting";
+  let arguments = (ins Smq_BoolTensor:$condition, AnyTensor:$x, AnyTensor:$y);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $x `,` $y attr-dict `:` functional-type(operands, results)
+  }];
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_TriluOp : Smq_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Keep the upper or lower triangle of the last two dims";
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<I64Attr, "0">:$k,
+                       DefaultValuedAttr<BoolAttr, "true">:$upper);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape computation: these fold away once shapes are known
+//===----------------------------------------------------------------------===//
+
+def Smq_ShapeOp : Smq_InferredOp<"shape"> {
+  let summary = "The dims [start, end) of the input's shape, as i64";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$start, I64Attr:$end);
+  let results = (outs Smq_I64Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_RangeOp : Smq_InferredOp<"range", [SameOperandsAndResultElementType]> {
+  let summary = "The sequence start, start+delta, ... below limit";
+  let arguments = (ins AnyTensor:$start, AnyTensor:$limit, AnyTensor:$delta);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $start `,` $limit `,` $delta attr-dict `:` functional-type(operands, results)
+  }];
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Smq_ConstantOfShapeOp : Smq_InferredOp<"constant_of_shape"> {
+  let summary = "A tensor of the given shape filled with one value";
+  let arguments = (ins Smq_I64Tensor:$shape, TypedAttrInterface:$value);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+#endif // SMQ_DIALECT_SMQ_IR_SMQOPS_TD

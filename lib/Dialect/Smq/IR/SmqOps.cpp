@@ -1,0 +1,990 @@
+//===- SmqOps.cpp - smq dialect: types, inference, verifiers -------------===//
+//
+// Result-type inference is deliberately lenient: when operands are
+// inconsistent it returns an unranked tensor instead of failing, so that
+// building an op never aborts. The op's verifier then reports the exact
+// problem at the op's location (the ONNX node), which is what importer
+// users see.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smq/Dialect/Smq/IR/SmqOps.h"
+
+#include "HostTensor.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mlir::smq;
+
+#include "smq/Dialect/Smq/IR/SmqDialect.cpp.inc"
+
+void SmqDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "smq/Dialect/Smq/IR/SmqOps.cpp.inc"
+      >();
+}
+
+Operation *SmqDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                           Type type, Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  return ConstantOp::create(builder, loc, elements);
+}
+
+bool mlir::smq::areCompatibleResultTypes(TypeRange inferred,
+                                         TypeRange declared) {
+  if (inferred.size() != declared.size())
+    return false;
+  for (auto [a, b] : llvm::zip(inferred, declared)) {
+    auto sa = dyn_cast<ShapedType>(a), sb = dyn_cast<ShapedType>(b);
+    if (!sa || !sb || sa.getElementType() != sb.getElementType())
+      return false;
+    if (failed(verifyCompatibleShape(a, b)))
+      return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+Type elementTypeOf(Type t) { return cast<ShapedType>(t).getElementType(); }
+
+std::optional<SmallVector<int64_t>> shapeOf(Type t) {
+  auto ranked = dyn_cast<RankedTensorType>(t);
+  if (!ranked)
+    return std::nullopt;
+  return SmallVector<int64_t>(ranked.getShape());
+}
+
+Type tensorOf(ArrayRef<int64_t> shape, Type elementType) {
+  return RankedTensorType::get(shape, elementType);
+}
+
+Type unrankedOf(Type elementType) {
+  return UnrankedTensorType::get(elementType);
+}
+
+/// Maps a possibly negative axis into [0, rank); nullopt if out of range.
+std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+bool isPermutation(ArrayRef<int64_t> perm) {
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p])
+      return false;
+    seen[p] = true;
+  }
+  return true;
+}
+
+bool isSortedUnique(ArrayRef<int64_t> axes, int64_t rank) {
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (axes[i] < 0 || axes[i] >= rank)
+      return false;
+    if (i > 0 && axes[i] <= axes[i - 1])
+      return false;
+  }
+  return true;
+}
+
+LogicalResult broadcastAll(ArrayRef<Type> types,
+                           SmallVectorImpl<int64_t> &result) {
+  result.clear();
+  bool first = true;
+  for (Type t : types) {
+    auto shape = shapeOf(t);
+    if (!shape)
+      return failure();
+    if (first) {
+      result.assign(shape->begin(), shape->end());
+      first = false;
+      continue;
+    }
+    SmallVector<int64_t> out;
+    if (!OpTrait::util::getBroadcastedShape(result, *shape, out))
+      return failure();
+    result = std::move(out);
+  }
+  return success();
+}
+
+/// Result shape of ONNX Reshape; sets `why` and returns nullopt if the
+/// target is inconsistent with the input.
+std::optional<SmallVector<int64_t>>
+reshapeResult(ArrayRef<int64_t> in, ArrayRef<int64_t> target, bool allowzero,
+              std::string *why) {
+  SmallVector<int64_t> out;
+  int64_t inferAt = -1;
+  for (auto [i, d] : llvm::enumerate(target)) {
+    if (d == -1) {
+      if (inferAt >= 0) {
+        *why = "more than one -1 in the target shape";
+        return std::nullopt;
+      }
+      inferAt = i;
+      out.push_back(kDyn);
+    } else if (d == 0 && !allowzero) {
+      if (static_cast<int64_t>(i) >= static_cast<int64_t>(in.size())) {
+        *why = "target dim " + std::to_string(i) +
+               " is 0 (copy) but the input has rank " +
+               std::to_string(in.size());
+        return std::nullopt;
+      }
+      out.push_back(in[i]);
+    } else if (d < 0) {
+      *why = "negative target dim " + std::to_string(d);
+      return std::nullopt;
+    } else {
+      out.push_back(d);
+    }
+  }
+  bool inStatic = llvm::none_of(in, ShapedType::isDynamic);
+  if (!inStatic)
+    return out;
+  int64_t inCount = 1;
+  for (int64_t d : in)
+    inCount *= d;
+  int64_t known = 1;
+  bool outStatic = true;
+  for (auto [i, d] : llvm::enumerate(out)) {
+    if (static_cast<int64_t>(i) == inferAt)
+      continue;
+    if (ShapedType::isDynamic(d)) {
+      outStatic = false;
+      continue;
+    }
+    known *= d;
+  }
+  if (!outStatic)
+    return out;
+  if (inferAt >= 0) {
+    if (known == 0 || inCount % known != 0) {
+      *why = "cannot infer the -1 dim: " + std::to_string(inCount) +
+             " elements do not divide into " + std::to_string(known);
+      return std::nullopt;
+    }
+    out[inferAt] = inCount / known;
+  } else if (known != inCount) {
+    *why = "target shape has " + std::to_string(known) +
+           " elements but the input has " + std::to_string(inCount);
+    return std::nullopt;
+  }
+  return out;
+}
+
+/// Number of elements ONNX Slice keeps from a dim of size `dim`.
+int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end + (-step) - 1) / (-step) : 0;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Broadcasting elementwise ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBroadcast(ValueRange operands, Type elementType,
+                                    SmallVectorImpl<Type> &results) {
+  SmallVector<int64_t> shape;
+  SmallVector<Type> types(operands.getTypes());
+  if (failed(broadcastAll(types, shape)))
+    results.push_back(unrankedOf(elementType));
+  else
+    results.push_back(tensorOf(shape, elementType));
+  return success();
+}
+
+#define SMQ_COMPATIBLE_RESULTS(OP)                                             \
+  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
+    return areCompatibleResultTypes(l, r);                                     \
+  }
+
+#define SMQ_INFER_BINARY(OP)                                                   \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,  \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferBroadcast(adaptor.getOperands(),                              \
+                          elementTypeOf(adaptor.getLhs().getType()), results); \
+  }                                                                            \
+  SMQ_COMPATIBLE_RESULTS(OP)
+
+SMQ_INFER_BINARY(AddOp)
+SMQ_INFER_BINARY(SubOp)
+SMQ_INFER_BINARY(MulOp)
+SMQ_INFER_BINARY(DivOp)
+SMQ_INFER_BINARY(PowOp)
+SMQ_INFER_BINARY(MaxOp)
+SMQ_INFER_BINARY(MinOp)
+
+LogicalResult EqualOp::inferReturnTypes(MLIRContext *ctx,
+                                        std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
+                        results);
+}
+SMQ_COMPATIBLE_RESULTS(EqualOp)
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  return inferBroadcast(adaptor.getOperands(),
+                        elementTypeOf(adaptor.getX().getType()), results);
+}
+SMQ_COMPATIBLE_RESULTS(WhereOp)
+
+LogicalResult WhereOp::verify() {
+  if (elementTypeOf(getX().getType()) != elementTypeOf(getY().getType()))
+    return emitOpError("x and y must have the same element type");
+  if (elementTypeOf(getX().getType()) != elementTypeOf(getType()))
+    return emitOpError("result element type must match x");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Unary ops, normalisations
+//===----------------------------------------------------------------------===//
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  auto type = dyn_cast<RankedTensorType>(getInput().getType());
+  if (type && (getAxis() < 0 || getAxis() >= type.getRank()))
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << type.getRank();
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  auto type = dyn_cast<RankedTensorType>(getInput().getType());
+  if (!type)
+    return success();
+  int64_t rank = type.getRank();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << rank;
+  ArrayRef<int64_t> normShape = type.getShape().drop_front(getAxis());
+  auto checkParam = [&](Value v, StringRef what) -> LogicalResult {
+    if (!v)
+      return success();
+    if (elementTypeOf(v.getType()) != type.getElementType())
+      return emitOpError() << what << " element type must match the input";
+    auto shape = shapeOf(v.getType());
+    if (!shape)
+      return success();
+    SmallVector<int64_t> out;
+    if (shape->size() > normShape.size() ||
+        !OpTrait::util::getBroadcastedShape(normShape, *shape, out) ||
+        failed(verifyCompatibleShape(out, normShape)))
+      return emitOpError() << what << " of shape " << v.getType()
+                           << " does not broadcast to the normalised dims";
+    return success();
+  };
+  if (failed(checkParam(getScale(), "scale")) ||
+      failed(checkParam(getBias(), "bias")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferReduce(Type inputType, ArrayRef<int64_t> axes,
+                                 bool keepdims,
+                                 SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(inputType);
+  auto shape = shapeOf(inputType);
+  if (!shape || !isSortedUnique(axes, shape->size())) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out;
+  for (auto [i, d] : llvm::enumerate(*shape)) {
+    bool reduced = axes.empty() || llvm::is_contained(axes, (int64_t)i);
+    if (!reduced)
+      out.push_back(d);
+    else if (keepdims)
+      out.push_back(1);
+  }
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+
+static LogicalResult verifyReduce(Operation *op, Type inputType,
+                                  ArrayRef<int64_t> axes) {
+  auto shape = shapeOf(inputType);
+  if (shape && !isSortedUnique(axes, shape->size()))
+    return op->emitOpError("axes must be sorted, unique and within rank ")
+           << shape->size();
+  return success();
+}
+
+#define SMQ_REDUCE(OP)                                                         \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,  \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferReduce(adaptor.getInput().getType(), adaptor.getAxes(),       \
+                       adaptor.getKeepdims(), results);                        \
+  }                                                                            \
+  LogicalResult OP::verify() {                                                 \
+    return verifyReduce(*this, getInput().getType(), getAxes());               \
+  }                                                                            \
+  SMQ_COMPATIBLE_RESULTS(OP)
+
+SMQ_REDUCE(ReduceMeanOp)
+SMQ_REDUCE(ReduceSumOp)
+SMQ_REDUCE(ReduceMaxOp)
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+/// Result shape of a batched matmul, or a reason it has none.
+static std::optional<SmallVector<int64_t>>
+matmulShape(Type lhs, Type rhs, std::string *why) {
+  auto a = shapeOf(lhs), b = shapeOf(rhs);
+  if (!a || !b)
+    return std::nullopt;
+  if (a->size() < 2 || b->size() < 2) {
+    *why = "operands must have rank >= 2";
+    return std::nullopt;
+  }
+  int64_t k1 = a->back(), k2 = (*b)[b->size() - 2];
+  if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2) {
+    *why = "contraction dims differ: " + std::to_string(k1) + " vs " +
+           std::to_string(k2);
+    return std::nullopt;
+  }
+  SmallVector<int64_t> batch;
+  if (!OpTrait::util::getBroadcastedShape(ArrayRef(*a).drop_back(2),
+                                          ArrayRef(*b).drop_back(2), batch)) {
+    *why = "batch dims do not broadcast";
+    return std::nullopt;
+  }
+  batch.push_back((*a)[a->size() - 2]);
+  batch.push_back(b->back());
+  return batch;
+}
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  std::string why;
+  Type elt = elementTypeOf(adaptor.getLhs().getType());
+  auto shape =
+      matmulShape(adaptor.getLhs().getType(), adaptor.getRhs().getType(), &why);
+  results.push_back(shape ? tensorOf(*shape, elt) : unrankedOf(elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(MatMulOp)
+
+LogicalResult MatMulOp::verify() {
+  std::string why;
+  if (!matmulShape(getLhs().getType(), getRhs().getType(), &why) &&
+      !why.empty())
+    return emitOpError(why) << ": " << getLhs().getType() << " x "
+                            << getRhs().getType();
+  return success();
+}
+
+static std::optional<SmallVector<int64_t>>
+gemmShape(Type a, Type b, bool transA, bool transB, std::string *why) {
+  auto sa = shapeOf(a), sb = shapeOf(b);
+  if (!sa || !sb)
+    return std::nullopt;
+  if (sa->size() != 2 || sb->size() != 2) {
+    *why = "A and B must be 2-D";
+    return std::nullopt;
+  }
+  int64_t m = transA ? (*sa)[1] : (*sa)[0], k1 = transA ? (*sa)[0] : (*sa)[1];
+  int64_t k2 = transB ? (*sb)[1] : (*sb)[0], n = transB ? (*sb)[0] : (*sb)[1];
+  if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2) {
+    *why = "contraction dims differ: " + std::to_string(k1) + " vs " +
+           std::to_string(k2);
+    return std::nullopt;
+  }
+  return SmallVector<int64_t>{m, n};
+}
+
+LogicalResult GemmOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  std::string why;
+  Type elt = elementTypeOf(adaptor.getA().getType());
+  auto shape = gemmShape(adaptor.getA().getType(), adaptor.getB().getType(),
+                         adaptor.getTransA(), adaptor.getTransB(), &why);
+  results.push_back(shape ? tensorOf(*shape, elt) : unrankedOf(elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(GemmOp)
+
+LogicalResult GemmOp::verify() {
+  std::string why;
+  auto shape = gemmShape(getA().getType(), getB().getType(), getTransA(),
+                         getTransB(), &why);
+  if (!shape && !why.empty())
+    return emitOpError(why);
+  if (shape && getC()) {
+    auto c = shapeOf(getC().getType());
+    SmallVector<int64_t> out;
+    if (c && (c->size() > 2 ||
+              !OpTrait::util::getBroadcastedShape(*shape, *c, out) ||
+              failed(verifyCompatibleShape(out, *shape))))
+      return emitOpError("C of type ")
+             << getC().getType() << " does not broadcast to the result";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getData().getType());
+  auto data = shapeOf(adaptor.getData().getType());
+  auto idx = shapeOf(adaptor.getIndices().getType());
+  int64_t axis = adaptor.getAxis();
+  if (!data || !idx || axis < 0 || axis >= (int64_t)data->size()) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out(data->begin(), data->begin() + axis);
+  out.append(idx->begin(), idx->end());
+  out.append(data->begin() + axis + 1, data->end());
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(GatherOp)
+
+LogicalResult GatherOp::verify() {
+  auto data = shapeOf(getData().getType());
+  if (data && (getAxis() < 0 || getAxis() >= (int64_t)data->size()))
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << data->size();
+  auto indices = readHostTensor(getIndices(), 1 << 16);
+  if (data && indices && !ShapedType::isDynamic((*data)[getAxis()])) {
+    int64_t dim = (*data)[getAxis()];
+    for (int64_t i : indices->ints)
+      if (i < -dim || i >= dim)
+        return emitOpError("index ") << i << " is out of range for a dim of "
+                                     << dim;
+  }
+  return success();
+}
+
+LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location>,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto in = shapeOf(adaptor.getInput().getType());
+  auto targetLen = shapeOf(adaptor.getShape().getType());
+  if (!targetLen || targetLen->size() != 1 ||
+      ShapedType::isDynamic((*targetLen)[0])) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  auto target = getConstantInts(adaptor.getShape());
+  if (!target) {
+    results.push_back(
+        tensorOf(SmallVector<int64_t>((*targetLen)[0], kDyn), elt));
+    return success();
+  }
+  std::string why;
+  std::optional<SmallVector<int64_t>> out;
+  if (in)
+    out = reshapeResult(*in, *target, adaptor.getAllowzero(), &why);
+  results.push_back(out ? tensorOf(*out, elt) : unrankedOf(elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(ReshapeOp)
+
+LogicalResult ReshapeOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  auto target = getConstantInts(getShape());
+  std::string why;
+  if (in && target && !reshapeResult(*in, *target, getAllowzero(), &why))
+    return emitOpError("cannot reshape ")
+           << getInput().getType() << ": " << why;
+  auto out = dyn_cast<RankedTensorType>(getType());
+  if (in && out && out.hasStaticShape() &&
+      llvm::none_of(*in, ShapedType::isDynamic) &&
+      out.getNumElements() != cast<RankedTensorType>(getInput().getType())
+                                  .getNumElements())
+    return emitOpError("result has a different number of elements");
+  return success();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto in = shapeOf(adaptor.getInput().getType());
+  ArrayRef<int64_t> perm = adaptor.getPerm();
+  if (!in || perm.size() != in->size() || !isPermutation(perm)) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out;
+  for (int64_t p : perm)
+    out.push_back((*in)[p]);
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(TransposeOp)
+
+LogicalResult TransposeOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  if (in && (getPerm().size() != in->size() || !isPermutation(getPerm())))
+    return emitOpError("perm is not a permutation of the input's ")
+           << in->size() << " dims";
+  return success();
+}
+
+LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto in = shapeOf(adaptor.getInput().getType());
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  int64_t outRank = in ? in->size() + axes.size() : 0;
+  if (!in || !isSortedUnique(axes, outRank)) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out;
+  auto it = in->begin();
+  for (int64_t i = 0; i < outRank; ++i)
+    out.push_back(llvm::is_contained(axes, i) ? 1 : *it++);
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(UnsqueezeOp)
+
+LogicalResult UnsqueezeOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  if (in && !isSortedUnique(getAxes(), in->size() + getAxes().size()))
+    return emitOpError("axes must be sorted, unique and within the result "
+                       "rank ")
+           << in->size() + getAxes().size();
+  return success();
+}
+
+LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location>,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto in = shapeOf(adaptor.getInput().getType());
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  if (!in || !isSortedUnique(axes, in->size())) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out;
+  for (auto [i, d] : llvm::enumerate(*in))
+    if (!llvm::is_contained(axes, (int64_t)i))
+      out.push_back(d);
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(SqueezeOp)
+
+LogicalResult SqueezeOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  if (!in)
+    return success();
+  if (!isSortedUnique(getAxes(), in->size()))
+    return emitOpError("axes must be sorted, unique and within rank ")
+           << in->size();
+  for (int64_t a : getAxes())
+    if (!ShapedType::isDynamic((*in)[a]) && (*in)[a] != 1)
+      return emitOpError("cannot squeeze dim ")
+             << a << " of size " << (*in)[a];
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return failure();
+  Type elt = elementTypeOf(inputs.front().getType());
+  auto first = shapeOf(inputs.front().getType());
+  int64_t axis = adaptor.getAxis();
+  if (!first || axis < 0 || axis >= (int64_t)first->size()) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out(*first);
+  out[axis] = 0;
+  for (Value v : inputs) {
+    auto s = shapeOf(v.getType());
+    if (!s || s->size() != first->size()) {
+      results.push_back(unrankedOf(elt));
+      return success();
+    }
+    for (auto [i, d] : llvm::enumerate(*s)) {
+      if ((int64_t)i == axis) {
+        out[i] = (ShapedType::isDynamic(d) || ShapedType::isDynamic(out[i]))
+                     ? kDyn
+                     : out[i] + d;
+      } else if (ShapedType::isDynamic(out[i])) {
+        out[i] = d;
+      }
+    }
+  }
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(ConcatOp)
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  Type elt = elementTypeOf(getInputs().front().getType());
+  auto first = shapeOf(getInputs().front().getType());
+  if (first && (getAxis() < 0 || getAxis() >= (int64_t)first->size()))
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << first->size();
+  for (Value v : getInputs()) {
+    if (elementTypeOf(v.getType()) != elt)
+      return emitOpError("inputs must have one element type");
+    auto s = shapeOf(v.getType());
+    if (!first || !s)
+      continue;
+    if (s->size() != first->size())
+      return emitOpError("inputs must have one rank");
+    for (size_t i = 0; i < s->size(); ++i)
+      if ((int64_t)i != getAxis() && !ShapedType::isDynamic((*s)[i]) &&
+          !ShapedType::isDynamic((*first)[i]) && (*s)[i] != (*first)[i])
+        return emitOpError("inputs differ in dim ")
+               << i << " (" << (*first)[i] << " vs " << (*s)[i] << ")";
+  }
+  return success();
+}
+
+/// Collects a Slice's constant parameters, normalised per axis of `rank`.
+/// Returns false if any is not a constant.
+static bool sliceParams(ValueRange params, int64_t rank,
+                        SmallVectorImpl<int64_t> &starts,
+                        SmallVectorImpl<int64_t> &ends,
+                        SmallVectorImpl<int64_t> &axes,
+                        SmallVectorImpl<int64_t> &steps, std::string *why) {
+  auto s = getConstantInts(params[0]), e = getConstantInts(params[1]),
+       a = getConstantInts(params[2]), st = getConstantInts(params[3]);
+  if (!s || !e || !a || !st)
+    return false;
+  if (s->size() != e->size() || s->size() != a->size() ||
+      s->size() != st->size()) {
+    *why = "starts, ends, axes and steps differ in length";
+    return false;
+  }
+  starts.assign(s->begin(), s->end());
+  ends.assign(e->begin(), e->end());
+  steps.assign(st->begin(), st->end());
+  axes.clear();
+  for (int64_t ax : *a) {
+    auto n = normalizeAxis(ax, rank);
+    if (!n) {
+      *why = "axis " + std::to_string(ax) + " is out of range";
+      return false;
+    }
+    if (llvm::is_contained(axes, *n)) {
+      *why = "axis " + std::to_string(ax) + " is repeated";
+      return false;
+    }
+    axes.push_back(*n);
+  }
+  if (llvm::is_contained(steps, 0)) {
+    *why = "steps must not be 0";
+    return false;
+  }
+  return true;
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getData().getType());
+  auto in = shapeOf(adaptor.getData().getType());
+  if (!in) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> starts, ends, axes, steps;
+  std::string why;
+  SmallVector<Value> params = {adaptor.getStarts(), adaptor.getEnds(),
+                               adaptor.getAxes(), adaptor.getSteps()};
+  if (!sliceParams(params, in->size(), starts, ends, axes, steps, &why)) {
+    if (!why.empty()) {
+      results.push_back(unrankedOf(elt));
+      return success();
+    }
+    // Unknown bounds: the axes we know about become dynamic, or all of them.
+    SmallVector<int64_t> out(*in);
+    auto knownAxes = getConstantInts(adaptor.getAxes());
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!knownAxes)
+        out[i] = kDyn;
+      else
+        for (int64_t a : *knownAxes)
+          if (normalizeAxis(a, in->size()) == (int64_t)i)
+            out[i] = kDyn;
+    }
+    results.push_back(tensorOf(out, elt));
+    return success();
+  }
+  SmallVector<int64_t> out(*in);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    int64_t d = (*in)[axes[k]];
+    out[axes[k]] =
+        ShapedType::isDynamic(d) ? kDyn
+                                 : sliceLength(d, starts[k], ends[k], steps[k]);
+  }
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(SliceOp)
+
+LogicalResult SliceOp::verify() {
+  auto in = shapeOf(getData().getType());
+  if (!in)
+    return success();
+  SmallVector<int64_t> starts, ends, axes, steps;
+  std::string why;
+  SmallVector<Value> params = {getStarts(), getEnds(), getAxes(), getSteps()};
+  if (!sliceParams(params, in->size(), starts, ends, axes, steps, &why) &&
+      !why.empty())
+    return emitOpError(why);
+  return success();
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto in = shapeOf(adaptor.getInput().getType());
+  int64_t axis = adaptor.getAxis();
+  for (int64_t size : adaptor.getSizes()) {
+    if (!in || axis < 0 || axis >= (int64_t)in->size() || size < 0) {
+      results.push_back(unrankedOf(elt));
+      continue;
+    }
+    SmallVector<int64_t> out(*in);
+    out[axis] = size;
+    results.push_back(tensorOf(out, elt));
+  }
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(SplitOp)
+
+LogicalResult SplitOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  if (!in)
+    return success();
+  if (getAxis() < 0 || getAxis() >= (int64_t)in->size())
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << in->size();
+  int64_t total = 0;
+  for (int64_t s : getSizes()) {
+    if (s < 0)
+      return emitOpError("split sizes must be non-negative");
+    total += s;
+  }
+  int64_t d = (*in)[getAxis()];
+  if (!ShapedType::isDynamic(d) && total != d)
+    return emitOpError("split sizes sum to ")
+           << total << " but the dim has size " << d;
+  return success();
+}
+
+/// Expand's result: numpy broadcast of the input with the target dims.
+static std::optional<SmallVector<int64_t>> expandShape(Type input,
+                                                       Value shape) {
+  auto in = shapeOf(input);
+  auto len = shapeOf(shape.getType());
+  if (!in || !len || len->size() != 1 || ShapedType::isDynamic((*len)[0]))
+    return std::nullopt;
+  auto target = getConstantInts(shape);
+  SmallVector<int64_t> dims =
+      target ? *target : SmallVector<int64_t>((*len)[0], kDyn);
+  SmallVector<int64_t> out;
+  if (target) {
+    if (!OpTrait::util::getBroadcastedShape(*in, dims, out))
+      return std::nullopt;
+    return out;
+  }
+  int64_t rank = std::max<int64_t>(in->size(), dims.size());
+  return SmallVector<int64_t>(rank, kDyn);
+}
+
+LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getInput().getType());
+  auto out = expandShape(adaptor.getInput().getType(), adaptor.getShape());
+  results.push_back(out ? tensorOf(*out, elt) : unrankedOf(elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(ExpandOp)
+
+LogicalResult ExpandOp::verify() {
+  if (isa<RankedTensorType>(getInput().getType()) &&
+      !expandShape(getInput().getType(), getShape()))
+    return emitOpError("input ")
+           << getInput().getType() << " does not broadcast to the shape";
+  return success();
+}
+
+LogicalResult TriluOp::verify() {
+  auto in = shapeOf(getInput().getType());
+  if (in && in->size() < 2)
+    return emitOpError("input must have rank >= 2");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape computation
+//===----------------------------------------------------------------------===//
+
+LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx,
+                                        std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  int64_t n = std::max<int64_t>(0, adaptor.getEnd() - adaptor.getStart());
+  results.push_back(tensorOf({n}, IntegerType::get(ctx, 64)));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(ShapeOp)
+
+LogicalResult ShapeOp::verify() {
+  int64_t rank = cast<RankedTensorType>(getInput().getType()).getRank();
+  if (getStart() < 0 || getEnd() > rank || getStart() > getEnd())
+    return emitOpError("needs 0 <= start <= end <= rank (")
+           << rank << "), got [" << getStart() << ", " << getEnd() << ")";
+  return success();
+}
+
+/// The length of Range(start, limit, delta) if all three are constants.
+static std::optional<int64_t> rangeLength(Value start, Value limit,
+                                          Value delta, std::string *why) {
+  auto s = readHostTensor(start, 1), l = readHostTensor(limit, 1),
+       d = readHostTensor(delta, 1);
+  if (!s || !l || !d || s->size() != 1 || l->size() != 1 || d->size() != 1)
+    return std::nullopt;
+  double dv = d->asDouble(0);
+  if (dv == 0) {
+    *why = "delta must not be 0";
+    return std::nullopt;
+  }
+  double n = std::ceil((l->asDouble(0) - s->asDouble(0)) / dv);
+  if (!(n <= static_cast<double>(kMaxFoldElements) * 1024)) {
+    *why = "range is absurdly long";
+    return std::nullopt;
+  }
+  return std::max<int64_t>(0, static_cast<int64_t>(n));
+}
+
+LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  std::string why;
+  auto n = rangeLength(adaptor.getStart(), adaptor.getLimit(),
+                       adaptor.getDelta(), &why);
+  results.push_back(tensorOf({n ? *n : kDyn},
+                             elementTypeOf(adaptor.getStart().getType())));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(RangeOp)
+
+LogicalResult RangeOp::verify() {
+  for (Value v : {getStart(), getLimit(), getDelta()}) {
+    auto s = shapeOf(v.getType());
+    if (s && !s->empty() && !(s->size() == 1 && (*s)[0] == 1))
+      return emitOpError("start, limit and delta must be scalars");
+  }
+  std::string why;
+  if (!rangeLength(getStart(), getLimit(), getDelta(), &why) && !why.empty())
+    return emitOpError(why);
+  return success();
+}
+
+LogicalResult ConstantOfShapeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Type elt = adaptor.getValue().getType();
+  if (auto shaped = dyn_cast<ShapedType>(elt))
+    elt = shaped.getElementType();
+  auto len = shapeOf(adaptor.getShape().getType());
+  if (!len || len->size() != 1 || ShapedType::isDynamic((*len)[0])) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  auto dims = getConstantInts(adaptor.getShape());
+  if (dims && llvm::any_of(*dims, [](int64_t d) { return d < 0; })) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  results.push_back(
+      tensorOf(dims ? *dims : SmallVector<int64_t>((*len)[0], kDyn), elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(ConstantOfShapeOp)
+
+LogicalResult ConstantOfShapeOp::verify() {
+  if (auto dims = getConstantInts(getShape()))
+    if (llvm::any_of(*dims, [](int64_t d) { return d < 0; }))
+      return emitOpError("shape has a negative dim");
+  if (auto shaped = dyn_cast<ShapedType>(getValue().getType()))
+    if (!shaped.hasStaticShape() || shaped.getNumElements() != 1)
+      return emitOpError("value must hold exactly one element");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "smq/Dialect/Smq/IR/SmqOps.cpp.inc"

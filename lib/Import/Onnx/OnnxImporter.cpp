@@ -1,0 +1,800 @@
+//===- OnnxImporter.cpp - ONNX ModelProto to the smq dialect --------------===//
+//
+// The driver: parse, validate with libonnx, map the graph signature, turn
+// initializers into dense_resource constants, then run one import rule per
+// node in order. Every ONNX-facing failure becomes a diagnostic at a location
+// that names the model file (and the node, where there is one).
+//
+//===----------------------------------------------------------------------===//
+
+#include "smq/Import/Onnx/OnnxImporter.h"
+
+#include "NodeImporter.h"
+
+#include "smq/Support/Paths.h"
+#include "smq/Support/ShapeSpec.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/parser.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+#include <climits>
+#include <fcntl.h>
+#include <set>
+#include <fstream>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::smq;
+using namespace mlir::smq::onnx_import;
+
+//===----------------------------------------------------------------------===//
+// Types and tensors
+//===----------------------------------------------------------------------===//
+
+Type mlir::smq::onnx_import::convertElementType(MLIRContext *ctx,
+                                                int32_t onnxType) {
+  using TP = onnx::TensorProto;
+  switch (onnxType) {
+  case TP::FLOAT:
+    return Float32Type::get(ctx);
+  case TP::DOUBLE:
+    return Float64Type::get(ctx);
+  case TP::FLOAT16:
+    return Float16Type::get(ctx);
+  case TP::BFLOAT16:
+    return BFloat16Type::get(ctx);
+  case TP::BOOL:
+    return IntegerType::get(ctx, 1);
+  case TP::INT8:
+    return IntegerType::get(ctx, 8);
+  case TP::INT16:
+    return IntegerType::get(ctx, 16);
+  case TP::INT32:
+    return IntegerType::get(ctx, 32);
+  case TP::INT64:
+    return IntegerType::get(ctx, 64);
+  case TP::UINT8:
+    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case TP::UINT16:
+    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case TP::UINT32:
+    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case TP::UINT64:
+    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  default:
+    return nullptr;
+  }
+}
+
+namespace {
+
+/// Bytes per element as stored in raw_data and in MLIR blobs (bool: 1).
+size_t storageBytes(Type elt) {
+  unsigned bits = elt.getIntOrFloatBitWidth();
+  return bits == 1 ? 1 : bits / 8;
+}
+
+/// A read-only memory map of (part of) an external data file.
+struct MappedRegion {
+  void *base = nullptr;
+  size_t length = 0;
+  ~MappedRegion() {
+    if (base)
+      munmap(base, length);
+  }
+};
+
+/// Maps `length` bytes at `offset` of `file`. The blob keeps the mapping
+/// alive; the weights are never copied into the process's heap.
+std::optional<AsmResourceBlob> mapExternalData(const std::string &file,
+                                               uint64_t offset,
+                                               uint64_t length, size_t align,
+                                               std::string *why) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = "cannot open external data file '" + file + "'";
+    return std::nullopt;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || offset > static_cast<uint64_t>(st.st_size) ||
+      length > static_cast<uint64_t>(st.st_size) - offset) {
+    ::close(fd);
+    *why = "external data file '" + file + "' is too short: it has " +
+           std::to_string(st.st_size) + " bytes, the tensor needs " +
+           std::to_string(length) + " at offset " + std::to_string(offset);
+    return std::nullopt;
+  }
+  if (length == 0) {
+    ::close(fd);
+    return HeapAsmResourceBlob::allocate(0, align);
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t start = offset - offset % page;
+  size_t mapLen = length + (offset - start);
+  void *base = mmap(nullptr, mapLen, PROT_READ, MAP_PRIVATE, fd, start);
+  ::close(fd);
+  if (base == MAP_FAILED) {
+    *why = "cannot map external data file '" + file + "'";
+    return std::nullopt;
+  }
+  const char *data = static_cast<const char *>(base) + (offset - start);
+  if (reinterpret_cast<uintptr_t>(data) % align != 0) {
+    // Misaligned for the element type: this one tensor is copied.
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(data, length), align);
+    munmap(base, mapLen);
+    return blob;
+  }
+  auto region = std::make_shared<MappedRegion>();
+  region->base = base;
+  region->length = mapLen;
+  return AsmResourceBlob(
+      ArrayRef<char>(data, length), align,
+      [region](void *, size_t, size_t) mutable { region.reset(); },
+      /*dataIsMutable=*/false);
+}
+
+/// Serialises the typed repeated fields of a TensorProto to raw bytes.
+bool typedFieldsToRaw(const onnx::TensorProto &t, Type elt, int64_t count,
+                      std::string &raw) {
+  using TP = onnx::TensorProto;
+  size_t bytes = storageBytes(elt);
+  raw.resize(count * bytes);
+  auto put = [&](int64_t k, uint64_t bits) {
+    std::memcpy(&raw[k * bytes], &bits, bytes);
+  };
+  switch (t.data_type()) {
+  case TP::FLOAT:
+    if (t.float_data_size() != count)
+      return false;
+    std::memcpy(raw.data(), t.float_data().data(), count * 4);
+    return true;
+  case TP::DOUBLE:
+    if (t.double_data_size() != count)
+      return false;
+    std::memcpy(raw.data(), t.double_data().data(), count * 8);
+    return true;
+  case TP::INT64:
+    if (t.int64_data_size() != count)
+      return false;
+    std::memcpy(raw.data(), t.int64_data().data(), count * 8);
+    return true;
+  case TP::UINT64:
+  case TP::UINT32:
+    if (t.uint64_data_size() != count)
+      return false;
+    for (int64_t k = 0; k < count; ++k)
+      put(k, t.uint64_data(k));
+    return true;
+  case TP::INT32:
+  case TP::INT16:
+  case TP::INT8:
+  case TP::UINT16:
+  case TP::UINT8:
+  case TP::BOOL:
+  case TP::FLOAT16:
+  case TP::BFLOAT16:
+    if (t.int32_data_size() != count)
+      return false;
+    for (int64_t k = 0; k < count; ++k)
+      put(k, static_cast<uint64_t>(static_cast<int64_t>(t.int32_data(k))));
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Names an MLIR resource after an ONNX tensor name: resource keys must be
+/// identifiers, and stable across re-imports.
+std::string resourceKey(const std::string &name) {
+  std::string key;
+  for (char c : name)
+    key += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')
+               ? c
+               : '_';
+  if (key.empty() || std::isdigit(static_cast<unsigned char>(key[0])))
+    key = "t_" + key;
+  return key;
+}
+
+} // namespace
+
+ElementsAttr mlir::smq::onnx_import::convertTensor(
+    MLIRContext *ctx, onnx::TensorProto &t, const std::string &name,
+    const std::string &modelDir, bool forceResource, std::string *why) {
+  Type elt = convertElementType(ctx, t.data_type());
+  if (!elt) {
+    *why = "tensor '" + name + "' has unsupported data type " +
+           std::to_string(t.data_type());
+    return nullptr;
+  }
+  std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  auto count = ::smq::elementCount(dims);
+  if (!count) {
+    *why = "tensor '" + name + "' has a negative or absurd shape";
+    return nullptr;
+  }
+  auto type = RankedTensorType::get(dims, elt);
+  size_t bytes = storageBytes(elt);
+  uint64_t needed = static_cast<uint64_t>(*count) * bytes;
+
+  std::optional<AsmResourceBlob> blob;
+  std::string typedRaw;
+  const std::string *raw = nullptr;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    uint64_t offset = 0, length = needed;
+    bool hasLength = false;
+    for (const auto &kv : t.external_data()) {
+      const std::string &v = kv.value();
+      bool numeric = !v.empty() && v.size() <= 19 &&
+                     v.find_first_not_of("0123456789") == std::string::npos;
+      if (kv.key() == "location")
+        location = v;
+      else if ((kv.key() == "offset" || kv.key() == "length") && !numeric) {
+        *why = "tensor '" + name + "' has a malformed external " + kv.key() +
+               " '" + v + "'";
+        return nullptr;
+      } else if (kv.key() == "offset")
+        offset = std::stoull(v);
+      else if (kv.key() == "length") {
+        length = std::stoull(v);
+        hasLength = true;
+      }
+    }
+    if (hasLength && length != needed) {
+      *why = "tensor '" + name + "' declares " + std::to_string(length) +
+             " bytes of external data but its shape needs " +
+             std::to_string(needed);
+      return nullptr;
+    }
+    if (modelDir.empty()) {
+      *why = "tensor '" + name + "' refers to external data, which is only "
+             "allowed for initializers";
+      return nullptr;
+    }
+    std::string pathWhy;
+    auto file = ::smq::resolveContainedPath(modelDir, location, &pathWhy);
+    if (!file) {
+      *why = "tensor '" + name + "': " + pathWhy;
+      return nullptr;
+    }
+    blob = mapExternalData(*file, offset, needed, bytes, why);
+    if (!blob) {
+      *why = "tensor '" + name + "': " + *why;
+      return nullptr;
+    }
+  } else if (t.has_raw_data()) {
+    if (t.raw_data().size() != needed) {
+      *why = "tensor '" + name + "' has " +
+             std::to_string(t.raw_data().size()) +
+             " bytes of data but its shape " + "needs " +
+             std::to_string(needed);
+      return nullptr;
+    }
+    raw = &t.raw_data();
+  } else {
+    if (!typedFieldsToRaw(t, elt, *count, typedRaw)) {
+      *why = "tensor '" + name + "' has " +
+             "data that does not match its shape and type";
+      return nullptr;
+    }
+    raw = &typedRaw;
+  }
+
+  bool small = *count <= 16 && !blob;
+  if (small && !forceResource) {
+    // Scalars and tiny vectors stay inline, where a reader can see them.
+    ArrayRef<char> data(raw->data(), raw->size());
+    if (elt.isInteger(1)) {
+      SmallVector<bool> values;
+      for (char c : data)
+        values.push_back(c != 0);
+      return DenseElementsAttr::get(type, values);
+    }
+    bool detectedSplat = false;
+    if (!DenseElementsAttr::isValidRawBuffer(type, data, detectedSplat)) {
+      *why = "tensor '" + name + "' has a malformed buffer";
+      return nullptr;
+    }
+    return DenseElementsAttr::getFromRawBuffer(type, data);
+  }
+  if (!blob) {
+    if (raw == &t.raw_data() && raw->size() >= 64) {
+      // Take the protobuf's buffer: the bytes are parsed once, never copied.
+      auto *owned = new std::string(std::move(*t.mutable_raw_data()));
+      blob = AsmResourceBlob(
+          ArrayRef<char>(owned->data(), owned->size()), bytes,
+          [owned](void *, size_t, size_t) { delete owned; },
+          /*dataIsMutable=*/false);
+    } else {
+      blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(raw->data(), raw->size()), std::max<size_t>(bytes, 1));
+    }
+  }
+  return DenseResourceElementsAttr::get(type, resourceKey(name),
+                                        std::move(*blob));
+}
+
+//===----------------------------------------------------------------------===//
+// NodeImporter
+//===----------------------------------------------------------------------===//
+
+const onnx::AttributeProto *NodeImporter::attr(const std::string &name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeImporter::intAttr(const std::string &name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+
+float NodeImporter::floatAttr(const std::string &name, float dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+
+std::string NodeImporter::stringAttr(const std::string &name,
+                                     const std::string &dflt) const {
+  const auto *a = attr(name);
+  return a ? a->s() : dflt;
+}
+
+std::optional<SmallVector<int64_t>>
+NodeImporter::intsAttr(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+static std::string nodeContext(const onnx::NodeProto &node, int64_t opset) {
+  std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
+  return "node '" + node.name() + "' (" + node.op_type() + ", domain '" +
+         domain + "', opset " + std::to_string(opset) + "): ";
+}
+
+InFlightDiagnostic NodeImporter::error() {
+  return emitError(loc) << nodeContext(node, opset);
+}
+
+LogicalResult NodeImporter::fail(const Twine &message) {
+  return error() << message;
+}
+
+FailureOr<Value> NodeImporter::required(size_t i) {
+  if (!hasInput(i)) {
+    (void)fail("input " + Twine(i) + " is required");
+    return failure();
+  }
+  return input(i);
+}
+
+FailureOr<SmallVector<int64_t>> NodeImporter::constantInts(size_t i,
+                                                           StringRef what) {
+  auto v = required(i);
+  if (failed(v))
+    return failure();
+  auto ints = getConstantInts(*v);
+  if (!ints) {
+    (void)fail(Twine(what) + " must be a compile-time integer constant; it "
+                             "is computed at run time here");
+    return failure();
+  }
+  return *ints;
+}
+
+FailureOr<int64_t> NodeImporter::normalizeAxis(int64_t axis, int64_t rank,
+                                               StringRef what) {
+  if (axis < -rank || axis >= rank) {
+    (void)fail(Twine(what) + " " + Twine(axis) + " is out of range for rank " +
+               Twine(rank));
+    return failure();
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+FailureOr<int64_t> NodeImporter::rankOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t) {
+    (void)fail("an input has unknown rank");
+    return failure();
+  }
+  return t.getRank();
+}
+
+Value NodeImporter::constI64(ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({(int64_t)values.size()},
+                                    builder.getI64Type());
+  return ConstantOp::create(builder, loc,
+                            DenseElementsAttr::get(type, values));
+}
+
+NodeImporter::CapturedDiagnostic::CapturedDiagnostic(MLIRContext *ctx) {
+  handler.emplace(ctx, [this](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error && message.empty())
+      message = diag.str();
+    return success();
+  });
+}
+
+FailureOr<SmallVector<Value>>
+NodeImporter::finish(Operation *op, CapturedDiagnostic &captured) {
+  bool ok = succeeded(mlir::verify(op, /*verifyRecursively=*/false));
+  for (Type t : op->getResultTypes())
+    ok = ok && isa<RankedTensorType>(t);
+  if (!ok) {
+    std::string what = captured.message.empty()
+                           ? "could not infer the result shape of '" +
+                                 op->getName().getStringRef().str() + "'"
+                           : captured.message;
+    op->erase();
+    // The capturing handler is still installed; report past it.
+    captured.handler.reset();
+    (void)fail(what);
+    return failure();
+  }
+  SmallVector<Value> results;
+  if (succeeded(builder.tryFold(op, results))) {
+    if (results.empty())
+      results.assign(op->result_begin(), op->result_end());
+    else
+      op->erase();
+    return results;
+  }
+  return SmallVector<Value>(op->getResults());
+}
+
+//===----------------------------------------------------------------------===//
+// The model
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class ModelImporter {
+public:
+  ModelImporter(MLIRContext *ctx, const std::string &path,
+                const OnnxImportOptions &options)
+      : ctx(ctx), path(path), options(options),
+        fileLoc(FileLineColLoc::get(ctx, path, 0, 0)),
+        modelDir(::smq::parentFolder(path)) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  LogicalResult load();
+  LogicalResult checkOpsets();
+  LogicalResult applyInputShapes();
+  LogicalResult validate();
+  FailureOr<Type> convertValueType(const onnx::TypeProto &type,
+                                   const std::string &what);
+  LogicalResult importGraph(ModuleOp module);
+  Location nodeLoc(const onnx::NodeProto &node, int index);
+
+  InFlightDiagnostic error() { return emitError(fileLoc); }
+
+  MLIRContext *ctx;
+  std::string path;
+  const OnnxImportOptions &options;
+  Location fileLoc;
+  std::string modelDir;
+  onnx::ModelProto model;
+  int64_t opset = 0;
+};
+
+LogicalResult ModelImporter::load() {
+  bool text = StringRef(path).ends_with(".onnxtxt");
+  if (text) {
+    std::ifstream in(path);
+    if (!in)
+      return error() << "cannot open the model file";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string src = ss.str();
+    try {
+      auto status = onnx::OnnxParser::Parse(model, src.c_str());
+      if (!status.IsOK())
+        return error() << "malformed ONNX text: " << status.ErrorMessage();
+    } catch (const std::exception &e) {
+      return error() << "malformed ONNX text: " << e.what();
+    }
+    return success();
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return error() << "cannot open the model file";
+  google::protobuf::io::FileInputStream stream(fd);
+  stream.SetCloseOnDelete(true);
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT_MAX);
+  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+    return error() << "not a valid ONNX model: the protobuf is malformed or "
+                      "truncated";
+  if (!model.has_graph())
+    return error() << "not a valid ONNX model: it has no graph";
+  return success();
+}
+
+LogicalResult ModelImporter::checkOpsets() {
+  bool found = false;
+  for (const auto &imp : model.opset_import()) {
+    const std::string &d = imp.domain();
+    if (d.empty() || d == "ai.onnx") {
+      opset = imp.version();
+      found = true;
+    }
+  }
+  if (!found)
+    return error() << "the model imports no ai.onnx opset";
+  if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset)
+    return error() << "ai.onnx opset " << opset
+                   << " is not supported (supported: " << kMinOnnxOpset
+                   << " to " << kMaxOnnxOpset << ")";
+  return success();
+}
+
+LogicalResult ModelImporter::applyInputShapes() {
+  std::set<std::string> initializers;
+  for (const auto &t : model.graph().initializer())
+    initializers.insert(t.name());
+  for (const auto &[name, dims] : options.inputShapes) {
+    onnx::ValueInfoProto *input = nullptr;
+    for (auto &vi : *model.mutable_graph()->mutable_input())
+      if (vi.name() == name && !initializers.count(name))
+        input = &vi;
+    if (!input)
+      return error() << "--input-shape names '" << name
+                     << "', which is not a graph input";
+    auto *tensor = input->mutable_type()->mutable_tensor_type();
+    auto *shape = tensor->mutable_shape();
+    if (tensor->has_shape() && shape->dim_size() != (int)dims.size())
+      return error() << "--input-shape gives '" << name << "' rank "
+                     << dims.size() << " but the model declares rank "
+                     << shape->dim_size();
+    shape->clear_dim();
+    for (int64_t d : dims)
+      shape->add_dim()->set_dim_value(d);
+  }
+  return success();
+}
+
+/// The newest ai.onnx opset libonnx knows: beyond it, its checker and shape
+/// inference cannot judge the model, and SMQ's own verifiers stand alone.
+int64_t libonnxMaxOpset() {
+  const auto &map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = map.find(onnx::ONNX_DOMAIN);
+  return it == map.end() ? 0 : it->second.second;
+}
+
+LogicalResult ModelImporter::validate() {
+  if (opset > libonnxMaxOpset())
+    return success();
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception &e) {
+    return error() << "the ONNX checker rejects the model: " << e.what();
+  }
+  try {
+    onnx::ShapeInferenceOptions opts{/*check_type=*/true, /*error_mode=*/1,
+                                     /*enable_data_propagation=*/false};
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       opts);
+  } catch (const std::exception &e) {
+    return error() << "ONNX shape inference rejects the model: " << e.what();
+  }
+  return success();
+}
+
+FailureOr<Type> ModelImporter::convertValueType(const onnx::TypeProto &type,
+                                                const std::string &what) {
+  if (!type.has_tensor_type()) {
+    (void)(error() << what << " is not a tensor");
+    return failure();
+  }
+  const auto &tt = type.tensor_type();
+  Type elt = convertElementType(ctx, tt.elem_type());
+  if (!elt) {
+    (void)(error() << what << " has unsupported element type "
+                   << tt.elem_type());
+    return failure();
+  }
+  if (!tt.has_shape())
+    return Type(UnrankedTensorType::get(elt));
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim()) {
+    if (d.has_dim_value()) {
+      if (d.dim_value() < 0 || d.dim_value() > ::smq::kMaxElements) {
+        (void)(error() << what << " has an absurd dim " << d.dim_value());
+        return failure();
+      }
+      dims.push_back(d.dim_value());
+    } else {
+      dims.push_back(ShapedType::kDynamic);
+    }
+  }
+  std::vector<int64_t> staticDims;
+  for (int64_t d : dims)
+    staticDims.push_back(ShapedType::isDynamic(d) ? 1 : d);
+  if (!::smq::elementCount(staticDims)) {
+    (void)(error() << what << " has an absurd number of elements");
+    return failure();
+  }
+  return Type(RankedTensorType::get(dims, elt));
+}
+
+Location ModelImporter::nodeLoc(const onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty()
+                         ? node.op_type() + "_" + std::to_string(index)
+                         : node.name();
+  return NameLoc::get(StringAttr::get(ctx, name), fileLoc);
+}
+
+LogicalResult ModelImporter::importGraph(ModuleOp module) {
+  onnx::GraphProto &graph = *model.mutable_graph();
+  OpBuilder builder(ctx);
+  llvm::StringMap<Value> values;
+
+  // Signature: graph inputs that are not initializers.
+  std::set<std::string> initNames;
+  for (const auto &t : graph.initializer())
+    initNames.insert(t.name());
+  SmallVector<Type> argTypes, resultTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &in : graph.input()) {
+    if (initNames.count(in.name()))
+      continue;
+    auto type = convertValueType(in.type(), "graph input '" + in.name() + "'");
+    if (failed(type))
+      return failure();
+    argTypes.push_back(*type);
+    argNames.push_back(in.name());
+  }
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, options.entryName,
+                                   builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    values[name] = entry->getArgument(i);
+    func.setArgAttr(i, "smq.name", builder.getStringAttr(name));
+  }
+
+  // Initializers become constants; weights stay as dense_resource blobs.
+  for (auto &t : *graph.mutable_initializer()) {
+    std::string why;
+    std::string name = t.name();
+    Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    ElementsAttr attr = convertTensor(ctx, t, name, modelDir,
+                                      /*forceResource=*/true, &why);
+    if (!attr)
+      return emitError(loc) << "initializer '" << name << "': " << why;
+    values[name] = ConstantOp::create(builder, loc, attr);
+  }
+
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    Location loc = nodeLoc(node, i);
+    const std::string &domain = node.domain();
+    int64_t nodeOpset = opset;
+    if (!domain.empty() && domain != "ai.onnx")
+      return emitError(loc) << nodeContext(node, opset) << "domain '"
+                            << domain << "' is not supported";
+    ImportRule rule = lookupImportRule(node.op_type());
+    if (!rule)
+      return emitError(loc) << nodeContext(node, opset)
+                            << "op is not supported";
+    SmallVector<Value> inputs;
+    for (const std::string &name : node.input()) {
+      if (name.empty()) {
+        inputs.push_back(Value());
+        continue;
+      }
+      auto it = values.find(name);
+      if (it == values.end())
+        return emitError(loc) << nodeContext(node, opset) << "input '" << name
+                              << "' is not produced by an earlier node";
+      inputs.push_back(it->second);
+    }
+    NodeImporter importer(builder, node, nodeOpset, loc, std::move(inputs),
+                          modelDir);
+    SmallVector<Value> outputs;
+    if (failed(rule(importer, outputs)))
+      return failure();
+    for (int k = 0; k < node.output_size(); ++k) {
+      if (node.output(k).empty())
+        continue;
+      if (k >= (int)outputs.size() || !outputs[k])
+        return emitError(loc) << nodeContext(node, opset) << "output " << k
+                              << " is not supported";
+      values[node.output(k)] = outputs[k];
+    }
+  }
+
+  SmallVector<Value> results;
+  for (const auto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return error() << "graph output '" << out.name()
+                     << "' is not produced by any node";
+    results.push_back(it->second);
+    resultTypes.push_back(it->second.getType());
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  // Folding leaves the shape plumbing's constants behind; drop the dead ones
+  // (weights no node uses go too).
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+  func.setType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "smq.name", builder.getStringAttr(out.name()));
+  return success();
+}
+
+OwningOpRef<ModuleOp> ModelImporter::run() {
+  if (failed(load()) || failed(checkOpsets()) || failed(applyInputShapes()) ||
+      failed(validate()))
+    return nullptr;
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  Builder b(ctx);
+  (*module)->setAttr("smq.source", b.getStringAttr(path));
+  (*module)->setAttr("smq.onnx_opset", b.getI64IntegerAttr(opset));
+  if (!model.producer_name().empty())
+    (*module)->setAttr("smq.producer", b.getStringAttr(model.producer_name()));
+  if (failed(importGraph(*module)))
+    return nullptr;
+  if (failed(mlir::verify(*module)))
+    return nullptr;
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp>
+mlir::smq::importOnnxFile(const std::string &path, MLIRContext *context,
+                          const OnnxImportOptions &options) {
+  context->loadDialect<SmqDialect, func::FuncDialect>();
+  ModelImporter importer(context, path, options);
+  try {
+    return importer.run();
+  } catch (const std::exception &e) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "import failed: " << e.what();
+    return nullptr;
+  }
+}
+
+bool mlir::smq::isSupportedOnnxOp(const std::string &domain,
+                                  const std::string &opType, int64_t opset) {
+  if (!domain.empty() && domain != "ai.onnx")
+    return false;
+  if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset)
+    return false;
+  return lookupImportRule(opType) != nullptr;
+}
+
+std::vector<std::string> mlir::smq::supportedOnnxOps() {
+  return importRuleNames();
+}
+
+void mlir::smq::registerImportDialects(DialectRegistry &registry) {
+  registry.insert<SmqDialect, func::FuncDialect>();
+}

@@ -1,0 +1,30 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SMQ"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "Unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.smq_obj_root, "test")
+
+config.substitutions.append(("%shared", config.shared_dir))
+config.substitutions.append(("%smq_src", config.smq_src_root))
+config.substitutions.append(("%node_tests", config.onnx_node_tests))
+config.substitutions.append(("%python", "python3"))
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.smq_tools_dir, config.llvm_tools_dir]
+tools = ["smq-opt", "smq-translate", "smq-onnx-conformance"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if os.path.isdir(config.shared_dir):
+    config.available_features.add("shared-models")
+if os.path.isdir(config.onnx_node_tests):
+    config.available_features.add("onnx-node-tests")

@@ -1,0 +1,112 @@
+//===- smq-translate.cpp - translations into and out of SMQ IR ------------===//
+//
+//   smq-translate --import-onnx model.onnx [--input-shape name=1x128 ...]
+//                 [-o model.mlir] [--emit-bytecode]
+//
+// The output is written only if the whole translation succeeds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ToolDiagnostics.h"
+
+#include "smq/Import/Onnx/OnnxImporter.h"
+#include "smq/Support/AtomicFile.h"
+#include "smq/Support/ShapeSpec.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_os_ostream.h"
+
+#include <chrono>
+
+using namespace llvm;
+
+static cl::OptionCategory category("smq-translate options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<input file>"),
+                                      cl::cat(category));
+static cl::opt<bool> importOnnx(
+    "import-onnx",
+    cl::desc("Import an ONNX model (.onnx, or ONNX text syntax in .onnxtxt)"),
+    cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(category));
+static cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Specialise a graph input's shape: NAME=DIMxDIM..."),
+                cl::value_desc("name=1x128"), cl::cat(category));
+static cl::opt<std::string> entryName("entry-name",
+                                      cl::desc("Name of the entry function"),
+                                      cl::init("main"), cl::cat(category));
+static cl::opt<bool> emitBytecode("emit-bytecode",
+                                  cl::desc("Write MLIR bytecode, not text"),
+                                  cl::cat(category));
+static cl::opt<bool> reportTime(
+    "report-time", cl::desc("Print the import and write times to stderr"),
+    cl::cat(category));
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "SMQ translation tool\n");
+
+  if (!importOnnx) {
+    errs() << "smq-translate: choose a translation (--import-onnx)\n";
+    return 2;
+  }
+
+  mlir::smq::OnnxImportOptions options;
+  options.entryName = entryName;
+  for (const std::string &spec : inputShapes) {
+    std::string why;
+    auto parsed = smq::parseShapeSpec(spec, &why);
+    if (!parsed) {
+      errs() << "smq-translate: --input-shape: " << why << "\n";
+      return 2;
+    }
+    options.inputShapes[parsed->name] = parsed->dims;
+  }
+
+  mlir::MLIRContext context;
+  context.disableMultithreading();
+  smq::tools::ToolDiagnosticHandler diagnostics(&context);
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto module = mlir::smq::importOnnxFile(inputFile, &context, options);
+  auto t1 = std::chrono::steady_clock::now();
+  if (!module)
+    return 1;
+
+  std::string why;
+  bool ok = smq::writeFileAtomically(
+      outputFile,
+      [&](std::ostream &stream) {
+        raw_os_ostream os(stream);
+        if (emitBytecode)
+          return succeeded(mlir::writeBytecodeToFile(*module, os));
+        module->print(os);
+        return true;
+      },
+      &why);
+  auto t2 = std::chrono::steady_clock::now();
+  if (!ok) {
+    errs() << "smq-translate: " << why << "\n";
+    return 1;
+  }
+  if (reportTime) {
+    auto ms = [](auto d) {
+      return std::chrono::duration<double, std::milli>(d).count();
+    };
+    errs() << "import: " << format("%.1f", ms(t1 - t0))
+           << " ms, write: " << format("%.1f", ms(t2 - t1)) << " ms\n";
+  }
+  return 0;
+}
