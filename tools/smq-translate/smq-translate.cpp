@@ -41,6 +41,11 @@ static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Specialise a graph input's shape: NAME=DIMxDIM..."),
                 cl::value_desc("name=1x128"), cl::cat(category));
+static cl::list<std::string> boundInputs(
+    "bind-input",
+    cl::desc("Make a graph input a constant read from an ONNX TensorProto "
+             "file: NAME=FILE.pb"),
+    cl::value_desc("name=file.pb"), cl::cat(category));
 static cl::opt<std::string> entryName("entry-name",
                                       cl::desc("Name of the entry function"),
                                       cl::init("main"), cl::cat(category));
@@ -73,6 +78,16 @@ int main(int argc, char **argv) {
       return 2;
     }
     options.inputShapes[parsed->name] = parsed->dims;
+  }
+
+  for (const std::string &spec : boundInputs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      errs() << "smq-translate: --bind-input expects NAME=FILE, got '" << spec
+             << "'\n";
+      return 2;
+    }
+    options.boundInputs[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
 
   mlir::MLIRContext context;

@@ -482,6 +482,7 @@ private:
   LogicalResult load();
   LogicalResult checkOpsets();
   LogicalResult applyInputShapes();
+  LogicalResult applyBoundInputs();
   LogicalResult validate();
   FailureOr<Type> convertValueType(const onnx::TypeProto &type,
                                    const std::string &what);
@@ -571,6 +572,44 @@ LogicalResult ModelImporter::applyInputShapes() {
     shape->clear_dim();
     for (int64_t d : dims)
       shape->add_dim()->set_dim_value(d);
+  }
+  return success();
+}
+
+LogicalResult ModelImporter::applyBoundInputs() {
+  auto *graph = model.mutable_graph();
+  for (const auto &[name, file] : options.boundInputs) {
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const auto &vi : graph->input())
+      if (vi.name() == name)
+        input = &vi;
+    if (!input)
+      return error() << "--bind-input names '" << name
+                     << "', which is not a graph input";
+    onnx::TensorProto tensor;
+    std::ifstream in(file, std::ios::binary);
+    if (!in || !tensor.ParseFromIstream(&in))
+      return emitError(FileLineColLoc::get(ctx, file, 0, 0))
+             << "not a readable ONNX TensorProto";
+    const auto &declared = input->type().tensor_type();
+    if (tensor.data_type() != declared.elem_type())
+      return emitError(FileLineColLoc::get(ctx, file, 0, 0))
+             << "tensor for input '" << name << "' has data type "
+             << tensor.data_type() << " but the input is declared "
+             << declared.elem_type();
+    if (declared.has_shape()) {
+      bool match = declared.shape().dim_size() == tensor.dims_size();
+      for (int i = 0; match && i < tensor.dims_size(); ++i) {
+        const auto &d = declared.shape().dim(i);
+        match = !d.has_dim_value() || d.dim_value() == tensor.dims(i);
+      }
+      if (!match)
+        return emitError(FileLineColLoc::get(ctx, file, 0, 0))
+               << "tensor for input '" << name
+               << "' does not have the declared shape";
+    }
+    tensor.set_name(name);
+    *graph->add_initializer() = std::move(tensor);
   }
   return success();
 }
@@ -751,6 +790,7 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
 
 OwningOpRef<ModuleOp> ModelImporter::run() {
   if (failed(load()) || failed(checkOpsets()) || failed(applyInputShapes()) ||
+      failed(applyBoundInputs()) ||
       failed(validate()))
     return nullptr;
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);

@@ -152,10 +152,6 @@ LogicalResult importSoftmax(NodeImporter &n, Results &out) {
 }
 
 LogicalResult importLayerNorm(NodeImporter &n, Results &out) {
-  for (size_t i = 1; i < n.numOutputs(); ++i)
-    if (!n.node.output(i).empty())
-      return n.fail("LayerNormalization's Mean and InvStdDev outputs are not "
-                    "supported");
   auto x = n.required(0), scale = n.required(1);
   if (failed(x) || failed(scale))
     return failure();
@@ -166,10 +162,47 @@ LogicalResult importLayerNorm(NodeImporter &n, Results &out) {
   if (failed(axis))
     return failure();
   float eps = n.floatAttr("epsilon", 1e-5f);
-  return push(n.build1<LayerNormOp>(*x, *scale, n.input(2),
-                                    n.builder.getI64IntegerAttr(*axis),
-                                    n.builder.getF32FloatAttr(eps)),
-              out);
+  if (failed(push(n.build1<LayerNormOp>(*x, *scale, n.input(2),
+                                        n.builder.getI64IntegerAttr(*axis),
+                                        n.builder.getF32FloatAttr(eps)),
+                  out)))
+    return failure();
+  bool wantStats = false;
+  for (size_t i = 1; i < n.numOutputs(); ++i)
+    wantStats |= !n.node.output(i).empty();
+  if (!wantStats)
+    return success();
+  // The optional Mean and InvStdDev outputs are spelled out in primitives:
+  // mean = E[x], invstd = 1 / sqrt(E[(x - mean)^2] + epsilon), reduced over
+  // [axis, rank) with the reduced dims kept.
+  SmallVector<int64_t> axes;
+  for (int64_t i = *axis; i < *rank; ++i)
+    axes.push_back(i);
+  auto mean = n.build1<ReduceMeanOp>(*x, axes, true);
+  if (failed(mean))
+    return failure();
+  auto centered = n.build1<SubOp>(*x, *mean);
+  if (failed(centered))
+    return failure();
+  auto squared = n.build1<MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  auto var = n.build1<ReduceMeanOp>(*squared, axes, true);
+  if (failed(var))
+    return failure();
+  auto eltType = cast<ShapedType>(x->getType()).getElementType();
+  auto epsType = RankedTensorType::get({}, eltType);
+  Value epsValue = ConstantOp::create(
+      n.builder, n.loc,
+      DenseElementsAttr::get(epsType, n.builder.getFloatAttr(eltType, eps)));
+  auto shifted = n.build1<AddOp>(*var, epsValue);
+  if (failed(shifted))
+    return failure();
+  auto stddev = n.build1<SqrtOp>(*shifted);
+  if (failed(stddev))
+    return failure();
+  out.push_back(*mean);
+  return push(n.build1<ReciprocalOp>(*stddev), out);
 }
 
 /// Reductions took `axes` as an attribute until ReduceSum-13 and the other

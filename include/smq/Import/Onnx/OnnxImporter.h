@@ -25,6 +25,11 @@ struct OnnxImportOptions {
   /// Overrides of graph input shapes: dims replace the declared (possibly
   /// symbolic) ones. Ranks must match.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Graph inputs bound to the tensor in a file (an ONNX TensorProto .pb):
+  /// they become constants and leave the signature. This is how a value
+  /// SMQ needs at compile time (reduction axes, split sizes) can be given
+  /// when a model takes it as an input.
+  std::map<std::string, std::string> boundInputs;
   /// Name of the entry function.
   std::string entryName = "main";
 };
