@@ -270,14 +270,12 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
     std::string pathWhy;
     auto file = ::smq::resolveContainedPath(modelDir, location, &pathWhy);
     if (!file) {
-      *why = "tensor '" + name + "': " + pathWhy;
+      *why = pathWhy;
       return nullptr;
     }
     blob = mapExternalData(*file, offset, needed, bytes, why);
-    if (!blob) {
-      *why = "tensor '" + name + "': " + *why;
+    if (!blob)
       return nullptr;
-    }
   } else if (t.has_raw_data()) {
     if (t.raw_data().size() != needed) {
       *why = "tensor '" + name + "' has " +
@@ -483,6 +481,8 @@ private:
   LogicalResult checkOpsets();
   LogicalResult applyInputShapes();
   LogicalResult applyBoundInputs();
+  LogicalResult checkSupport();
+  LogicalResult checkExternalData();
   LogicalResult validate();
   FailureOr<Type> convertValueType(const onnx::TypeProto &type,
                                    const std::string &what);
@@ -614,6 +614,46 @@ LogicalResult ModelImporter::applyBoundInputs() {
   return success();
 }
 
+/// Confines and sizes every external data reference before anything opens
+/// it, so that a hostile path is refused in SMQ's words.
+LogicalResult ModelImporter::checkExternalData() {
+  for (const auto &t : model.graph().initializer()) {
+    std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+    if (!::smq::elementCount(dims))
+      return emitError(NameLoc::get(StringAttr::get(ctx, t.name()), fileLoc))
+             << "initializer '" << t.name()
+             << "' has a negative or absurd shape";
+    if (t.data_location() != onnx::TensorProto::EXTERNAL)
+      continue;
+    std::string location;
+    for (const auto &kv : t.external_data())
+      if (kv.key() == "location")
+        location = kv.value();
+    std::string why;
+    if (!::smq::resolveContainedPath(modelDir, location, &why))
+      return emitError(NameLoc::get(StringAttr::get(ctx, t.name()), fileLoc))
+             << "initializer '" << t.name() << "': " << why;
+  }
+  return success();
+}
+
+/// Reports the first node SMQ has no rule for, before libonnx's checker can
+/// reject it in its own words.
+LogicalResult ModelImporter::checkSupport() {
+  for (int i = 0; i < model.graph().node_size(); ++i) {
+    const onnx::NodeProto &node = model.graph().node(i);
+    const std::string &domain = node.domain();
+    if (!domain.empty() && domain != "ai.onnx")
+      return emitError(nodeLoc(node, i))
+             << nodeContext(node, opset) << "domain '" << domain
+             << "' is not supported";
+    if (!lookupImportRule(node.op_type()))
+      return emitError(nodeLoc(node, i))
+             << nodeContext(node, opset) << "op is not supported";
+  }
+  return success();
+}
+
 /// The newest ai.onnx opset libonnx knows: beyond it, its checker and shape
 /// inference cannot judge the model, and SMQ's own verifiers stand alone.
 int64_t libonnxMaxOpset() {
@@ -626,7 +666,17 @@ LogicalResult ModelImporter::validate() {
   if (opset > libonnxMaxOpset())
     return success();
   try {
-    onnx::checker::check_model(model);
+    // check_model(ModelProto) would look for external data relative to the
+    // working directory; check the graph with the model's folder instead.
+    onnx::checker::CheckerContext checkCtx;
+    checkCtx.set_ir_version(static_cast<int>(model.ir_version()));
+    std::unordered_map<std::string, int> opsets;
+    for (const auto &imp : model.opset_import())
+      opsets[imp.domain()] = static_cast<int>(imp.version());
+    checkCtx.set_opset_imports(opsets);
+    checkCtx.set_model_dir(modelDir);
+    onnx::checker::LexicalScopeContext lex;
+    onnx::checker::check_graph(model.graph(), checkCtx, lex);
   } catch (const std::exception &e) {
     return error() << "the ONNX checker rejects the model: " << e.what();
   }
@@ -790,7 +840,8 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
 
 OwningOpRef<ModuleOp> ModelImporter::run() {
   if (failed(load()) || failed(checkOpsets()) || failed(applyInputShapes()) ||
-      failed(applyBoundInputs()) ||
+      failed(applyBoundInputs()) || failed(checkSupport()) ||
+      failed(checkExternalData()) ||
       failed(validate()))
     return nullptr;
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);

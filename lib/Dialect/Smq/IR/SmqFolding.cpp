@@ -452,7 +452,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   if (!type || !data || !idx)
     return {};
   ArrayRef<int64_t> ds = data->type.getShape();
-  int64_t axis = getAxis();
+  int64_t axis = getAxisAttr().getInt();
   int64_t outer = 1, inner = 1, dim = ds[axis];
   for (int64_t i = 0; i < axis; ++i)
     outer *= ds[i];
@@ -520,7 +520,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
       return {};
     parts.push_back(std::move(*t));
   }
-  int64_t axis = getAxis();
+  int64_t axis = getAxisAttr().getInt();
   int64_t outer = 1;
   for (int64_t i = 0; i < axis; ++i)
     outer *= type.getDimSize(i);
@@ -659,7 +659,7 @@ OpFoldResult TriluOp::fold(FoldAdaptor adaptor) {
   HostTensor out = *in;
   for (int64_t k = 0; k < out.size(); ++k) {
     int64_t r = (k / cols) % rows, c = k % cols;
-    bool keep = getUpper() ? c - r >= getK() : c - r <= getK();
+    bool keep = getUpper() ? c - r >= getKAttr().getInt() : c - r <= getKAttr().getInt();
     if (!keep)
       out.setInt(k, 0);
   }
@@ -673,14 +673,14 @@ OpFoldResult TriluOp::fold(FoldAdaptor adaptor) {
 OpFoldResult ShapeOp::fold(FoldAdaptor) {
   auto in = cast<RankedTensorType>(getInput().getType());
   RankedTensorType type = foldableResult(*this);
-  if (!type || getStart() < 0 || getEnd() > in.getRank() ||
-      getStart() > getEnd())
+  if (!type || getStartAttr().getInt() < 0 || getEndAttr().getInt() > in.getRank() ||
+      getStartAttr().getInt() > getEndAttr().getInt())
     return {};
   HostTensor out = HostTensor::zeros(type);
-  for (int64_t i = getStart(); i < getEnd(); ++i) {
+  for (int64_t i = getStartAttr().getInt(); i < getEndAttr().getInt(); ++i) {
     if (in.isDynamicDim(i))
       return {};
-    out.ints[i - getStart()] = in.getDimSize(i);
+    out.ints[i - getStartAttr().getInt()] = in.getDimSize(i);
   }
   return foldedAttr(out);
 }

@@ -282,8 +282,8 @@ LogicalResult GeluOp::verify() {
 
 LogicalResult SoftmaxOp::verify() {
   auto type = dyn_cast<RankedTensorType>(getInput().getType());
-  if (type && (getAxis() < 0 || getAxis() >= type.getRank()))
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  if (type && (getAxisAttr().getInt() < 0 || getAxisAttr().getInt() >= type.getRank()))
+    return emitOpError("axis ") << getAxisAttr().getInt() << " is out of range for rank "
                                 << type.getRank();
   return success();
 }
@@ -293,10 +293,10 @@ LogicalResult LayerNormOp::verify() {
   if (!type)
     return success();
   int64_t rank = type.getRank();
-  if (getAxis() < 0 || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  if (getAxisAttr().getInt() < 0 || getAxisAttr().getInt() >= rank)
+    return emitOpError("axis ") << getAxisAttr().getInt() << " is out of range for rank "
                                 << rank;
-  ArrayRef<int64_t> normShape = type.getShape().drop_front(getAxis());
+  ArrayRef<int64_t> normShape = type.getShape().drop_front(getAxisAttr().getInt());
   auto checkParam = [&](Value v, StringRef what) -> LogicalResult {
     if (!v)
       return success();
@@ -482,7 +482,7 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   Type elt = elementTypeOf(adaptor.getData().getType());
   auto data = shapeOf(adaptor.getData().getType());
   auto idx = shapeOf(adaptor.getIndices().getType());
-  int64_t axis = adaptor.getAxis();
+  int64_t axis = adaptor.getAxisAttr().getInt();
   if (!data || !idx || axis < 0 || axis >= (int64_t)data->size()) {
     results.push_back(unrankedOf(elt));
     return success();
@@ -497,12 +497,12 @@ SMQ_COMPATIBLE_RESULTS(GatherOp)
 
 LogicalResult GatherOp::verify() {
   auto data = shapeOf(getData().getType());
-  if (data && (getAxis() < 0 || getAxis() >= (int64_t)data->size()))
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  if (data && (getAxisAttr().getInt() < 0 || getAxisAttr().getInt() >= (int64_t)data->size()))
+    return emitOpError("axis ") << getAxisAttr().getInt() << " is out of range for rank "
                                 << data->size();
   auto indices = readHostTensor(getIndices(), 1 << 16);
-  if (data && indices && !ShapedType::isDynamic((*data)[getAxis()])) {
-    int64_t dim = (*data)[getAxis()];
+  if (data && indices && !ShapedType::isDynamic((*data)[getAxisAttr().getInt()])) {
+    int64_t dim = (*data)[getAxisAttr().getInt()];
     for (int64_t i : indices->ints)
       if (i < -dim || i >= dim)
         return emitOpError("index ") << i << " is out of range for a dim of "
@@ -654,7 +654,7 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return failure();
   Type elt = elementTypeOf(inputs.front().getType());
   auto first = shapeOf(inputs.front().getType());
-  int64_t axis = adaptor.getAxis();
+  int64_t axis = adaptor.getAxisAttr().getInt();
   if (!first || axis < 0 || axis >= (int64_t)first->size()) {
     results.push_back(unrankedOf(elt));
     return success();
@@ -687,8 +687,8 @@ LogicalResult ConcatOp::verify() {
     return emitOpError("needs at least one input");
   Type elt = elementTypeOf(getInputs().front().getType());
   auto first = shapeOf(getInputs().front().getType());
-  if (first && (getAxis() < 0 || getAxis() >= (int64_t)first->size()))
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  if (first && (getAxisAttr().getInt() < 0 || getAxisAttr().getInt() >= (int64_t)first->size()))
+    return emitOpError("axis ") << getAxisAttr().getInt() << " is out of range for rank "
                                 << first->size();
   for (Value v : getInputs()) {
     if (elementTypeOf(v.getType()) != elt)
@@ -699,7 +699,7 @@ LogicalResult ConcatOp::verify() {
     if (s->size() != first->size())
       return emitOpError("inputs must have one rank");
     for (size_t i = 0; i < s->size(); ++i)
-      if ((int64_t)i != getAxis() && !ShapedType::isDynamic((*s)[i]) &&
+      if ((int64_t)i != getAxisAttr().getInt() && !ShapedType::isDynamic((*s)[i]) &&
           !ShapedType::isDynamic((*first)[i]) && (*s)[i] != (*first)[i])
         return emitOpError("inputs differ in dim ")
                << i << " (" << (*first)[i] << " vs " << (*s)[i] << ")";
@@ -808,7 +808,7 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         SmallVectorImpl<Type> &results) {
   Type elt = elementTypeOf(adaptor.getInput().getType());
   auto in = shapeOf(adaptor.getInput().getType());
-  int64_t axis = adaptor.getAxis();
+  int64_t axis = adaptor.getAxisAttr().getInt();
   for (int64_t size : adaptor.getSizes()) {
     if (!in || axis < 0 || axis >= (int64_t)in->size() || size < 0) {
       results.push_back(unrankedOf(elt));
@@ -826,8 +826,8 @@ LogicalResult SplitOp::verify() {
   auto in = shapeOf(getInput().getType());
   if (!in)
     return success();
-  if (getAxis() < 0 || getAxis() >= (int64_t)in->size())
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  if (getAxisAttr().getInt() < 0 || getAxisAttr().getInt() >= (int64_t)in->size())
+    return emitOpError("axis ") << getAxisAttr().getInt() << " is out of range for rank "
                                 << in->size();
   int64_t total = 0;
   for (int64_t s : getSizes()) {
@@ -835,7 +835,7 @@ LogicalResult SplitOp::verify() {
       return emitOpError("split sizes must be non-negative");
     total += s;
   }
-  int64_t d = (*in)[getAxis()];
+  int64_t d = (*in)[getAxisAttr().getInt()];
   if (!ShapedType::isDynamic(d) && total != d)
     return emitOpError("split sizes sum to ")
            << total << " but the dim has size " << d;
@@ -896,7 +896,7 @@ LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx,
                                         std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &results) {
-  int64_t n = std::max<int64_t>(0, adaptor.getEnd() - adaptor.getStart());
+  int64_t n = std::max<int64_t>(0, adaptor.getEndAttr().getInt() - adaptor.getStartAttr().getInt());
   results.push_back(tensorOf({n}, IntegerType::get(ctx, 64)));
   return success();
 }
@@ -904,9 +904,9 @@ SMQ_COMPATIBLE_RESULTS(ShapeOp)
 
 LogicalResult ShapeOp::verify() {
   int64_t rank = cast<RankedTensorType>(getInput().getType()).getRank();
-  if (getStart() < 0 || getEnd() > rank || getStart() > getEnd())
+  if (getStartAttr().getInt() < 0 || getEndAttr().getInt() > rank || getStartAttr().getInt() > getEndAttr().getInt())
     return emitOpError("needs 0 <= start <= end <= rank (")
-           << rank << "), got [" << getStart() << ", " << getEnd() << ")";
+           << rank << "), got [" << getStartAttr().getInt() << ", " << getEndAttr().getInt() << ")";
   return success();
 }
 
