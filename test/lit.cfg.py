@@ -14,6 +14,7 @@ config.test_exec_root = os.path.join(config.smq_obj_root, "test")
 
 config.substitutions.append(("%shared", config.shared_dir))
 config.substitutions.append(("%smq_src", config.smq_src_root))
+config.substitutions.append(("%smq_obj", config.smq_obj_root))
 config.substitutions.append(("%node_tests", config.onnx_node_tests))
 config.substitutions.append(("%python", "python3"))
 

@@ -83,6 +83,10 @@ std::string outOfScope(const onnx::ModelProto &model) {
   for (const auto &imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
+  if (opset < mlir::smq::kMinOnnxOpset || opset > mlir::smq::kMaxOnnxOpset)
+    return "opset " + std::to_string(opset) + " is outside " +
+           std::to_string(mlir::smq::kMinOnnxOpset) + "-" +
+           std::to_string(mlir::smq::kMaxOnnxOpset);
   for (const auto &node : model.graph().node())
     if (!mlir::smq::isSupportedOnnxOp(node.domain(), node.op_type(), opset))
       return "op " + node.op_type() + " (opset " + std::to_string(opset) +
@@ -124,7 +128,7 @@ int main(int argc, char **argv) {
   std::sort(tests.begin(), tests.end());
 
   std::map<std::string, Row> rows;
-  std::map<std::string, int> skipped;
+  std::map<std::string, int> skipped, skippedOps;
   std::vector<std::string> failures;
   int passed = 0, failed = 0, boundCount = 0;
   for (const fs::path &dir : tests) {
@@ -140,9 +144,16 @@ int main(int argc, char **argv) {
     }
     std::string why = outOfScope(model);
     if (!why.empty()) {
-      ++skipped[why.rfind("op ", 0) == 0 ? "ops without an import rule"
-                                         : "values that are not tensors of "
-                                           "SMQ's element types"];
+      std::string category =
+          why.rfind("op ", 0) == 0      ? "ops without an import rule"
+          : why.rfind("opset ", 0) == 0 ? "opsets outside the supported range"
+                                        : "values that are not tensors of "
+                                          "SMQ's element types";
+      ++skipped[category];
+      if (why.rfind("opset ", 0) == 0 && model.graph().node_size() == 1 &&
+          mlir::smq::isSupportedOnnxOp("", model.graph().node(0).op_type(),
+                                       mlir::smq::kMaxOnnxOpset))
+        ++skippedOps[model.graph().node(0).op_type() + " (" + why + ")"];
       continue;
     }
     std::string key = model.graph().node_size() == 1
@@ -182,6 +193,9 @@ int main(int argc, char **argv) {
                      row.passed + row.failed);
   for (const auto &[why, count] : skipped)
     outs() << "out of scope: " << count << " tests (" << why << ")\n";
+  for (const auto &[what, count] : skippedOps)
+    outs() << "  old-opset tests of a supported op: " << count << " " << what
+           << "\n";
   for (const std::string &f : failures)
     outs() << "FAILED " << f << "\n";
   outs() << "passed with integer inputs bound to the test's values: "
