@@ -4,17 +4,25 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smq/Conversion/Passes.h"
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
+#include "smq/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllPasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
-  mlir::registerTransformsPasses();
+  mlir::registerAllPasses();
+  mlir::smq::registerSmqTransformsPasses();
+  mlir::smq::registerSmqConversionPasses();
+  mlir::smq::registerCpuPipeline();
   mlir::DialectRegistry registry;
-  registry.insert<mlir::smq::SmqDialect, mlir::func::FuncDialect>();
+  mlir::registerAllDialects(registry);
+  registry.insert<mlir::smq::SmqDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "SMQ optimizer driver\n", registry));
 }

@@ -26,6 +26,12 @@ namespace mlir::smq::onnx_import {
 /// Maps an ONNX TensorProto data type to an MLIR element type, or null.
 Type convertElementType(MLIRContext *ctx, int32_t onnxType);
 
+/// Serialises the typed repeated fields of a TensorProto (float_data,
+/// int32_data, ...) to little-endian raw bytes of `bytes` per element.
+/// Returns false if they do not hold `count` elements.
+bool typedFieldsToRaw(const onnx::TensorProto &t, size_t bytes, int64_t count,
+                      std::string &raw);
+
 /// Builds the attribute for a TensorProto (an ONNX initializer or a
 /// Constant's value). Large tensors become dense_resource blobs named after
 /// `name`, taking ownership of raw_data without copying it; external data is

@@ -148,11 +148,26 @@ std::optional<AsmResourceBlob> mapExternalData(const std::string &file,
       /*dataIsMutable=*/false);
 }
 
+/// Names an MLIR resource after an ONNX tensor name: resource keys must be
+/// identifiers, and stable across re-imports.
+std::string resourceKey(const std::string &name) {
+  std::string key;
+  for (char c : name)
+    key += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')
+               ? c
+               : '_';
+  if (key.empty() || std::isdigit(static_cast<unsigned char>(key[0])))
+    key = "t_" + key;
+  return key;
+}
+
+} // namespace
+
 /// Serialises the typed repeated fields of a TensorProto to raw bytes.
-bool typedFieldsToRaw(const onnx::TensorProto &t, Type elt, int64_t count,
-                      std::string &raw) {
+bool mlir::smq::onnx_import::typedFieldsToRaw(const onnx::TensorProto &t,
+                                              size_t bytes, int64_t count,
+                                              std::string &raw) {
   using TP = onnx::TensorProto;
-  size_t bytes = storageBytes(elt);
   raw.resize(count * bytes);
   auto put = [&](int64_t k, uint64_t bits) {
     std::memcpy(&raw[k * bytes], &bits, bytes);
@@ -197,21 +212,6 @@ bool typedFieldsToRaw(const onnx::TensorProto &t, Type elt, int64_t count,
     return false;
   }
 }
-
-/// Names an MLIR resource after an ONNX tensor name: resource keys must be
-/// identifiers, and stable across re-imports.
-std::string resourceKey(const std::string &name) {
-  std::string key;
-  for (char c : name)
-    key += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')
-               ? c
-               : '_';
-  if (key.empty() || std::isdigit(static_cast<unsigned char>(key[0])))
-    key = "t_" + key;
-  return key;
-}
-
-} // namespace
 
 ElementsAttr mlir::smq::onnx_import::convertTensor(
     MLIRContext *ctx, onnx::TensorProto &t, const std::string &name,
@@ -286,7 +286,7 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
     }
     raw = &t.raw_data();
   } else {
-    if (!typedFieldsToRaw(t, elt, *count, typedRaw)) {
+    if (!typedFieldsToRaw(t, bytes, *count, typedRaw)) {
       *why = "tensor '" + name + "' has " +
              "data that does not match its shape and type";
       return nullptr;

@@ -1,0 +1,38 @@
+//===- Passes.h - conversions out of smq ------------------------*- C++ -*-===//
+#ifndef SMQ_CONVERSION_PASSES_H
+#define SMQ_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::smq {
+
+#define GEN_PASS_DECL
+#include "smq/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "smq/Conversion/Passes.h.inc"
+
+/// Options of the CPU pipeline.
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<bool> useRuntimeMatmul{
+      *this, "runtime-matmul",
+      llvm::cl::desc("Call the runtime's matmul kernels (else: loops)"),
+      llvm::cl::init(true)};
+};
+
+/// smq -> linalg -> bufferized loops -> LLVM dialect, with weights as
+/// arguments and results as out-parameters (see docs/Architecture.md).
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers `--smq-cpu-pipeline`.
+void registerCpuPipeline();
+
+} // namespace mlir::smq
+
+#endif // SMQ_CONVERSION_PASSES_H

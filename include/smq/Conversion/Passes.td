@@ -1,0 +1,38 @@
+//===- Passes.td - conversions out of smq ------------------*- tablegen -*-===//
+#ifndef SMQ_CONVERSION_PASSES_TD
+#define SMQ_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
+  let summary = "Lower smq ops to linalg, tensor, arith and math";
+  let description = [{
+    Elementwise ops become `linalg.generic` with broadcasting indexing
+    maps, reductions and normalisations become reduction generics,
+    contractions become `linalg.matmul` / `linalg.batch_matmul`, and data
+    movement becomes `linalg.transpose`, `tensor.extract_slice`,
+    `tensor.insert_slice` and `tensor.reshape`. Unsigned element types
+    become signless; ops keep their signedness in the arith ops chosen.
+    Shapes must be static: import with `--input-shape`.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::func::FuncDialect"
+  ];
+}
+
+def SmqLinalgToRuntimeCalls : Pass<"smq-linalg-to-runtime-calls", "ModuleOp"> {
+  let summary = "Call the runtime's micro-kernels for f32 matmuls on buffers";
+  let description = [{
+    Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
+    calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, the
+    register-blocked, multithreaded kernels of the SMQ runtime (the
+    approach of IREE's ukernels). Chosen over tiling and vectorizing in
+    MLIR by measurement; see docs/Benchmarks.md.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+#endif // SMQ_CONVERSION_PASSES_TD

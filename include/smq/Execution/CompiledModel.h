@@ -1,0 +1,79 @@
+//===- CompiledModel.h - JIT-compiled smq models ----------------*- C++ -*-===//
+//
+// Compiles an smq module through --smq-cpu-pipeline with MLIR's
+// ExecutionEngine and runs it on host arrays. Weights are not compiled in:
+// they stay in the module's resource blobs (protobuf buffers or mmapped
+// external data) and are passed to the code on every call. A CompiledModel
+// must not outlive the MLIRContext of the module it was compiled from.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_EXECUTION_COMPILEDMODEL_H
+#define SMQ_EXECUTION_COMPILEDMODEL_H
+
+#include "smq/Support/HostArray.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace mlir::smq {
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  ::smq::DType dtype;
+};
+
+struct CompileOptions {
+  std::string entry = "main";
+  /// LLVM optimisation level of the JIT (0-3).
+  unsigned optLevel = 3;
+  /// Call the runtime's matmul kernels rather than compiled loops.
+  bool runtimeMatmul = true;
+};
+
+class CompiledModel {
+public:
+  /// Lowers `module` in place and JIT-compiles it. Emits diagnostics and
+  /// returns null on failure (for example, dynamic shapes).
+  static std::unique_ptr<CompiledModel> compile(ModuleOp module,
+                                                const CompileOptions &options);
+  ~CompiledModel();
+
+  const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
+  const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
+
+  /// Runs the model. `inputs` follow inputs() in order; returns false and
+  /// sets `why` if one does not match its spec.
+  bool run(const std::vector<const ::smq::HostArray *> &inputs,
+           std::vector<::smq::HostArray> &outputs, std::string *why);
+
+  /// Seconds spent lowering and JIT-compiling.
+  double compileSeconds() const { return seconds; }
+
+private:
+  CompiledModel() = default;
+
+  struct Weight {
+    const char *data;
+    std::vector<int64_t> shape;
+  };
+  std::unique_ptr<ExecutionEngine> engine;
+  std::string entry;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  std::vector<Weight> weights;
+  double seconds = 0;
+};
+
+/// Maps an MLIR element type to a host dtype.
+std::optional<::smq::DType> dtypeOf(Type elementType);
+
+} // namespace mlir::smq
+
+#endif // SMQ_EXECUTION_COMPILEDMODEL_H

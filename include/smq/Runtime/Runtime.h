@@ -1,0 +1,50 @@
+/*===- Runtime.h - what compiled SMQ models link against ------*- C -*-===*
+ *
+ * Plain C ABI, no LLVM or MLIR: a deployment toolchain ships this library
+ * alone. Compiled code calls the kernels through MLIR's C interface
+ * (`_mlir_ciface_*`, memref descriptors passed by pointer).
+ *
+ *===---------------------------------------------------------------------===*/
+#ifndef SMQ_RUNTIME_RUNTIME_H
+#define SMQ_RUNTIME_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A strided memref descriptor of rank 2 or 3, as MLIR lays it out. */
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} SmqMemRef2F32;
+
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} SmqMemRef3F32;
+
+/* C[M,N] += A[M,K] * B[K,N]. */
+void _mlir_ciface_smq_rt_matmul_f32(SmqMemRef2F32 *a, SmqMemRef2F32 *b,
+                                    SmqMemRef2F32 *c);
+/* C[b,M,N] += A[b,M,K] * B[b,K,N] for every batch b. */
+void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a, SmqMemRef3F32 *b,
+                                          SmqMemRef3F32 *c);
+
+/* Threads the kernels may use (1 = the calling thread only). Results are
+ * bit-identical for any thread count. */
+void smq_rt_set_num_threads(int threads);
+int smq_rt_get_num_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMQ_RUNTIME_RUNTIME_H */

@@ -1,0 +1,21 @@
+//===- Passes.h - smq transformations ---------------------------*- C++ -*-===//
+#ifndef SMQ_TRANSFORMS_PASSES_H
+#define SMQ_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::smq {
+
+#define GEN_PASS_DECL
+#include "smq/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "smq/Transforms/Passes.h.inc"
+
+/// The argument attribute naming the weight an argument carries.
+constexpr llvm::StringLiteral kWeightArgAttr = "smq.weight";
+
+} // namespace mlir::smq
+
+#endif // SMQ_TRANSFORMS_PASSES_H

@@ -1,0 +1,20 @@
+//===- Passes.td - smq transformations ---------------------*- tablegen -*-===//
+#ifndef SMQ_TRANSFORMS_PASSES_TD
+#define SMQ_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SmqExternalizeWeights : Pass<"smq-externalize-weights", "ModuleOp"> {
+  let summary = "Turn weight constants into arguments of the entry function";
+  let description = [{
+    Every `smq.constant` whose value is a `dense_resource` blob becomes a new
+    argument of the function that uses it, marked `smq.weight = "<key>"`
+    with the blob's key. Compiled code then reads weights from buffers the
+    runtime provides (the imported blobs, memory-mapped external data)
+    instead of embedding them, so compile time and code size do not grow
+    with the model.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+#endif // SMQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,263 @@
+//===- CompiledModel.cpp - JIT compilation and calls ----------------------===//
+//
+// The entry function's C interface takes one memref descriptor pointer per
+// argument: graph inputs, then weights (smq-externalize-weights appends
+// them), then outputs (buffer-results-to-out-params appends them). A
+// descriptor of rank R is {allocated, aligned, offset, sizes[R],
+// strides[R]}, all 8-byte fields, so it is built here as an int64 array.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smq/Execution/CompiledModel.h"
+
+#include "smq/Conversion/Passes.h"
+#include "smq/Runtime/Runtime.h"
+#include "smq/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::smq;
+
+std::optional<::smq::DType> mlir::smq::dtypeOf(Type t) {
+  using ::smq::DType;
+  if (t.isF16())
+    return DType::F16;
+  if (t.isF32())
+    return DType::F32;
+  if (t.isF64())
+    return DType::F64;
+  if (auto it = dyn_cast<IntegerType>(t)) {
+    bool u = it.isUnsigned();
+    switch (it.getWidth()) {
+    case 1: return DType::Bool;
+    case 8: return u ? DType::U8 : DType::I8;
+    case 16: return u ? DType::U16 : DType::I16;
+    case 32: return u ? DType::U32 : DType::I32;
+    case 64: return u ? DType::U64 : DType::I64;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+/// A memref descriptor for a contiguous row-major buffer.
+std::vector<int64_t> descriptor(const void *data, ArrayRef<int64_t> shape) {
+  std::vector<int64_t> d;
+  auto ptr = reinterpret_cast<int64_t>(data);
+  d.push_back(ptr);
+  d.push_back(ptr);
+  d.push_back(0);
+  d.insert(d.end(), shape.begin(), shape.end());
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  d.insert(d.end(), strides.begin(), strides.end());
+  return d;
+}
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+FailureOr<TensorSpec> specOf(func::FuncOp func, Type type, StringRef name) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !t.hasStaticShape()) {
+    (void)(func.emitError() << "'" << name
+                            << "' has a dynamic shape; compile with static "
+                               "input shapes (--input-shape)");
+    return failure();
+  }
+  auto dtype = dtypeOf(t.getElementType());
+  if (!dtype) {
+    (void)(func.emitError() << "'" << name << "' has unsupported element type "
+                            << t.getElementType());
+    return failure();
+  }
+  return TensorSpec{name.str(), std::vector<int64_t>(t.getShape()), *dtype};
+}
+
+} // namespace
+
+std::unique_ptr<CompiledModel>
+CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  static bool targetsReady = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)targetsReady;
+
+  MLIRContext *ctx = module.getContext();
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->entry = options.entry;
+
+  // Weights become arguments first, so that the signature can be read off
+  // with their blobs before lowering erases the names.
+  {
+    PassManager pm(ctx);
+    pm.addPass(createSmqExternalizeWeights());
+    if (failed(pm.run(module)))
+      return nullptr;
+  }
+  auto func = module.lookupSymbol<func::FuncOp>(options.entry);
+  if (!func || func.isExternal()) {
+    emitError(module.getLoc()) << "no entry function '" << options.entry << "'";
+    return nullptr;
+  }
+  // The blobs stay owned by the context's resource manager.
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    Type type = func.getArgument(i).getType();
+    if (auto key = func.getArgAttrOfType<StringAttr>(i, kWeightArgAttr)) {
+      auto spec = specOf(func, type, key.getValue());
+      if (failed(spec))
+        return nullptr;
+      model->weights.push_back({nullptr, spec->shape});
+      continue;
+    }
+    auto name = func.getArgAttrOfType<StringAttr>(i, "smq.name");
+    auto spec = specOf(func, type, name ? name.getValue()
+                                        : StringRef("arg" + std::to_string(i)));
+    if (failed(spec))
+      return nullptr;
+    model->inputSpecs.push_back(*spec);
+  }
+  // Find each weight's bytes: the resource key names a blob in the
+  // builtin dialect's resource manager.
+  {
+    unsigned w = 0;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      auto key = func.getArgAttrOfType<StringAttr>(i, kWeightArgAttr);
+      if (!key)
+        continue;
+      auto *entry = DenseResourceElementsHandle::getManagerInterface(ctx)
+                        .getBlobManager()
+                        .lookup(key.getValue());
+      AsmResourceBlob *blob = entry ? entry->getBlob() : nullptr;
+      if (!blob) {
+        func.emitError() << "weight '" << key.getValue() << "' has no data";
+        return nullptr;
+      }
+      model->weights[w++].data = blob->getData().data();
+    }
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "smq.name");
+    auto spec = specOf(func, func.getResultTypes()[i],
+                       name ? name.getValue()
+                            : StringRef("output" + std::to_string(i)));
+    if (failed(spec))
+      return nullptr;
+    model->outputSpecs.push_back(*spec);
+  }
+  func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+  // Names have been read; LLVM IR has no place for them.
+  func.removeArgAttrsAttr();
+  func.removeResAttrsAttr();
+
+  {
+    PassManager pm(ctx);
+    CpuPipelineOptions pipelineOptions;
+    pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
+    buildCpuPipeline(pm, pipelineOptions);
+    if (failed(pm.run(module)))
+      return nullptr;
+  }
+
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  ExecutionEngineOptions engineOptions;
+  auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel =
+      options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+                            : llvm::CodeGenOptLevel::Default;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine) {
+    emitError(module.getLoc())
+        << "JIT compilation failed: " << llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  model->engine = std::move(*engine);
+  model->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    auto add = [&](const char *name, void *fn) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                             llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_ciface_smq_rt_matmul_f32",
+        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_f32));
+    add("_mlir_ciface_smq_rt_batch_matmul_f32",
+        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
+    return map;
+  });
+  model->engine->initialize();
+  model->seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  return model;
+}
+
+CompiledModel::~CompiledModel() = default;
+
+bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
+                        std::vector<::smq::HostArray> &outputs,
+                        std::string *why) {
+  if (inputs.size() != inputSpecs.size()) {
+    *why = "the model takes " + std::to_string(inputSpecs.size()) +
+           " inputs, got " + std::to_string(inputs.size());
+    return false;
+  }
+  std::vector<std::vector<int64_t>> descs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec &spec = inputSpecs[i];
+    const ::smq::HostArray &a = *inputs[i];
+    if (a.dtype != spec.dtype || a.shape != spec.shape) {
+      *why = "input '" + spec.name + "' must be " +
+             ::smq::dtypeName(spec.dtype) + shapeString(spec.shape) +
+             ", got " + ::smq::dtypeName(a.dtype) + shapeString(a.shape);
+      return false;
+    }
+    descs.push_back(descriptor(a.bytes.data(), a.shape));
+  }
+  for (const Weight &w : weights)
+    descs.push_back(descriptor(w.data, w.shape));
+  outputs.resize(outputSpecs.size());
+  for (size_t i = 0; i < outputSpecs.size(); ++i) {
+    ::smq::HostArray &o = outputs[i];
+    o.dtype = outputSpecs[i].dtype;
+    o.shape = outputSpecs[i].shape;
+    o.bytes.assign(o.numElements() * ::smq::dtypeSize(o.dtype), 0);
+    descs.push_back(descriptor(o.bytes.data(), o.shape));
+  }
+  std::vector<void *> descPtrs, args;
+  for (auto &d : descs)
+    descPtrs.push_back(d.data());
+  for (auto &p : descPtrs)
+    args.push_back(&p);
+  if (llvm::Error err = engine->invokePacked("_mlir_ciface_" + entry, args)) {
+    *why = llvm::toString(std::move(err));
+    return false;
+  }
+  return true;
+}

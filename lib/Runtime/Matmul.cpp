@@ -1,0 +1,130 @@
+//===- Matmul.cpp - f32 matrix-multiply micro-kernels ---------------------===//
+//
+// C += A·B with a 6×16 register-blocked micro-kernel (12 vector
+// accumulators of 8 floats), the shape BLIS uses on AVX2. Work is split
+// across threads by blocks of C, so each output element is computed by one
+// thread in one fixed order: results do not depend on the thread count.
+//
+//===----------------------------------------------------------------------===//
+#include "smq/Runtime/Runtime.h"
+
+#include "ThreadPool.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace {
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+constexpr int64_t MR = 6, NR = 16;
+
+struct View {
+  const float *data;
+  int64_t rowStride, colStride;
+  float at(int64_t i, int64_t j) const {
+    return data[i * rowStride + j * colStride];
+  }
+};
+
+struct MutView {
+  float *data;
+  int64_t rowStride, colStride;
+  float &at(int64_t i, int64_t j) const {
+    return data[i * rowStride + j * colStride];
+  }
+};
+
+/// A full MR×NR tile when B and C have unit column stride.
+inline void tileFast(const View &a, const View &b, const MutView &c,
+                     int64_t i0, int64_t j0, int64_t k) {
+  v8 acc[MR][2];
+  for (int r = 0; r < MR; ++r) {
+    std::memcpy(&acc[r][0], &c.at(i0 + r, j0), sizeof(v8));
+    std::memcpy(&acc[r][1], &c.at(i0 + r, j0 + 8), sizeof(v8));
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    v8 b0, b1;
+    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(v8));
+    std::memcpy(&b1, &b.data[p * b.rowStride + j0 + 8], sizeof(v8));
+    for (int r = 0; r < MR; ++r) {
+      float av = a.at(i0 + r, p);
+      v8 va = {av, av, av, av, av, av, av, av};
+      acc[r][0] += va * b0;
+      acc[r][1] += va * b1;
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    std::memcpy(&c.at(i0 + r, j0), &acc[r][0], sizeof(v8));
+    std::memcpy(&c.at(i0 + r, j0 + 8), &acc[r][1], sizeof(v8));
+  }
+}
+
+/// Any tile (edges, or strided B/C), accumulating in the same k order.
+inline void tileGeneric(const View &a, const View &b, const MutView &c,
+                        int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                        int64_t k) {
+  for (int64_t i = i0; i < i1; ++i)
+    for (int64_t j = j0; j < j1; ++j) {
+      float acc = c.at(i, j);
+      for (int64_t p = 0; p < k; ++p)
+        acc += a.at(i, p) * b.at(p, j);
+      c.at(i, j) = acc;
+    }
+}
+
+/// One matrix product, its tiles shared out over the runtime's threads.
+void matmul(const View &a, const View &b, const MutView &c, int64_t m,
+            int64_t n, int64_t k, bool parallel) {
+  bool unit = b.colStride == 1 && c.colStride == 1;
+  int64_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
+  // Threads take column panels of C, so each reads only its part of B.
+  int64_t panelTiles = std::max<int64_t>(1, tilesN / 8);
+  int64_t panels = (tilesN + panelTiles - 1) / panelTiles;
+  auto runPanel = [&](int64_t panel) {
+    int64_t tn0 = panel * panelTiles,
+            tn1 = std::min(tilesN, tn0 + panelTiles);
+    for (int64_t tm = 0; tm < tilesM; ++tm)
+      for (int64_t tn = tn0; tn < tn1; ++tn) {
+        int64_t i0 = tm * MR, j0 = tn * NR;
+        int64_t i1 = std::min(m, i0 + MR), j1 = std::min(n, j0 + NR);
+        if (unit && i1 - i0 == MR && j1 - j0 == NR)
+          tileFast(a, b, c, i0, j0, k);
+        else
+          tileGeneric(a, b, c, i0, i1, j0, j1, k);
+      }
+  };
+  if (parallel && 2 * m * n * k > (1 << 18))
+    smq::rt::parallelFor(panels, runPanel);
+  else
+    for (int64_t p = 0; p < panels; ++p)
+      runPanel(p);
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_smq_rt_matmul_f32(SmqMemRef2F32 *a,
+                                               SmqMemRef2F32 *b,
+                                               SmqMemRef2F32 *c) {
+  View va{a->aligned + a->offset, a->strides[0], a->strides[1]};
+  View vb{b->aligned + b->offset, b->strides[0], b->strides[1]};
+  MutView vc{c->aligned + c->offset, c->strides[0], c->strides[1]};
+  matmul(va, vb, vc, a->sizes[0], b->sizes[1], a->sizes[1], true);
+}
+
+extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
+                                                     SmqMemRef3F32 *b,
+                                                     SmqMemRef3F32 *c) {
+  int64_t batch = a->sizes[0];
+  auto one = [&](int64_t bi) {
+    View va{a->aligned + a->offset + bi * a->strides[0], a->strides[1],
+            a->strides[2]};
+    View vb{b->aligned + b->offset + bi * b->strides[0], b->strides[1],
+            b->strides[2]};
+    MutView vc{c->aligned + c->offset + bi * c->strides[0], c->strides[1],
+               c->strides[2]};
+    matmul(va, vb, vc, a->sizes[1], b->sizes[2], a->sizes[2], false);
+  };
+  // Batches (attention heads) are the natural unit of parallel work.
+  smq::rt::parallelFor(batch, one);
+}

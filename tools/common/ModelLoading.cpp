@@ -1,0 +1,68 @@
+//===- ModelLoading.cpp ---------------------------------------------------===//
+#include "ModelLoading.h"
+
+#include "smq/Dialect/Smq/IR/SmqDialect.h"
+#include "smq/Import/Onnx/TensorFile.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "smq/Conversion/Passes.h"
+#include "smq/Transforms/Passes.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <algorithm>
+
+namespace smq::tools {
+
+ThreadsOption::ThreadsOption(llvm::cl::OptionCategory &category) {
+  auto &registered = llvm::cl::getRegisteredOptions();
+  auto it = registered.find("threads");
+  if (it != registered.end())
+    option = dynamic_cast<llvm::cl::opt<int> *>(it->second);
+  if (!option)
+    option = new llvm::cl::opt<int>("threads", llvm::cl::init(1));
+  option->setDescription("Threads the kernels may use");
+  option->addCategory(category);
+}
+
+int ThreadsOption::get() const {
+  return option->getNumOccurrences() ? std::max(1, option->getValue()) : 1;
+}
+
+void registerCompilerDialects(mlir::MLIRContext &context) {
+  static bool passes = [] {
+    mlir::registerAllPasses();
+    mlir::smq::registerSmqTransformsPasses();
+    mlir::smq::registerSmqConversionPasses();
+    return true;
+  }();
+  (void)passes;
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::smq::SmqDialect>();
+  context.appendDialectRegistry(registry);
+}
+
+mlir::OwningOpRef<mlir::ModuleOp>
+loadModel(const std::string &path, mlir::MLIRContext &context,
+          const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  llvm::StringRef p(path);
+  if (p.ends_with(".mlir") || p.ends_with(".mlirbc"))
+    return mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+  mlir::smq::OnnxImportOptions options;
+  options.inputShapes = inputShapes;
+  return mlir::smq::importOnnxFile(path, &context, options);
+}
+
+std::optional<HostArray> readTensor(const std::string &path,
+                                    std::string *why) {
+  if (llvm::StringRef(path).ends_with(".pb"))
+    return readOnnxTensorFile(path, why);
+  return readNpy(path, why);
+}
+
+} // namespace smq::tools

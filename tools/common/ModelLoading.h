@@ -1,0 +1,45 @@
+//===- ModelLoading.h - what every running tool does first ------*- C++ -*-===//
+#ifndef SMQ_TOOLS_COMMON_MODELLOADING_H
+#define SMQ_TOOLS_COMMON_MODELLOADING_H
+
+#include "smq/Import/Onnx/OnnxImporter.h"
+#include "smq/Support/HostArray.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace smq::tools {
+
+/// `--threads N`. libMLIR already registers a global `threads` option
+/// (cl::opt<int>, "Number of threads to use"), and LLVM's command line
+/// refuses a second; tools adopt that one into their category.
+class ThreadsOption {
+public:
+  explicit ThreadsOption(llvm::cl::OptionCategory &category);
+  /// The value given, or 1.
+  int get() const;
+
+private:
+  llvm::cl::opt<int> *option = nullptr;
+};
+
+/// Registers every dialect and pass a tool that compiles models needs.
+void registerCompilerDialects(mlir::MLIRContext &context);
+
+/// Loads an .onnx/.onnxtxt model (importing it with `inputShapes`) or an
+/// .mlir/.mlirbc module. Emits diagnostics and returns null on failure.
+mlir::OwningOpRef<mlir::ModuleOp>
+loadModel(const std::string &path, mlir::MLIRContext &context,
+          const std::map<std::string, std::vector<int64_t>> &inputShapes);
+
+/// Reads an input tensor: .npy, or an ONNX TensorProto (.pb).
+std::optional<HostArray> readTensor(const std::string &path, std::string *why);
+
+} // namespace smq::tools
+
+#endif // SMQ_TOOLS_COMMON_MODELLOADING_H
