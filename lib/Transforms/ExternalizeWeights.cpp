@@ -26,8 +26,15 @@ struct ExternalizeWeightsPass
         continue;
       SmallVector<ConstantOp> weights;
       func.walk([&](ConstantOp op) {
-        if (isa<DenseResourceElementsAttr>(op.getValue()))
-          weights.push_back(op);
+        if (!isa<DenseResourceElementsAttr>(op.getValue()))
+          return;
+        // Small integer tensors are shape data (Slice bounds, Reshape
+        // targets) that lowering needs as constants; they stay.
+        auto type = cast<RankedTensorType>(op.getType());
+        if (!isa<FloatType>(type.getElementType()) &&
+            type.getNumElements() <= kMaxInlineIntegerElements)
+          return;
+        weights.push_back(op);
       });
       Block &entry = func.front();
       for (ConstantOp op : weights) {

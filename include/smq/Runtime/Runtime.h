@@ -38,6 +38,18 @@ void _mlir_ciface_smq_rt_matmul_f32(SmqMemRef2F32 *a, SmqMemRef2F32 *b,
 void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a, SmqMemRef3F32 *b,
                                           SmqMemRef3F32 *c);
 
+/* A rank-erased memref, as MLIR passes one to library calls. */
+typedef struct {
+  int64_t rank;
+  void *descriptor;
+} SmqUnrankedMemRef;
+
+/* memref.copy between buffers with arbitrary strides (the contiguous case
+ * compiles to memcpy and never gets here). Same ABI as MLIR's runner
+ * utilities, so compiled code links against either. */
+void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
+                SmqUnrankedMemRef *dst);
+
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */
 void smq_rt_set_num_threads(int threads);

@@ -16,6 +16,10 @@ namespace mlir::smq {
 /// The argument attribute naming the weight an argument carries.
 constexpr llvm::StringLiteral kWeightArgAttr = "smq.weight";
 
+/// Integer constants up to this size stay in the code; see
+/// smq-externalize-weights.
+constexpr int64_t kMaxInlineIntegerElements = 1024;
+
 } // namespace mlir::smq
 
 #endif // SMQ_TRANSFORMS_PASSES_H

@@ -9,7 +9,9 @@ def SmqExternalizeWeights : Pass<"smq-externalize-weights", "ModuleOp"> {
   let description = [{
     Every `smq.constant` whose value is a `dense_resource` blob becomes a new
     argument of the function that uses it, marked `smq.weight = "<key>"`
-    with the blob's key. Compiled code then reads weights from buffers the
+    with the blob's key. Integer tensors of at most 1024 elements stay: they
+    are shape data (Slice bounds, Reshape targets) that lowering needs as
+    constants. Compiled code then reads weights from buffers the
     runtime provides (the imported blobs, memory-mapped external data)
     instead of embedding them, so compile time and code size do not grow
     with the model.

@@ -23,7 +23,7 @@ using namespace mlir;
 static const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
+    "buffer-results-to-out-params{modify-public-functions},"
     "buffer-deallocation-pipeline";
 
 static const char *kToLLVM =

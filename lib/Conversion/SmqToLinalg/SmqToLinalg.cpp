@@ -945,6 +945,10 @@ struct SlicePattern : public OpConversionPattern<SliceOp> {
     }
     Location loc = op.getLoc();
     bool positive = llvm::all_of(step, [](int64_t s) { return s > 0; });
+    if (type->getNumElements() == 0) {
+      rewriter.replaceOp(op, emptyTensor(rewriter, loc, *type));
+      return success();
+    }
     if (positive) {
       rewriter.replaceOp(op, tensor::ExtractSliceOp::create(
                                  rewriter, loc, *type, adaptor.getData(),
@@ -995,6 +999,10 @@ struct SplitPattern : public OpConversionPattern<SplitOp> {
           strides(type->getRank(), 1);
       offsets[axis] = offset;
       offset += type->getDimSize(axis);
+      if (type->getNumElements() == 0) {
+        results.push_back(emptyTensor(rewriter, op.getLoc(), *type));
+        continue;
+      }
       results.push_back(tensor::ExtractSliceOp::create(
           rewriter, op.getLoc(), *type, adaptor.getInput(), ValueRange{},
           ValueRange{}, ValueRange{}, offsets, type->getShape(), strides));
