@@ -1,0 +1,44 @@
+//===- Metrics.h - language-model quality measures --------------*- C++ -*-===//
+//
+// Plain C++ (no MLIR): next-token NLL and perplexity, and agreement with a
+// reference model (KL divergence, top-1 agreement), accumulated over
+// positions in double precision.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_EVAL_METRICS_H
+#define SMQ_EVAL_METRICS_H
+
+#include <cstdint>
+#include <vector>
+
+namespace smq::eval {
+
+/// log softmax of `logits[0..n)` in double precision.
+std::vector<double> logSoftmax(const float *logits, int64_t n);
+
+/// Running totals over predicted positions.
+class LanguageModelStats {
+public:
+  /// Adds one position: the model's logits over `vocab` tokens and the token
+  /// that came next. With `reference` logits, also the divergence from them.
+  void add(const float *logits, int64_t vocab, int64_t target,
+           const float *reference = nullptr);
+
+  int64_t positions() const { return count; }
+  double meanNll() const { return count ? nll / count : 0.0; }
+  double perplexity() const;
+  /// Mean KL(reference || model) in nats; 0 without a reference.
+  double meanKl() const { return refCount ? kl / refCount : 0.0; }
+  /// Fraction of positions where both models rank the same token first.
+  double top1Agreement() const {
+    return refCount ? static_cast<double>(agree) / refCount : 0.0;
+  }
+
+private:
+  int64_t count = 0, refCount = 0, agree = 0;
+  double nll = 0, kl = 0;
+};
+
+} // namespace smq::eval
+
+#endif // SMQ_EVAL_METRICS_H

@@ -1,0 +1,44 @@
+//===- Metrics.cpp --------------------------------------------------------===//
+#include "smq/Eval/Metrics.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace smq::eval {
+
+std::vector<double> logSoftmax(const float *logits, int64_t n) {
+  double max = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    max = std::max(max, static_cast<double>(logits[i]));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += std::exp(logits[i] - max);
+  double lse = max + std::log(sum);
+  std::vector<double> out(n);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = logits[i] - lse;
+  return out;
+}
+
+void LanguageModelStats::add(const float *logits, int64_t vocab,
+                             int64_t target, const float *reference) {
+  std::vector<double> lp = logSoftmax(logits, vocab);
+  nll -= lp[target];
+  ++count;
+  if (!reference)
+    return;
+  std::vector<double> lq = logSoftmax(reference, vocab);
+  double d = 0;
+  for (int64_t i = 0; i < vocab; ++i)
+    d += std::exp(lq[i]) * (lq[i] - lp[i]);
+  kl += d;
+  auto argmax = [&](const std::vector<double> &v) {
+    return std::max_element(v.begin(), v.end()) - v.begin();
+  };
+  agree += argmax(lp) == argmax(lq);
+  ++refCount;
+}
+
+double LanguageModelStats::perplexity() const { return std::exp(meanNll()); }
+
+} // namespace smq::eval
