@@ -15,9 +15,16 @@
 
 namespace {
 
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
+// Vectors as wide as the machine has (16 floats with AVX-512, else 8);
+// the tile is MR rows by two vectors.
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+#else
+constexpr int VL = 8;
+#endif
+typedef float vf __attribute__((vector_size(VL * 4), aligned(4)));
 
-constexpr int64_t MR = 6, NR = 16;
+constexpr int64_t MR = 6, NR = 2 * VL;
 
 struct View {
   const float *data;
@@ -35,30 +42,57 @@ struct MutView {
   }
 };
 
-/// A full MR×NR tile when B and C have unit column stride.
+/// An R×NR tile (R <= MR) when B and C have unit column stride: R rows of
+/// A broadcast against two vectors of B per k, accumulated in registers.
+template <int R>
 inline void tileFast(const View &a, const View &b, const MutView &c,
                      int64_t i0, int64_t j0, int64_t k) {
-  v8 acc[MR][2];
-  for (int r = 0; r < MR; ++r) {
-    std::memcpy(&acc[r][0], &c.at(i0 + r, j0), sizeof(v8));
-    std::memcpy(&acc[r][1], &c.at(i0 + r, j0 + 8), sizeof(v8));
+  vf acc[R][2];
+  for (int r = 0; r < R; ++r) {
+    std::memcpy(&acc[r][0], &c.at(i0 + r, j0), sizeof(vf));
+    std::memcpy(&acc[r][1], &c.at(i0 + r, j0 + VL), sizeof(vf));
   }
   for (int64_t p = 0; p < k; ++p) {
-    v8 b0, b1;
-    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(v8));
-    std::memcpy(&b1, &b.data[p * b.rowStride + j0 + 8], sizeof(v8));
-    for (int r = 0; r < MR; ++r) {
-      float av = a.at(i0 + r, p);
-      v8 va = {av, av, av, av, av, av, av, av};
+    vf b0, b1;
+    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(vf));
+    std::memcpy(&b1, &b.data[p * b.rowStride + j0 + VL], sizeof(vf));
+    for (int r = 0; r < R; ++r) {
+      vf va = a.at(i0 + r, p) - (vf){};
       acc[r][0] += va * b0;
       acc[r][1] += va * b1;
     }
   }
-  for (int r = 0; r < MR; ++r) {
-    std::memcpy(&c.at(i0 + r, j0), &acc[r][0], sizeof(v8));
-    std::memcpy(&c.at(i0 + r, j0 + 8), &acc[r][1], sizeof(v8));
+  for (int r = 0; r < R; ++r) {
+    std::memcpy(&c.at(i0 + r, j0), &acc[r][0], sizeof(vf));
+    std::memcpy(&c.at(i0 + r, j0 + VL), &acc[r][1], sizeof(vf));
   }
 }
+
+/// An R×VL tile: the column remainder when at least one vector is left.
+template <int R>
+inline void tileHalf(const View &a, const View &b, const MutView &c,
+                     int64_t i0, int64_t j0, int64_t k) {
+  vf acc[R];
+  for (int r = 0; r < R; ++r)
+    std::memcpy(&acc[r], &c.at(i0 + r, j0), sizeof(vf));
+  for (int64_t p = 0; p < k; ++p) {
+    vf b0;
+    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(vf));
+    for (int r = 0; r < R; ++r)
+      acc[r] += (a.at(i0 + r, p) - (vf){}) * b0;
+  }
+  for (int r = 0; r < R; ++r)
+    std::memcpy(&c.at(i0 + r, j0), &acc[r], sizeof(vf));
+}
+
+using TileFn = void (*)(const View &, const View &, const MutView &, int64_t,
+                        int64_t, int64_t);
+constexpr TileFn kHalfTiles[MR + 1] = {nullptr,     tileHalf<1>, tileHalf<2>,
+                                       tileHalf<3>, tileHalf<4>, tileHalf<5>,
+                                       tileHalf<6>};
+constexpr TileFn kTiles[MR + 1] = {nullptr,      tileFast<1>, tileFast<2>,
+                                   tileFast<3>,  tileFast<4>, tileFast<5>,
+                                   tileFast<6>};
 
 /// Any tile (edges, or strided B/C), accumulating in the same k order.
 inline void tileGeneric(const View &a, const View &b, const MutView &c,
@@ -88,10 +122,17 @@ void matmul(const View &a, const View &b, const MutView &c, int64_t m,
       for (int64_t tn = tn0; tn < tn1; ++tn) {
         int64_t i0 = tm * MR, j0 = tn * NR;
         int64_t i1 = std::min(m, i0 + MR), j1 = std::min(n, j0 + NR);
-        if (unit && i1 - i0 == MR && j1 - j0 == NR)
-          tileFast(a, b, c, i0, j0, k);
-        else
-          tileGeneric(a, b, c, i0, i1, j0, j1, k);
+        if (unit && j1 - j0 == NR) {
+          kTiles[i1 - i0](a, b, c, i0, j0, k);
+          continue;
+        }
+        int64_t j = j0;
+        if (unit && j1 - j0 >= VL) {
+          kHalfTiles[i1 - i0](a, b, c, i0, j0, k);
+          j += VL;
+        }
+        if (j < j1)
+          tileGeneric(a, b, c, i0, i1, j, j1, k);
       }
   };
   if (parallel && 2 * m * n * k > (1 << 18))

@@ -24,8 +24,10 @@ public:
   void resize(int threads) {
     std::unique_lock<std::mutex> lock(mutex);
     stopWorkers(lock);
+    // A worker must know the generation current at its creation: reading it
+    // on its own thread could miss a job posted before it starts.
     for (int i = 1; i < threads; ++i)
-      workers.emplace_back([this] { workerLoop(); });
+      workers.emplace_back([this, seen = generation] { workerLoop(seen); });
     size = threads;
   }
 
@@ -57,8 +59,7 @@ private:
       (*job)(i);
   }
 
-  void workerLoop() {
-    uint64_t seen = generation;
+  void workerLoop(uint64_t seen) {
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
       wake.wait(lock, [&] { return stopping || generation != seen; });
@@ -116,3 +117,14 @@ extern "C" void smq_rt_set_num_threads(int threads) {
 }
 
 extern "C" int smq_rt_get_num_threads(void) { return smq::rt::numThreads(); }
+
+#include <malloc.h>
+
+extern "C" void smq_rt_tune_allocator(void) {
+  static bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+}

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::smq {
@@ -23,6 +24,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   Option<bool> useRuntimeMatmul{
       *this, "runtime-matmul",
       llvm::cl::desc("Call the runtime's matmul kernels (else: loops)"),
+      llvm::cl::init(true)};
+  Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("Vectorizable polynomials for exp, tanh, erf, ... "
+                     "(else: libm calls)"),
       llvm::cl::init(true)};
 };
 

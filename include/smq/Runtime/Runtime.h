@@ -50,6 +50,12 @@ typedef struct {
 void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
                 SmqUnrankedMemRef *dst);
 
+/* Compiled code allocates its temporaries with malloc on every call. glibc
+ * serves blocks above 128 KiB with mmap and unmaps them on free, so every
+ * call would fault its activations in afresh; this raises the thresholds so
+ * freed blocks are reused. Called once by hosts before running models. */
+void smq_rt_tune_allocator(void);
+
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */
 void smq_rt_set_num_threads(int threads);

@@ -39,6 +39,7 @@ void smq::buildCpuPipeline(OpPassManager &pm,
       std::string("smq-externalize-weights,convert-smq-to-linalg,"
                   "canonicalize,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse,") +
+      (options.approximateMath ? "func.func(smq-approximate-math)," : "") +
       kBufferize + "," +
       (options.useRuntimeMatmul ? "smq-linalg-to-runtime-calls," : "") +
       kToLLVM;
