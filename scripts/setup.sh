@@ -10,6 +10,13 @@ packages=(
   libgtest-dev libonnx-testdata
 )
 
+# ONNX Runtime (the test oracle and benchmark peer) comes from npm. Node.js
+# may come from elsewhere (NodeSource bundles npm); only a machine with no
+# node or npm at all gets Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -2,6 +2,7 @@
 import os
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
@@ -30,3 +31,12 @@ if os.path.isdir(config.shared_dir):
     config.available_features.add("shared-models")
 if os.path.isdir(config.onnx_node_tests):
     config.available_features.add("onnx-node-tests")
+
+# ONNX Runtime 1.30 (npm package, installed by scripts/install-ort.sh).
+ort_modules = os.path.join(config.smq_obj_root, "ort", "node_modules")
+ort_script = os.path.join(config.shared_dir, "tools", "ort-run.mjs")
+if os.path.isdir(os.path.join(ort_modules, "onnxruntime-node")) and \
+        os.path.isfile(ort_script) and lit.util.which("node"):
+    config.available_features.add("ort")
+    config.environment["NODE_PATH"] = ort_modules
+    config.substitutions.append(("%ort", "node " + ort_script))

@@ -22,12 +22,12 @@ public:
   ~Pool() { resize(1); }
 
   void resize(int threads) {
-    std::unique_lock<std::mutex> lock(mutex);
-    stopWorkers(lock);
+    stopWorkers();
     // A worker must know the generation current at its creation: reading it
     // on its own thread could miss a job posted before it starts.
     for (int i = 1; i < threads; ++i)
-      workers.emplace_back([this, seen = generation] { workerLoop(seen); });
+      workers.emplace_back(
+          [this, seen = generation.load()] { workerLoop(seen); });
     size = threads;
   }
 
@@ -39,50 +39,78 @@ public:
         fn(i);
       return;
     }
-    std::unique_lock<std::mutex> lock(mutex);
     job = &fn;
     jobSize = n;
     next.store(0);
-    pending = static_cast<int>(workers.size());
-    ++generation;
+    pending.store(static_cast<int>(workers.size()));
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      generation.fetch_add(1, std::memory_order_release);
+    }
     wake.notify_all();
-    lock.unlock();
     drain();
-    lock.lock();
-    done.wait(lock, [this] { return pending == 0; });
+    for (int spin = 0; pending.load(std::memory_order_acquire) && spin < kSpin;
+         ++spin)
+      pause();
+    if (pending.load(std::memory_order_acquire)) {
+      std::unique_lock<std::mutex> lock(mutex);
+      done.wait(lock, [this] { return pending.load() == 0; });
+    }
     job = nullptr;
   }
 
 private:
+  // Kernels are short: a worker spins this long for the next job before
+  // sleeping, which saves a futex wake-up per kernel call.
+  static constexpr int kSpin = 1 << 15;
+
+  static void pause() {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   void drain() {
     for (int64_t i = next.fetch_add(1); i < jobSize; i = next.fetch_add(1))
       (*job)(i);
   }
 
   void workerLoop(uint64_t seen) {
-    std::unique_lock<std::mutex> lock(mutex);
     while (true) {
-      wake.wait(lock, [&] { return stopping || generation != seen; });
-      if (stopping)
+      uint64_t g = seen;
+      for (int spin = 0; spin < kSpin && !stopping.load(); ++spin) {
+        g = generation.load(std::memory_order_acquire);
+        if (g != seen)
+          break;
+        pause();
+      }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] {
+          return stopping.load() || generation.load() != seen;
+        });
+      }
+      if (stopping.load())
         return;
-      seen = generation;
-      lock.unlock();
+      seen = generation.load(std::memory_order_acquire);
       drain();
-      lock.lock();
-      if (--pending == 0)
+      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex);
         done.notify_one();
+      }
     }
   }
 
-  void stopWorkers(std::unique_lock<std::mutex> &lock) {
-    stopping = true;
+  void stopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping.store(true);
+    }
     wake.notify_all();
-    lock.unlock();
     for (auto &t : workers)
       t.join();
-    lock.lock();
     workers.clear();
-    stopping = false;
+    stopping.store(false);
   }
 
   std::mutex mutex;
@@ -91,9 +119,9 @@ private:
   const std::function<void(int64_t)> *job = nullptr;
   int64_t jobSize = 0;
   std::atomic<int64_t> next{0};
-  int pending = 0;
-  uint64_t generation = 0;
-  bool stopping = false;
+  std::atomic<int> pending{0};
+  std::atomic<uint64_t> generation{0};
+  std::atomic<bool> stopping{false};
   int size = 1;
 };
 

@@ -1059,8 +1059,23 @@ struct ConstantPattern : public OpConversionPattern<ConstantOp> {
       if (dense.getType() != *type)
         value = dense.bitcast(type->getElementType());
     } else if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
-      if (res.getType() != *type)
-        value = DenseResourceElementsAttr::get(*type, res.getRawHandle());
+      // Blobs left in the code (shape data) become dense attributes: LLVM
+      // IR translation cannot read i1 blobs, and small ones read better.
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob)
+        return rewriter.notifyMatchFailure(op, "weight blob has no data");
+      ArrayRef<char> raw = blob->getData();
+      if (type->getElementType().isInteger(1)) {
+        SmallVector<bool> bits;
+        for (char c : raw)
+          bits.push_back(c != 0);
+        value = DenseElementsAttr::get(*type, bits);
+      } else {
+        bool splat = false;
+        if (!DenseElementsAttr::isValidRawBuffer(*type, raw, splat))
+          return rewriter.notifyMatchFailure(op, "malformed blob");
+        value = DenseElementsAttr::getFromRawBuffer(*type, raw);
+      }
     }
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, *type,
                                                    cast<TypedAttr>(value));

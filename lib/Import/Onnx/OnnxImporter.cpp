@@ -561,12 +561,12 @@ LogicalResult ModelImporter::applyInputShapes() {
       if (vi.name() == name && !initializers.count(name))
         input = &vi;
     if (!input)
-      return error() << "--input-shape names '" << name
+      return error() << "a shape is given for '" << name
                      << "', which is not a graph input";
     auto *tensor = input->mutable_type()->mutable_tensor_type();
     auto *shape = tensor->mutable_shape();
     if (tensor->has_shape() && shape->dim_size() != (int)dims.size())
-      return error() << "--input-shape gives '" << name << "' rank "
+      return error() << "the shape given for '" << name << "' has rank "
                      << dims.size() << " but the model declares rank "
                      << shape->dim_size();
     shape->clear_dim();

@@ -1,0 +1,50 @@
+// RUN: smq-opt %s --convert-smq-to-linalg --split-input-file | FileCheck %s
+
+// A 2-D weight folds the batch into M: one linalg.matmul.
+// CHECK-LABEL: func.func @weight_matmul
+// CHECK: %[[A:.*]] = tensor.reshape %arg0(%{{.*}}) : (tensor<1x128x192xf32>, tensor<2xi64>) -> tensor<128x192xf32>
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: %[[C:.*]] = linalg.matmul ins(%[[A]], %arg1 : tensor<128x192xf32>, tensor<192x256xf32>) outs(%[[Z]] : tensor<128x256xf32>)
+// CHECK: tensor.reshape %[[C]](%{{.*}}) : (tensor<128x256xf32>, tensor<3xi64>) -> tensor<1x128x256xf32>
+func.func @weight_matmul(%x: tensor<1x128x192xf32>, %w: tensor<192x256xf32>) -> tensor<1x128x256xf32> {
+  %0 = smq.matmul %x, %w : (tensor<1x128x192xf32>, tensor<192x256xf32>) -> tensor<1x128x256xf32>
+  return %0 : tensor<1x128x256xf32>
+}
+
+// -----
+
+// Attention: batch dims collapse into one batch_matmul dim.
+// CHECK-LABEL: func.func @attention_matmul
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<4x128x48xf32>, tensor<4x48x128xf32>) outs(%{{.*}} : tensor<4x128x128xf32>)
+func.func @attention_matmul(%q: tensor<1x4x128x48xf32>, %k: tensor<1x4x48x128xf32>) -> tensor<1x4x128x128xf32> {
+  %0 = smq.matmul %q, %k : (tensor<1x4x128x48xf32>, tensor<1x4x48x128xf32>) -> tensor<1x4x128x128xf32>
+  return %0 : tensor<1x4x128x128xf32>
+}
+
+// -----
+
+// Broadcast batch dims are materialised before the batch_matmul.
+// CHECK-LABEL: func.func @broadcast_batch
+// CHECK: linalg.generic
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<6x2x3xf32>, tensor<6x3x5xf32>)
+func.func @broadcast_batch(%a: tensor<2x1x2x3xf32>, %b: tensor<3x3x5xf32>) -> tensor<2x3x2x5xf32> {
+  %0 = smq.matmul %a, %b : (tensor<2x1x2x3xf32>, tensor<3x3x5xf32>) -> tensor<2x3x2x5xf32>
+  return %0 : tensor<2x3x2x5xf32>
+}
+
+// -----
+
+// Softmax: max, exp of the difference, sum, divide.
+// CHECK-LABEL: func.func @softmax
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.divf
+func.func @softmax(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %0 = smq.softmax %x {axis = 1 : i64} : tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
