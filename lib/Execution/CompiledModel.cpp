@@ -229,6 +229,14 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     return map;
   });
   model->engine->initialize();
+  // ORC compiles on first lookup; do it now, so that compile time is
+  // reported here and the first call is not slow.
+  auto entryFn = model->engine->lookupPacked("_mlir_ciface_" + options.entry);
+  if (!entryFn) {
+    emitError(module.getLoc()) << "JIT compilation failed: "
+                               << llvm::toString(entryFn.takeError());
+    return nullptr;
+  }
   smq_rt_tune_allocator();
   model->seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)

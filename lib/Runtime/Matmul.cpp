@@ -121,17 +121,27 @@ void matmul(const View &a, const View &b, const MutView &c, int64_t m,
   auto runPanel = [&](int64_t panel) {
     int64_t tn0 = panel * panelTiles,
             tn1 = std::min(tilesN, tn0 + panelTiles);
-    // Each k-block of the panel is reused by every row tile before the
-    // next is loaded. Every C element still sums over k in order, so the
-    // blocking does not change results.
-    for (int64_t k0 = 0; k0 < k; k0 += KC) {
-      int64_t kc = std::min(KC, k - k0);
-      View ak{a.data + k0 * a.colStride, a.rowStride, a.colStride};
-      View bk{b.data + k0 * b.rowStride, b.rowStride, b.colStride};
-      for (int64_t tm = 0; tm < tilesM; ++tm)
-        for (int64_t tn = tn0; tn < tn1; ++tn) {
-          int64_t i0 = tm * MR, j0 = tn * NR;
-          int64_t i1 = std::min(m, i0 + MR), j1 = std::min(n, j0 + NR);
+    // Per strip of NR columns, each k-block of B (KC×NR floats, in L1) is
+    // reused by every row tile before the next is loaded. Every C element
+    // still sums over k in order, so the blocking does not change results.
+    for (int64_t tn = tn0; tn < tn1; ++tn) {
+      int64_t j0 = tn * NR, j1 = std::min(n, j0 + NR);
+      for (int64_t k0 = 0; k0 < k; k0 += KC) {
+        int64_t kc = std::min(KC, k - k0);
+        View ak{a.data + k0 * a.colStride, a.rowStride, a.colStride};
+        View bk{b.data + k0 * b.rowStride, b.rowStride, b.colStride};
+        // Copy the block of B into one contiguous KC×NR buffer: rows of a
+        // wide B lie a page apart, and the row tiles would otherwise walk
+        // the TLB for every k. With few row tiles the copy does not pay.
+        alignas(64) static thread_local float packed[KC * NR];
+        if (unit && j1 - j0 == NR && n > 4 * NR && tilesM >= 4) {
+          for (int64_t p = 0; p < kc; ++p)
+            std::memcpy(&packed[p * NR], &bk.data[p * bk.rowStride + j0],
+                        NR * sizeof(float));
+          bk = View{packed - j0, NR, 1};
+        }
+        for (int64_t tm = 0; tm < tilesM; ++tm) {
+          int64_t i0 = tm * MR, i1 = std::min(m, i0 + MR);
           if (unit && j1 - j0 == NR) {
             kTiles[i1 - i0](ak, bk, c, i0, j0, kc);
             continue;
@@ -144,9 +154,10 @@ void matmul(const View &a, const View &b, const MutView &c, int64_t m,
           if (j < j1)
             tileGeneric(ak, bk, c, i0, i1, j, j1, kc);
         }
+      }
     }
   };
-  if (parallel && 2 * m * n * k > (1 << 18))
+  if (parallel && 2 * m * n * k > (1 << 24))
     smq::rt::parallelFor(panels, runPanel);
   else
     for (int64_t p = 0; p < panels; ++p)

@@ -42,6 +42,9 @@ static cl::opt<int> bench("bench",
                           cl::desc("Time N passes after 3 warm-ups and print "
                                    "min / median / max ms per pass"),
                           cl::init(0), cl::cat(category));
+static cl::opt<unsigned> optLevel(
+    "jit-opt-level", cl::desc("LLVM optimisation level of the JIT (0-3)"),
+    cl::init(2), cl::cat(category));
 static cl::opt<bool> noRuntimeMatmul(
     "no-runtime-matmul",
     cl::desc("Compile matmuls to loops instead of calling the runtime's "
@@ -81,6 +84,7 @@ int main(int argc, char **argv) {
 
   mlir::smq::CompileOptions options;
   options.runtimeMatmul = !noRuntimeMatmul;
+  options.optLevel = std::min(3u, optLevel.getValue());
   auto model = mlir::smq::CompiledModel::compile(*module, options);
   if (!model)
     return 1;

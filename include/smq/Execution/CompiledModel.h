@@ -33,7 +33,7 @@ struct TensorSpec {
 struct CompileOptions {
   std::string entry = "main";
   /// LLVM optimisation level of the JIT (0-3).
-  unsigned optLevel = 3;
+  unsigned optLevel = 2;
   /// Call the runtime's matmul kernels rather than compiled loops.
   bool runtimeMatmul = true;
 };
