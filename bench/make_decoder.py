@@ -16,36 +16,15 @@ so no Python onnx package is needed.
 import argparse
 import array
 import math
-import os
 import random
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../utils"))
+from onnxwire import BOOL, FLOAT, INT32, INT64, f_bytes, f_float, f_varint, varint  # noqa: E402
 
 
-def varint(n):
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def fv(field, n):
-    return varint(field << 3) + varint(n)
-
-
-def fb(field, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint(field << 3 | 2) + varint(len(data)) + data
-
-
-def ff32(field, x):
-    return varint(field << 3 | 5) + array.array("f", [x]).tobytes()
-
-
-FLOAT, INT64, BOOL = 1, 7, 9
+fv, fb, ff32 = f_varint, f_bytes, f_float
 
 
 class Graph:

@@ -925,24 +925,11 @@ struct SlicePattern : public OpConversionPattern<SliceOp> {
     auto type = staticResult(rewriter, op);
     if (failed(type))
       return failure();
-    auto starts = getConstantInts(op.getStarts());
-    auto axes = getConstantInts(op.getAxes());
-    auto steps = getConstantInts(op.getSteps());
-    auto in = cast<RankedTensorType>(adaptor.getData().getType());
-    if (!starts || !axes || !steps || !in.hasStaticShape())
+    auto bounds = op.getStaticBounds();
+    if (!bounds)
       return rewriter.notifyMatchFailure(op, "non-constant slice bounds");
-    int64_t rank = in.getRank();
-    SmallVector<int64_t> begin(rank, 0), step(rank, 1);
-    for (size_t k = 0; k < axes->size(); ++k) {
-      int64_t ax = (*axes)[k] < 0 ? (*axes)[k] + rank : (*axes)[k];
-      int64_t d = in.getDimSize(ax), s = (*starts)[k];
-      if (s < 0)
-        s += d;
-      s = (*steps)[k] > 0 ? std::clamp<int64_t>(s, 0, d)
-                          : std::clamp<int64_t>(s, 0, d - 1);
-      begin[ax] = s;
-      step[ax] = (*steps)[k];
-    }
+    int64_t rank = type->getRank();
+    ArrayRef<int64_t> begin = bounds->begin, step = bounds->step;
     Location loc = op.getLoc();
     bool positive = llvm::all_of(step, [](int64_t s) { return s > 0; });
     if (type->getNumElements() == 0) {

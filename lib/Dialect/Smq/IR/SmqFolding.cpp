@@ -559,23 +559,12 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   }
   RankedTensorType type = foldableResult(*this);
   auto data = readHostTensor(adaptor.getData());
-  auto starts = getConstantInts(getStarts()), ends = getConstantInts(getEnds());
-  auto axes = getConstantInts(getAxes()), steps = getConstantInts(getSteps());
-  if (!type || !data || !starts || !ends || !axes || !steps)
+  auto bounds = getStaticBounds();
+  if (!type || !data || !bounds)
     return {};
   ArrayRef<int64_t> in = data->type.getShape();
   int64_t rank = in.size();
-  SmallVector<int64_t> begin(rank, 0), step(rank, 1);
-  for (size_t k = 0; k < axes->size(); ++k) {
-    int64_t ax = (*axes)[k] < 0 ? (*axes)[k] + rank : (*axes)[k];
-    int64_t d = in[ax], s = (*starts)[k];
-    if (s < 0)
-      s += d;
-    s = (*steps)[k] > 0 ? std::clamp<int64_t>(s, 0, d)
-                        : std::clamp<int64_t>(s, 0, d - 1);
-    begin[ax] = s;
-    step[ax] = (*steps)[k];
-  }
+  ArrayRef<int64_t> begin = bounds->begin, step = bounds->step;
   SmallVector<int64_t> inStrides = stridesOf(in);
   HostTensor out = HostTensor::zeros(type);
   SmallVector<int64_t> idx(rank, 0);

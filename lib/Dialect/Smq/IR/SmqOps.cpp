@@ -803,6 +803,32 @@ LogicalResult SliceOp::verify() {
   return success();
 }
 
+std::optional<SliceOp::StaticBounds> SliceOp::getStaticBounds() {
+  auto in = dyn_cast<RankedTensorType>(getData().getType());
+  auto starts = getConstantInts(getStarts());
+  auto axes = getConstantInts(getAxes());
+  auto steps = getConstantInts(getSteps());
+  if (!in || !in.hasStaticShape() || !starts || !axes || !steps ||
+      starts->size() != axes->size() || steps->size() != axes->size())
+    return std::nullopt;
+  int64_t rank = in.getRank();
+  StaticBounds bounds{SmallVector<int64_t>(rank, 0),
+                      SmallVector<int64_t>(rank, 1)};
+  for (size_t k = 0; k < axes->size(); ++k) {
+    auto ax = normalizeAxis((*axes)[k], rank);
+    if (!ax || (*steps)[k] == 0)
+      return std::nullopt;
+    int64_t d = in.getDimSize(*ax), s = (*starts)[k];
+    if (s < 0)
+      s += d;
+    s = (*steps)[k] > 0 ? std::clamp<int64_t>(s, 0, d)
+                        : std::clamp<int64_t>(s, 0, d - 1);
+    bounds.begin[*ax] = s;
+    bounds.step[*ax] = (*steps)[k];
+  }
+  return bounds;
+}
+
 LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &results) {

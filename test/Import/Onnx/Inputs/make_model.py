@@ -7,37 +7,12 @@ external data (good and hostile) and inconsistent tensors.
 Encodes the protobuf wire format by hand (field numbers from onnx.proto), so
 the tests need no Python onnx package.
 """
-import os
 import struct
+import os
 import sys
 
-
-def varint(n):
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def key(field, wire):
-    return varint(field << 3 | wire)
-
-
-def f_varint(field, n):
-    return key(field, 0) + varint(n)
-
-
-def f_bytes(field, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return key(field, 2) + varint(len(data)) + data
-
-
-FLOAT = 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../utils"))
+from onnxwire import BOOL, FLOAT, INT32, INT64, f_bytes, f_float, f_varint, varint  # noqa: E402
 
 
 def value_info(name, dims):

@@ -298,6 +298,14 @@ def Smq_SliceOp : Smq_InferredOp<"slice"> {
     $data `[` $starts `,` $ends `,` $axes `,` $steps `]` attr-dict `:`
     functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    /// Per dim of a static input, the first index read and the stride, with
+    /// ONNX's clamping applied, if the bounds are constants.
+    struct StaticBounds {
+      ::llvm::SmallVector<int64_t> begin, step;
+    };
+    std::optional<StaticBounds> getStaticBounds();
+  }];
   let hasFolder = 1;
   let hasVerifier = 1;
 }
