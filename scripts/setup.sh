@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ python3
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev
-  libgtest-dev libonnx-testdata
+  libgtest-dev libonnx-testdata libeigen3-dev
 )
 
 # ONNX Runtime (the test oracle and benchmark peer) comes from npm. Node.js

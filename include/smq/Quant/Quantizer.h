@@ -1,0 +1,100 @@
+//===- Quantizer.h - grouped low-bit weight quantization --------*- C++ -*-===//
+//
+// Plain C++ (no MLIR types): the numerical core of SMQ's weight
+// quantization, as ../shared/docs/SMOOTHNESS.md defines it.
+//
+// A weight W is N×K (out × in), row-major. Each row is cut into groups of
+// `groupSize` consecutive inputs (0: one group per row, per channel); each
+// group has a scale and a zero point, and each weight a `bits`-bit code:
+//
+//   ŵ = scale · (q − zero),   q ∈ [0, 2^bits − 1]
+//
+// Methods minimise E(Ŵ) = tr(ΔW M ΔWᵀ) for a K×K positive semi-definite M
+// (M = H̄ + λ·D̄, see combineStatistics):
+//   rtn    – per-group min/max, round to nearest (no data);
+//   wmse   – per-group clip search on plain weight MSE (M = I);
+//   search – per-group clip search on Δw_gᵀ M_gg Δw_g;
+//   gptq   – column-by-column rounding with error feedback through the
+//            Cholesky factor of M⁻¹ (1% damping), each group's clip chosen by
+//            `search` on the error-compensated weights.
+//
+// Every method is deterministic: the same inputs give bit-identical results.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_QUANT_QUANTIZER_H
+#define SMQ_QUANT_QUANTIZER_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace smq::quant {
+
+struct Config {
+  int bits = 4;
+  /// Inputs per group; 0 means one group per row (per channel).
+  int64_t groupSize = 64;
+  bool symmetric = false;
+  /// Threads to split rows over (0: one per core). Results do not depend
+  /// on it.
+  int threads = 0;
+};
+
+/// A quantized N×K weight.
+struct QuantizedWeight {
+  int64_t rows = 0, cols = 0, groupSize = 0;
+  int bits = 0;
+  bool symmetric = false;
+  /// One code per weight, row-major, unpacked (one byte each).
+  std::vector<uint8_t> codes;
+  /// Per (row, group), row-major: rows × groupsPerRow().
+  std::vector<float> scales, zeros;
+  /// The clip factor each group was quantized with.
+  std::vector<float> clips;
+
+  int64_t groupsPerRow() const { return (cols + groupSize - 1) / groupSize; }
+  /// Ŵ as floats, row-major N×K.
+  std::vector<float> dequantize() const;
+};
+
+/// The clip shrink factors searched: 1.0, 0.975, ... down to 0.4.
+const std::vector<double> &clipGrid();
+
+/// Scale, zero point and codes for one group of `n` values at clip `clip`.
+struct GroupParams {
+  float scale, zero;
+};
+GroupParams groupParams(const double *w, int64_t n, int bits, bool symmetric,
+                        double clip);
+/// The code of `x` under `p`, and its dequantized value.
+uint8_t quantizeValue(double x, const GroupParams &p, int bits);
+inline double dequantizeValue(uint8_t q, const GroupParams &p) {
+  return static_cast<double>(p.scale) * (static_cast<double>(q) - p.zero);
+}
+
+QuantizedWeight quantizeRtn(const float *w, int64_t rows, int64_t cols,
+                            const Config &config);
+QuantizedWeight quantizeWmse(const float *w, int64_t rows, int64_t cols,
+                             const Config &config);
+/// `m` is K×K, row-major, symmetric.
+QuantizedWeight quantizeSearch(const float *w, int64_t rows, int64_t cols,
+                               const Config &config, const double *m);
+/// Returns false and sets `why` if M is not positive definite even after
+/// damping.
+bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
+                  const Config &config, const double *m,
+                  QuantizedWeight &out, std::string *why,
+                  double dampFraction = 0.01);
+
+/// tr(ΔW M ΔWᵀ) with ΔW = Ŵ − W.
+double objective(const float *w, const float *wHat, int64_t rows,
+                 int64_t cols, const double *m);
+
+/// M = H̄ + λ·D̄, each statistic normalised to a mean diagonal of 1
+/// (a statistic with a zero trace contributes nothing).
+std::vector<double> combineStatistics(const double *h, const double *d,
+                                      int64_t k, double lambda);
+
+} // namespace smq::quant
+
+#endif // SMQ_QUANT_QUANTIZER_H

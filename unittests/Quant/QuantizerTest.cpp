@@ -1,0 +1,206 @@
+//===- QuantizerTest.cpp - hand-derived answers ---------------------------===//
+#include "smq/Quant/Quantizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace smq::quant;
+
+namespace {
+
+TEST(GroupParams, GridValuesAreExact) {
+  // 2 bits, range [0, 3]: scale 1, zero 0, levels 0..3.
+  double w[4] = {0, 1, 2, 3};
+  GroupParams p = groupParams(w, 4, 2, /*symmetric=*/false, 1.0);
+  EXPECT_FLOAT_EQ(p.scale, 1.0f);
+  EXPECT_FLOAT_EQ(p.zero, 0.0f);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(quantizeValue(w[i], p, 2), i);
+    EXPECT_DOUBLE_EQ(dequantizeValue(i, p), w[i]);
+  }
+}
+
+TEST(GroupParams, RangeAlwaysHoldsZeroAndCodesClamp) {
+  // All positive: the range is [0, 4], so 0 stays exact. At clip 0.5 the
+  // range is [0, 2] (scale 2/3) and 4 clamps to the top code.
+  double w[2] = {1, 4};
+  GroupParams p = groupParams(w, 2, 2, false, 0.5);
+  EXPECT_FLOAT_EQ(p.scale, 2.0f / 3.0f);
+  EXPECT_FLOAT_EQ(p.zero, 0.0f);
+  EXPECT_EQ(quantizeValue(4.0, p, 2), 3);
+  EXPECT_EQ(quantizeValue(0.0, p, 2), 0);
+}
+
+TEST(GroupParams, SymmetricZeroPointIsMidRange) {
+  // 4 bits symmetric: max |w| = 7.5, scale = 15/15 = 1, zero = 8.
+  double w[3] = {-7.5, 1, 3};
+  GroupParams p = groupParams(w, 3, 4, true, 1.0);
+  EXPECT_FLOAT_EQ(p.scale, 1.0f);
+  EXPECT_FLOAT_EQ(p.zero, 8.0f);
+  EXPECT_DOUBLE_EQ(dequantizeValue(quantizeValue(3.0, p, 4), p), 3.0);
+}
+
+TEST(ClipGrid, FromOneDownToPointFourInStepsOfOneFortieth) {
+  const auto &g = clipGrid();
+  ASSERT_EQ(g.size(), 25u);
+  EXPECT_DOUBLE_EQ(g.front(), 1.0);
+  EXPECT_NEAR(g.back(), 0.4, 1e-12);
+  EXPECT_NEAR(g[2], 0.95, 1e-12);
+}
+
+TEST(Wmse, FindsTheClipDerivedByHand) {
+  // Sixteen 1.0s and one 3.2, 2 bits, one group. Squared error by clip c
+  // (scale s = 3.2c/3):
+  //   c = 1     s = 1.0667: 1 -> 1.0667 (16 x 0.0667^2), 3.2 exact: 0.0711
+  //   c = 0.975 s = 1.04:   16 x 0.04^2 + (3.2 - 3.12)^2             0.0320
+  //   c = 0.95  s = 1.0133: 16 x 0.0133^2 + (3.2 - 3.04)^2           0.0284
+  //   c = 0.925 s = 0.9867: 16 x 0.0133^2 + (3.2 - 2.96)^2           0.0604
+  // and smaller clips cost more, so the best clip is 0.95.
+  std::vector<float> w(16, 1.0f);
+  w.push_back(3.2f);
+  Config c{2, 0, false, 1};
+  QuantizedWeight q = quantizeWmse(w.data(), 1, 17, c);
+  ASSERT_EQ(q.clips.size(), 1u);
+  EXPECT_NEAR(q.clips[0], 0.95, 1e-6);
+  auto rtn = quantizeRtn(w.data(), 1, 17, c).dequantize();
+  auto best = q.dequantize();
+  double eRtn = 0, eBest = 0;
+  for (int i = 0; i < 17; ++i) {
+    eRtn += (rtn[i] - w[i]) * (rtn[i] - w[i]);
+    eBest += (best[i] - w[i]) * (best[i] - w[i]);
+  }
+  EXPECT_NEAR(eRtn, 0.0711, 1e-3);
+  EXPECT_NEAR(eBest, 0.0284, 1e-3);
+}
+
+/// M = [[2,1],[1,2]] (+) 1000·I: inputs 0 and 1 are correlated; 2 and 3
+/// matter so much that no clip other than 1 is worth it.
+std::vector<double> handM() {
+  std::vector<double> m(16, 0.0);
+  m[0] = 2; m[1] = 1; m[4] = 1; m[5] = 2;
+  m[10] = 1000; m[15] = 1000;
+  return m;
+}
+
+TEST(Gptq, FourByFourWorkedByHand) {
+  // 2 bits, one group per row, no damping. At clip 1 every row has range
+  // [0, 3], scale 1, zero 0. M⁻¹ for the first block is (1/3)[[2,-1],[-1,2]],
+  // so the error e of column 0 moves to column 1 as +e/2 (U01/U00 = -1/2);
+  // columns 2 and 3 are independent.
+  //   row 0: 0.5 -> 0 (ties to even), e = 0.5; 1.4 + 0.25 = 1.65 -> 2
+  //   row 1: exact
+  //   row 2: exact
+  //   row 3: 0.5 -> 0, e = 0.5; 1.6 + 0.25 = 1.85 -> 2
+  // Round to nearest would give row 0 the code 1 for 1.4.
+  float w[16] = {0.5f, 1.4f, 2, 3,  0, 0, 2, 3,
+                 1,    1,    2, 3,  0.5f, 1.6f, 2, 3};
+  std::vector<double> m = handM();
+  Config c{2, 0, false, 1};
+  QuantizedWeight q;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(w, 4, 4, c, m.data(), q, &why, 0.0)) << why;
+  std::vector<uint8_t> expected = {0, 2, 2, 3, 0, 0, 2, 3,
+                                   1, 1, 2, 3, 0, 2, 2, 3};
+  EXPECT_EQ(q.codes, expected);
+  for (float clip : q.clips)
+    EXPECT_FLOAT_EQ(clip, 1.0f);
+  // Row 0's error: GPTQ's ΔW = [-0.5, 0.6] costs 2(.25) + 2(.36) - 2(.3)
+  // = 0.62; round to nearest's [-0.5, -0.4] costs 0.5 + 0.32 + 0.4 = 1.22.
+  std::vector<float> deq = q.dequantize();
+  float row0[4] = {w[0], w[1], w[2], w[3]};
+  EXPECT_NEAR(objective(row0, deq.data(), 1, 4, m.data()), 0.62, 1e-5);
+  QuantizedWeight rtn = quantizeRtn(w, 4, 4, c);
+  std::vector<float> rdeq = rtn.dequantize();
+  EXPECT_NEAR(objective(row0, rdeq.data(), 1, 4, m.data()), 1.22, 1e-5);
+}
+
+TEST(Statistics, NormalisedToMeanDiagonalOne) {
+  // H = 2I, D = [[4, 2], [2, 0]]: H̄ = I, D̄ = D / 2.
+  double h[4] = {2, 0, 0, 2}, d[4] = {4, 2, 2, 0};
+  std::vector<double> m = combineStatistics(h, d, 2, 0.5);
+  EXPECT_DOUBLE_EQ(m[0], 1 + 0.5 * 2);
+  EXPECT_DOUBLE_EQ(m[1], 0.5 * 1);
+  EXPECT_DOUBLE_EQ(m[3], 1 + 0);
+}
+
+/// A random weight and a random full-rank statistic, seeded.
+struct Problem {
+  std::vector<float> w;
+  std::vector<double> h, d;
+  int64_t rows, cols;
+  Problem(int64_t rows, int64_t cols, unsigned seed) : rows(rows), cols(cols) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> n(0.0, 1.0);
+    for (int64_t i = 0; i < rows * cols; ++i)
+      w.push_back(static_cast<float>(n(rng)));
+    auto gram = [&]() {
+      std::vector<double> x(cols * (cols + 8));
+      for (double &v : x)
+        v = n(rng);
+      std::vector<double> g(cols * cols, 0.0);
+      for (int64_t t = 0; t < cols + 8; ++t)
+        for (int64_t i = 0; i < cols; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            g[i * cols + j] += x[t * cols + i] * x[t * cols + j];
+      return g;
+    };
+    h = gram();
+    d = gram();
+  }
+};
+
+TEST(Lambda, ZeroIsExactlyFittingOnly) {
+  Problem p(8, 32, 7);
+  std::vector<double> fit = combineStatistics(p.h.data(), nullptr, 32, 0.0);
+  std::vector<double> withD = combineStatistics(p.h.data(), p.d.data(), 32, 0.0);
+  EXPECT_EQ(fit, withD);
+  Config c{3, 16, false, 1};
+  QuantizedWeight a = quantizeSearch(p.w.data(), 8, 32, c, fit.data());
+  QuantizedWeight b = quantizeSearch(p.w.data(), 8, 32, c, withD.data());
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.scales, b.scales);
+}
+
+TEST(Determinism, SameBitsForAnyThreadCount) {
+  Problem p(37, 64, 11);
+  std::vector<double> m = combineStatistics(p.h.data(), p.d.data(), 64, 0.5);
+  for (int method = 0; method < 2; ++method) {
+    QuantizedWeight one, two;
+    Config c1{3, 32, false, 1}, c2{3, 32, false, 2};
+    std::string why;
+    if (method == 0) {
+      one = quantizeSearch(p.w.data(), 37, 64, c1, m.data());
+      two = quantizeSearch(p.w.data(), 37, 64, c2, m.data());
+    } else {
+      ASSERT_TRUE(quantizeGptq(p.w.data(), 37, 64, c1, m.data(), one, &why));
+      ASSERT_TRUE(quantizeGptq(p.w.data(), 37, 64, c2, m.data(), two, &why));
+    }
+    EXPECT_EQ(one.codes, two.codes);
+    EXPECT_EQ(one.scales, two.scales);
+    EXPECT_EQ(one.zeros, two.zeros);
+  }
+}
+
+TEST(Objective, MethodsOrderAsTheyShould) {
+  // On a correlated statistic, search beats round-to-nearest and GPTQ
+  // beats search on the objective they minimise.
+  Problem p(16, 64, 3);
+  std::vector<double> m = combineStatistics(p.h.data(), nullptr, 64, 0.0);
+  Config c{3, 32, false, 1};
+  auto cost = [&](const QuantizedWeight &q) {
+    std::vector<float> d = q.dequantize();
+    return objective(p.w.data(), d.data(), 16, 64, m.data());
+  };
+  double rtn = cost(quantizeRtn(p.w.data(), 16, 64, c));
+  double search = cost(quantizeSearch(p.w.data(), 16, 64, c, m.data()));
+  QuantizedWeight g;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 16, 64, c, m.data(), g, &why));
+  double gptq = cost(g);
+  EXPECT_LE(search, rtn);
+  EXPECT_LT(gptq, search);
+}
+
+} // namespace
