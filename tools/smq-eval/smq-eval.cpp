@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ModelLoading.h"
+#include "TokenData.h"
 #include "ToolDiagnostics.h"
 
 #include "smq/Eval/Metrics.h"
@@ -112,55 +113,6 @@ struct Scorer {
   }
 };
 
-std::optional<std::vector<std::vector<int64_t>>> loadWindows() {
-  std::vector<std::vector<int64_t>> windows;
-  if (!textPath.empty()) {
-    if (!byteTokens) {
-      errs() << "smq-eval: --text needs a tokenizer; only --byte-tokens is "
-                "supported\n";
-      return std::nullopt;
-    }
-    std::ifstream in(textPath.getValue(), std::ios::binary);
-    if (!in) {
-      errs() << textPath << ": error: cannot open the text\n";
-      return std::nullopt;
-    }
-    std::string text((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-    if (maxTokens > 0 && static_cast<int64_t>(text.size()) > maxTokens)
-      text.resize(maxTokens);
-    for (size_t at = 0; at + seqLen <= text.size(); at += seqLen) {
-      std::vector<int64_t> w;
-      for (int64_t i = 0; i < seqLen; ++i)
-        w.push_back(static_cast<unsigned char>(text[at + i]));
-      windows.push_back(std::move(w));
-    }
-  } else if (!tokensPath.empty()) {
-    std::string why;
-    auto a = smq::readNpy(tokensPath, &why);
-    if (!a || a->dtype != smq::DType::I64 || a->shape.size() != 2 ||
-        a->shape[1] != seqLen) {
-      errs() << tokensPath << ": error: "
-             << (a ? "expected int64 [N, seq-len]" : why) << "\n";
-      return std::nullopt;
-    }
-    int64_t rows = a->shape[0];
-    if (maxTokens > 0)
-      rows = std::min(rows, maxTokens / seqLen);
-    for (int64_t r = 0; r < rows; ++r)
-      windows.emplace_back(a->data<int64_t>() + r * seqLen,
-                           a->data<int64_t>() + (r + 1) * seqLen);
-  } else {
-    errs() << "smq-eval: give --text FILE --byte-tokens or --tokens FILE\n";
-    return std::nullopt;
-  }
-  if (windows.empty()) {
-    errs() << "smq-eval: not one full window of " << seqLen << " tokens\n";
-    return std::nullopt;
-  }
-  return windows;
-}
-
 std::string jsonString(const std::string &s) {
   std::string out = "\"";
   for (char c : s) {
@@ -182,7 +134,13 @@ int main(int argc, char **argv) {
     errs() << "smq-eval: --seq-len must be at least 2\n";
     return 2;
   }
-  auto windows = loadWindows();
+  smq::tools::TokenSource source;
+  source.textPath = textPath;
+  source.byteTokens = byteTokens;
+  source.tokensPath = tokensPath;
+  source.seqLen = seqLen;
+  source.maxTokens = maxTokens;
+  auto windows = smq::tools::loadTokenWindows(source);
   if (!windows)
     return 1;
 

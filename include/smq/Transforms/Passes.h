@@ -16,6 +16,9 @@ namespace mlir::smq {
 /// The argument attribute naming the weight an argument carries.
 constexpr llvm::StringLiteral kWeightArgAttr = "smq.weight";
 
+/// Result names of smq-expose-activations start with this.
+constexpr llvm::StringLiteral kObservePrefix = "observe:";
+
 /// Integer constants up to this size stay in the code; see
 /// smq-externalize-weights.
 constexpr int64_t kMaxInlineIntegerElements = 1024;

@@ -19,4 +19,18 @@ def SmqExternalizeWeights : Pass<"smq-externalize-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SmqExposeActivations : Pass<"smq-expose-activations", "ModuleOp"> {
+  let summary = "Return the input of every weight-bearing op, for calibration";
+  let description = [{
+    A weight-bearing op is an `smq.matmul` whose right operand is a weight
+    (`smq.constant` with a `dense_resource` value of rank 2), or an
+    `smq.gemm` whose B is one (and A is not transposed). Each such op's
+    input activation becomes an extra result of its function, named
+    `smq.name = "observe:<weight key>"`. Calibration runs the instrumented
+    model and accumulates the statistics of these results; the weight key
+    identifies the op across re-imports of the same model.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,170 @@
+//===- Statistics.cpp -----------------------------------------------------===//
+#include "smq/Quant/Statistics.h"
+
+#include "smq/Support/AtomicFile.h"
+
+#include <Eigen/Core>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace smq::quant {
+
+namespace {
+constexpr char kMagic[8] = {'S', 'M', 'Q', 'S', 'T', 'A', 'T', 'S'};
+/// Refuse absurd files before allocating for them.
+constexpr uint64_t kMaxK = 1 << 20;
+
+using RowMatrix =
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+void put(std::string &out, const void *p, size_t n) {
+  out.append(static_cast<const char *>(p), n);
+}
+void putU64(std::string &out, uint64_t v) { put(out, &v, 8); }
+void putString(std::string &out, const std::string &s) {
+  putU64(out, s.size());
+  out += s;
+}
+
+struct Reader {
+  const std::string &data;
+  size_t at = 0;
+  bool get(void *p, size_t n) {
+    if (n > data.size() - at)
+      return false;
+    std::memcpy(p, data.data() + at, n);
+    at += n;
+    return true;
+  }
+  bool getU64(uint64_t &v) { return get(&v, 8); }
+  bool getString(std::string &s) {
+    uint64_t n;
+    if (!getU64(n) || n > data.size() - at)
+      return false;
+    s.assign(data.data() + at, n);
+    at += n;
+    return true;
+  }
+};
+} // namespace
+
+LayerStatistics::LayerStatistics(int64_t k, bool diagonalOnly)
+    : k(k), diagonalOnly(diagonalOnly),
+      h(diagonalOnly ? k : k * k, 0.0), d(diagonalOnly ? k : k * k, 0.0) {}
+
+void LayerStatistics::accumulate(const float *x, const float *neighbour,
+                                 int64_t rows) {
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                 Eigen::RowMajor>>
+      xf(x, rows, k), nf(neighbour, rows, k);
+  RowMatrix xd = xf.cast<double>();
+  RowMatrix delta = nf.cast<double>() - xd;
+  if (diagonalOnly) {
+    Eigen::Map<Eigen::VectorXd> hv(h.data(), k), dv(d.data(), k);
+    hv += xd.array().square().colwise().sum().matrix().transpose();
+    dv += delta.array().square().colwise().sum().matrix().transpose();
+  } else {
+    Eigen::Map<RowMatrix> hm(h.data(), k, k), dm(d.data(), k, k);
+    hm.noalias() += xd.transpose() * xd;
+    dm.noalias() += delta.transpose() * delta;
+  }
+  positions += rows;
+}
+
+static std::vector<double> expand(const std::vector<double> &v, int64_t k,
+                                  bool diagonalOnly) {
+  if (!diagonalOnly)
+    return v;
+  std::vector<double> full(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    full[i * k + i] = v[i];
+  return full;
+}
+
+std::vector<double> LayerStatistics::fullH() const {
+  return expand(h, k, diagonalOnly);
+}
+std::vector<double> LayerStatistics::fullD() const {
+  return expand(d, k, diagonalOnly);
+}
+
+bool writeStatistics(const std::string &path, const StatisticsFile &stats,
+                     std::string *why) {
+  std::string out;
+  put(out, kMagic, 8);
+  uint32_t version = kStatisticsVersion, reserved = 0;
+  put(out, &version, 4);
+  put(out, &reserved, 4);
+  putString(out, stats.provenance);
+  putU64(out, stats.layers.size());
+  for (const auto &[key, s] : stats.layers) {
+    putString(out, key);
+    putU64(out, s.k);
+    uint8_t diag = s.diagonalOnly;
+    put(out, &diag, 1);
+    putU64(out, s.positions);
+    put(out, s.h.data(), s.h.size() * 8);
+    put(out, s.d.data(), s.d.size() * 8);
+  }
+  return writeFileAtomically(
+      path, [&](std::ostream &os) { return bool(os << out); }, why);
+}
+
+std::optional<StatisticsFile> readStatistics(const std::string &path,
+                                             std::string *why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *why = "cannot open statistics file '" + path + "'";
+    return std::nullopt;
+  }
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  Reader r{data};
+  char magic[8];
+  uint32_t version = 0, reserved = 0;
+  if (!r.get(magic, 8) || std::memcmp(magic, kMagic, 8) != 0) {
+    *why = "'" + path + "' is not an SMQ statistics file";
+    return std::nullopt;
+  }
+  if (!r.get(&version, 4) || !r.get(&reserved, 4) ||
+      version != kStatisticsVersion) {
+    *why = "'" + path + "' has statistics format version " +
+           std::to_string(version) + "; this SMQ reads version " +
+           std::to_string(kStatisticsVersion);
+    return std::nullopt;
+  }
+  StatisticsFile stats;
+  uint64_t entries;
+  if (!r.getString(stats.provenance) || !r.getU64(entries)) {
+    *why = "'" + path + "' is truncated";
+    return std::nullopt;
+  }
+  for (uint64_t e = 0; e < entries; ++e) {
+    std::string key;
+    uint64_t k, positions;
+    uint8_t diag;
+    if (!r.getString(key) || !r.getU64(k) || !r.get(&diag, 1) ||
+        !r.getU64(positions) || k == 0 || k > kMaxK || diag > 1) {
+      *why = "'" + path + "' is truncated or corrupt at entry " +
+             std::to_string(e);
+      return std::nullopt;
+    }
+    LayerStatistics s(static_cast<int64_t>(k), diag != 0);
+    s.positions = static_cast<int64_t>(positions);
+    if (!r.get(s.h.data(), s.h.size() * 8) ||
+        !r.get(s.d.data(), s.d.size() * 8)) {
+      *why = "'" + path + "' is truncated in entry '" + key + "'";
+      return std::nullopt;
+    }
+    stats.layers[key] = std::move(s);
+  }
+  if (r.at != data.size()) {
+    *why = "'" + path + "' has trailing bytes";
+    return std::nullopt;
+  }
+  return stats;
+}
+
+} // namespace smq::quant

@@ -1,0 +1,265 @@
+//===- smq-calibrate.cpp - collect H and D for every weight-bearing op ----===//
+//
+//   smq-calibrate model (--text calib.txt --byte-tokens | --tokens ids.npy)
+//                 [--seq-len 128] [--num-seqs 64] [--seed S]
+//                 [--stats full|diag] -o model.stats [--quiet] [--threads N]
+//
+// Runs the model on each calibration sequence and on its neighbour (one
+// token, at a seeded random position, replaced by a token drawn from the
+// calibration unigram distribution) and accumulates, per weight-bearing op,
+// H = Σ x xᵀ and D = Σ δ δᵀ in double precision (see
+// ../shared/docs/SMOOTHNESS.md). Prints per-sequence progress with an ETA
+// on stderr unless --quiet.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ModelLoading.h"
+#include "TokenData.h"
+#include "ToolDiagnostics.h"
+
+#include "smq/Execution/CompiledModel.h"
+#include "smq/Quant/Statistics.h"
+#include "smq/Runtime/Runtime.h"
+#include "smq/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+using namespace llvm;
+
+static cl::OptionCategory category("smq-calibrate options");
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::desc("<model>"), cl::cat(category));
+static cl::opt<std::string> textPath("text", cl::desc("Calibration text"),
+                                     cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> byteTokens("byte-tokens",
+                                cl::desc("Tokens are the text's bytes"),
+                                cl::cat(category));
+static cl::opt<std::string>
+    tokensPath("tokens", cl::desc("Token ids: int64 .npy of shape [N, T]"),
+               cl::value_desc("file.npy"), cl::cat(category));
+static cl::opt<int64_t> seqLen("seq-len", cl::desc("Sequence length"),
+                               cl::init(128), cl::cat(category));
+static cl::opt<int64_t> numSeqs("num-seqs",
+                                cl::desc("Calibration sequences to use"),
+                                cl::init(64), cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the neighbours"),
+                              cl::init(0), cl::cat(category));
+// LLVM owns a global `-stats` flag; `--stats full|diag` is rewritten to
+// this option before parsing (see main).
+static cl::opt<std::string> statsMode(
+    "statistics-mode",
+    cl::desc("--stats full: K×K statistics; --stats diag: diagonals only"),
+    cl::init("full"), cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::desc("Statistics file"),
+                                       cl::value_desc("file"), cl::Required,
+                                       cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("No progress on stderr"),
+                           cl::cat(category));
+
+namespace {
+
+/// A portable 64-bit generator (splitmix64): the same neighbours on every
+/// platform and standard library.
+struct SplitMix {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  smq::tools::ThreadsOption threads(category);
+  cl::HideUnrelatedOptions(category);
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if ((args[i] == "--stats" || args[i] == "-stats") && i + 1 < args.size())
+      args[i] = "--statistics-mode";
+    else if (llvm::StringRef(args[i]).starts_with("--stats="))
+      args[i] = "--statistics-mode=" + args[i].substr(8);
+  }
+  std::vector<const char *> argvRewritten;
+  for (const std::string &a : args)
+    argvRewritten.push_back(a.c_str());
+  cl::ParseCommandLineOptions(static_cast<int>(argvRewritten.size()),
+                              argvRewritten.data(), "SMQ calibration\n");
+  if (statsMode != "full" && statsMode != "diag") {
+    errs() << "smq-calibrate: --stats must be full or diag\n";
+    return 2;
+  }
+  if (seqLen < 1 || numSeqs < 1) {
+    errs() << "smq-calibrate: --seq-len and --num-seqs must be positive\n";
+    return 2;
+  }
+  smq::tools::TokenSource source;
+  source.textPath = textPath;
+  source.byteTokens = byteTokens;
+  source.tokensPath = tokensPath;
+  source.seqLen = seqLen;
+  source.maxWindows = numSeqs;
+  auto windows = smq::tools::loadTokenWindows(source);
+  if (!windows)
+    return 1;
+  if (static_cast<int64_t>(windows->size()) < numSeqs && !quiet)
+    errs() << "smq-calibrate: only " << windows->size()
+           << " sequences available\n";
+
+  mlir::MLIRContext context;
+  smq::tools::registerCompilerDialects(context);
+  smq::tools::ToolDiagnosticHandler diagnostics(&context);
+  // The token input is specialised to [1, seq-len]; its name is the first
+  // graph input's. The probe import uses its own context: in this one, the
+  // weights' resource keys must be exactly the model's names.
+  std::string inputName;
+  {
+    mlir::MLIRContext probeContext;
+    smq::tools::registerCompilerDialects(probeContext);
+    smq::tools::ToolDiagnosticHandler probeDiagnostics(&probeContext);
+    auto probe = smq::tools::loadModel(modelPath, probeContext, {});
+    if (!probe)
+      return 1;
+    for (auto func : probe->getOps<mlir::func::FuncOp>())
+      if (func.getNumArguments() > 0)
+        if (auto n = func.getArgAttrOfType<mlir::StringAttr>(0, "smq.name"))
+          inputName = n.getValue().str();
+  }
+  auto module = smq::tools::loadModel(
+      modelPath, context,
+      inputName.empty() ? std::map<std::string, std::vector<int64_t>>{}
+                        : std::map<std::string, std::vector<int64_t>>{
+                              {inputName, {1, seqLen.getValue()}}});
+  if (!module)
+    return 1;
+  {
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::smq::createSmqExposeActivations());
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  auto model = mlir::smq::CompiledModel::compile(*module, {});
+  if (!model)
+    return 1;
+  if (model->inputs().size() != 1 ||
+      model->inputs()[0].dtype != smq::DType::I64) {
+    errs() << modelPath << ": error: expected one int64 token input\n";
+    return 1;
+  }
+
+  // Which outputs are observations, and of which weight.
+  std::vector<std::pair<size_t, std::string>> observed;
+  for (size_t i = 0; i < model->outputs().size(); ++i) {
+    llvm::StringRef name = model->outputs()[i].name;
+    if (name.consume_front(mlir::smq::kObservePrefix))
+      observed.push_back({i, name.str()});
+  }
+  if (observed.empty()) {
+    errs() << modelPath << ": error: the model has no weight-bearing op "
+                           "(MatMul or Gemm with a constant weight)\n";
+    return 1;
+  }
+  smq_rt_set_num_threads(threads.get());
+
+  // The unigram distribution of the calibration tokens.
+  std::vector<uint64_t> counts;
+  uint64_t total = 0;
+  for (const auto &w : *windows)
+    for (int64_t t : w) {
+      if (t < 0) {
+        errs() << "smq-calibrate: negative token id " << t << "\n";
+        return 1;
+      }
+      if (static_cast<size_t>(t) >= counts.size())
+        counts.resize(t + 1, 0);
+      ++counts[t];
+      ++total;
+    }
+
+  smq::quant::StatisticsFile stats;
+  bool diag = statsMode == "diag";
+  SplitMix rng{seed};
+  smq::HostArray tokens, neighbour;
+  tokens.dtype = neighbour.dtype = smq::DType::I64;
+  tokens.shape = neighbour.shape = {1, seqLen};
+  tokens.bytes.resize(seqLen * 8);
+  neighbour.bytes.resize(seqLen * 8);
+  bool tty = isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  size_t n = windows->size();
+  for (size_t s = 0; s < n; ++s) {
+    const auto &w = (*windows)[s];
+    std::memcpy(tokens.bytes.data(), w.data(), seqLen * 8);
+    std::memcpy(neighbour.bytes.data(), w.data(), seqLen * 8);
+    int64_t position = static_cast<int64_t>(rng.below(seqLen));
+    uint64_t u = rng.below(total), acc = 0;
+    int64_t replacement = 0;
+    for (size_t t = 0; t < counts.size(); ++t) {
+      acc += counts[t];
+      if (u < acc) {
+        replacement = static_cast<int64_t>(t);
+        break;
+      }
+    }
+    neighbour.data<int64_t>()[position] = replacement;
+
+    std::vector<smq::HostArray> out, outNeighbour;
+    std::string why;
+    if (!model->run({&tokens}, out, &why) ||
+        !model->run({&neighbour}, outNeighbour, &why)) {
+      errs() << "smq-calibrate: " << why << "\n";
+      return 1;
+    }
+    for (const auto &[index, key] : observed) {
+      const smq::HostArray &x = out[index], &xn = outNeighbour[index];
+      int64_t k = x.shape.back(), rows = x.numElements() / k;
+      auto it = stats.layers.find(key);
+      if (it == stats.layers.end())
+        it = stats.layers.emplace(key, smq::quant::LayerStatistics(k, diag))
+                 .first;
+      it->second.accumulate(x.data<float>(), xn.data<float>(), rows);
+    }
+    if (!quiet) {
+      double elapsed = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      double eta = elapsed / (s + 1) * (n - s - 1);
+      errs() << format("%scalibrate: sequence %zu/%zu, %zu layers, %.1f s, "
+                       "ETA %.1f s%s",
+                       tty ? "\r" : "", s + 1, n, observed.size(), elapsed,
+                       eta, tty ? "" : "\n");
+    }
+  }
+  if (!quiet && tty)
+    errs() << "\n";
+
+  stats.provenance = "model=" + modelPath.getValue() +
+                     " data=" + (textPath.empty() ? tokensPath : textPath) +
+                     " seq-len=" + std::to_string(seqLen) +
+                     " num-seqs=" + std::to_string(n) +
+                     " seed=" + std::to_string(seed) + " stats=" + statsMode;
+  std::string why;
+  if (!smq::quant::writeStatistics(outputPath, stats, &why)) {
+    errs() << "smq-calibrate: " << why << "\n";
+    return 1;
+  }
+  if (!quiet)
+    errs() << "calibrate: wrote " << stats.layers.size() << " layers to "
+           << outputPath << "\n";
+  return 0;
+}
