@@ -1,6 +1,10 @@
 //===- ModelLoading.cpp ---------------------------------------------------===//
 #include "ModelLoading.h"
 
+#include "ToolDiagnostics.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Import/Onnx/TensorFile.h"
 
@@ -56,6 +60,30 @@ loadModel(const std::string &path, mlir::MLIRContext &context,
   mlir::smq::OnnxImportOptions options;
   options.inputShapes = inputShapes;
   return mlir::smq::importOnnxFile(path, &context, options);
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> loadTokenModel(const std::string &path,
+                                                 mlir::MLIRContext &context,
+                                                 int64_t seqLen) {
+  llvm::StringRef p(path);
+  if (p.ends_with(".mlir") || p.ends_with(".mlirbc"))
+    return loadModel(path, context, {});
+  std::string inputName;
+  {
+    mlir::MLIRContext probeContext;
+    registerCompilerDialects(probeContext);
+    ToolDiagnosticHandler probeDiagnostics(&probeContext);
+    auto probe = loadModel(path, probeContext, {});
+    if (!probe)
+      return nullptr;
+    for (auto func : probe->getOps<mlir::func::FuncOp>())
+      if (func.getNumArguments() > 0)
+        if (auto n = func.getArgAttrOfType<mlir::StringAttr>(0, "smq.name"))
+          inputName = n.getValue().str();
+  }
+  if (inputName.empty())
+    return loadModel(path, context, {});
+  return loadModel(path, context, {{inputName, {1, seqLen}}});
 }
 
 std::optional<HostArray> readTensor(const std::string &path,

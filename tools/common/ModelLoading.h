@@ -37,6 +37,14 @@ mlir::OwningOpRef<mlir::ModuleOp>
 loadModel(const std::string &path, mlir::MLIRContext &context,
           const std::map<std::string, std::vector<int64_t>> &inputShapes);
 
+/// Loads a language model for [1, seqLen] token windows: an ONNX model's
+/// first graph input is specialised to that shape (its name is found by a
+/// probe import in a context of its own, so that `context`'s weight keys
+/// are exactly the model's names).
+mlir::OwningOpRef<mlir::ModuleOp> loadTokenModel(const std::string &path,
+                                                 mlir::MLIRContext &context,
+                                                 int64_t seqLen);
+
 /// Reads an input tensor: .npy, or an ONNX TensorProto (.pb).
 std::optional<HostArray> readTensor(const std::string &path, std::string *why);
 

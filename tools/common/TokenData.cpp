@@ -11,6 +11,26 @@
 
 namespace smq::tools {
 
+TokenOptions::TokenOptions(llvm::cl::OptionCategory &category)
+    : text("text", llvm::cl::desc("Text whose tokens to use"),
+           llvm::cl::value_desc("file"), llvm::cl::cat(category)),
+      byteTokens("byte-tokens", llvm::cl::desc("Tokens are the text's bytes"),
+                 llvm::cl::cat(category)),
+      tokens("tokens",
+             llvm::cl::desc("Token ids: int64 .npy of shape [N, seq-len]"),
+             llvm::cl::value_desc("file.npy"), llvm::cl::cat(category)),
+      seqLen("seq-len", llvm::cl::desc("Window length"), llvm::cl::init(128),
+             llvm::cl::cat(category)) {}
+
+TokenSource TokenOptions::source() const {
+  TokenSource s;
+  s.textPath = text;
+  s.byteTokens = byteTokens;
+  s.tokensPath = tokens;
+  s.seqLen = seqLen;
+  return s;
+}
+
 std::optional<std::vector<std::vector<int64_t>>>
 loadTokenWindows(const TokenSource &src) {
   std::vector<std::vector<int64_t>> windows;

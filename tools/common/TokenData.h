@@ -2,6 +2,8 @@
 #ifndef SMQ_TOOLS_COMMON_TOKENDATA_H
 #define SMQ_TOOLS_COMMON_TOKENDATA_H
 
+#include "llvm/Support/CommandLine.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +18,18 @@ struct TokenSource {
   int64_t seqLen = 128;
   int64_t maxTokens = 0;  // 0: all
   int64_t maxWindows = 0; // 0: all
+};
+
+/// The command-line options every tool that reads token data takes:
+/// --text/--byte-tokens or --tokens, and --seq-len.
+struct TokenOptions {
+  explicit TokenOptions(llvm::cl::OptionCategory &category);
+  TokenSource source() const;
+
+  llvm::cl::opt<std::string> text;
+  llvm::cl::opt<bool> byteTokens;
+  llvm::cl::opt<std::string> tokens;
+  llvm::cl::opt<int64_t> seqLen;
 };
 
 /// Non-overlapping windows of `seqLen` tokens. Prints a diagnostic to

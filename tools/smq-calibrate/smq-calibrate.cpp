@@ -40,16 +40,7 @@ using namespace llvm;
 static cl::OptionCategory category("smq-calibrate options");
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model>"), cl::cat(category));
-static cl::opt<std::string> textPath("text", cl::desc("Calibration text"),
-                                     cl::value_desc("file"), cl::cat(category));
-static cl::opt<bool> byteTokens("byte-tokens",
-                                cl::desc("Tokens are the text's bytes"),
-                                cl::cat(category));
-static cl::opt<std::string>
-    tokensPath("tokens", cl::desc("Token ids: int64 .npy of shape [N, T]"),
-               cl::value_desc("file.npy"), cl::cat(category));
-static cl::opt<int64_t> seqLen("seq-len", cl::desc("Sequence length"),
-                               cl::init(128), cl::cat(category));
+static smq::tools::TokenOptions tokenOptions(category);
 static cl::opt<int64_t> numSeqs("num-seqs",
                                 cl::desc("Calibration sequences to use"),
                                 cl::init(64), cl::cat(category));
@@ -104,15 +95,12 @@ int main(int argc, char **argv) {
     errs() << "smq-calibrate: --stats must be full or diag\n";
     return 2;
   }
+  int64_t seqLen = tokenOptions.seqLen;
   if (seqLen < 1 || numSeqs < 1) {
     errs() << "smq-calibrate: --seq-len and --num-seqs must be positive\n";
     return 2;
   }
-  smq::tools::TokenSource source;
-  source.textPath = textPath;
-  source.byteTokens = byteTokens;
-  source.tokensPath = tokensPath;
-  source.seqLen = seqLen;
+  smq::tools::TokenSource source = tokenOptions.source();
   source.maxWindows = numSeqs;
   auto windows = smq::tools::loadTokenWindows(source);
   if (!windows)
@@ -124,27 +112,7 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context;
   smq::tools::registerCompilerDialects(context);
   smq::tools::ToolDiagnosticHandler diagnostics(&context);
-  // The token input is specialised to [1, seq-len]; its name is the first
-  // graph input's. The probe import uses its own context: in this one, the
-  // weights' resource keys must be exactly the model's names.
-  std::string inputName;
-  {
-    mlir::MLIRContext probeContext;
-    smq::tools::registerCompilerDialects(probeContext);
-    smq::tools::ToolDiagnosticHandler probeDiagnostics(&probeContext);
-    auto probe = smq::tools::loadModel(modelPath, probeContext, {});
-    if (!probe)
-      return 1;
-    for (auto func : probe->getOps<mlir::func::FuncOp>())
-      if (func.getNumArguments() > 0)
-        if (auto n = func.getArgAttrOfType<mlir::StringAttr>(0, "smq.name"))
-          inputName = n.getValue().str();
-  }
-  auto module = smq::tools::loadModel(
-      modelPath, context,
-      inputName.empty() ? std::map<std::string, std::vector<int64_t>>{}
-                        : std::map<std::string, std::vector<int64_t>>{
-                              {inputName, {1, seqLen.getValue()}}});
+  auto module = smq::tools::loadTokenModel(modelPath, context, seqLen);
   if (!module)
     return 1;
   {
@@ -249,7 +217,9 @@ int main(int argc, char **argv) {
     errs() << "\n";
 
   stats.provenance = "model=" + modelPath.getValue() +
-                     " data=" + (textPath.empty() ? tokensPath : textPath) +
+                     " data=" +
+                     (tokenOptions.text.empty() ? tokenOptions.tokens
+                                                : tokenOptions.text) +
                      " seq-len=" + std::to_string(seqLen) +
                      " num-seqs=" + std::to_string(n) +
                      " seed=" + std::to_string(seed) + " stats=" + statsMode;

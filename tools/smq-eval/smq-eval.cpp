@@ -38,16 +38,7 @@ using namespace llvm;
 static cl::OptionCategory category("smq-eval options");
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model>"), cl::cat(category));
-static cl::opt<std::string> textPath("text", cl::desc("Text to score"),
-                                     cl::value_desc("file"), cl::cat(category));
-static cl::opt<bool> byteTokens("byte-tokens",
-                                cl::desc("Tokens are the text's bytes"),
-                                cl::cat(category));
-static cl::opt<std::string>
-    tokensPath("tokens", cl::desc("Token ids: int64 .npy of shape [N, T]"),
-               cl::value_desc("file.npy"), cl::cat(category));
-static cl::opt<int64_t> seqLen("seq-len", cl::desc("Window length"),
-                               cl::init(128), cl::cat(category));
+static smq::tools::TokenOptions tokenOptions(category);
 static cl::opt<int64_t> maxTokens("max-tokens",
                                   cl::desc("Score at most the first N tokens"),
                                   cl::init(0), cl::cat(category));
@@ -65,18 +56,8 @@ struct Scorer {
   int64_t vocab = 0;
 
   bool load(const std::string &path, mlir::MLIRContext &context) {
-    auto module = smq::tools::loadModel(path, context, {});
-    if (!module)
-      return false;
-    // Specialise the token input to [1, seq-len]: import again with it.
-    std::string inputName;
-    for (auto func : module->getOps<mlir::func::FuncOp>())
-      if (func.getNumArguments() > 0)
-        if (auto name = func.getArgAttrOfType<mlir::StringAttr>(0, "smq.name"))
-          inputName = name.getValue().str();
-    if (!inputName.empty() && !llvm::StringRef(path).ends_with(".mlir"))
-      module = smq::tools::loadModel(path, context,
-                                     {{inputName, {1, seqLen.getValue()}}});
+    int64_t seqLen = tokenOptions.seqLen;
+    auto module = smq::tools::loadTokenModel(path, context, seqLen);
     if (!module)
       return false;
     model = mlir::smq::CompiledModel::compile(*module, {});
@@ -85,7 +66,7 @@ struct Scorer {
     if (model->inputs().size() != 1 ||
         model->inputs()[0].dtype != smq::DType::I64 ||
         model->inputs()[0].shape !=
-            std::vector<int64_t>{1, seqLen.getValue()}) {
+            std::vector<int64_t>{1, seqLen}) {
       errs() << path << ": error: expected one int64 input of shape [1, "
              << seqLen << "]\n";
       return false;
@@ -130,15 +111,12 @@ int main(int argc, char **argv) {
   smq::tools::ThreadsOption threads(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "SMQ language-model evaluation\n");
+  int64_t seqLen = tokenOptions.seqLen;
   if (seqLen < 2) {
     errs() << "smq-eval: --seq-len must be at least 2\n";
     return 2;
   }
-  smq::tools::TokenSource source;
-  source.textPath = textPath;
-  source.byteTokens = byteTokens;
-  source.tokensPath = tokensPath;
-  source.seqLen = seqLen;
+  smq::tools::TokenSource source = tokenOptions.source();
   source.maxTokens = maxTokens;
   auto windows = smq::tools::loadTokenWindows(source);
   if (!windows)
@@ -190,7 +168,7 @@ int main(int argc, char **argv) {
 
   outs() << "model:        " << modelPath << "\n";
   outs() << format("windows:      %zu x %lld tokens (%lld predictions)\n",
-                   windows->size(), (long long)seqLen.getValue(),
+                   windows->size(), (long long)seqLen,
                    (long long)stats.positions());
   outs() << format("mean NLL:     %.6f nats/token\n", stats.meanNll());
   outs() << format("perplexity:   %.4f\n", stats.perplexity());
