@@ -225,6 +225,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
         reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_f32));
     add("_mlir_ciface_smq_rt_batch_matmul_f32",
         reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
+    add("_mlir_ciface_smq_rt_qmatmul_f32",
+        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_f32));
     add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
     return map;
   });

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 namespace {
 
@@ -111,9 +112,15 @@ inline void tileGeneric(const View &a, const View &b, const MutView &c,
 }
 
 /// One matrix product, its tiles shared out over the runtime's threads.
+/// Fills packed[p * NR + (j - j0)] with B[k0 + p, j] for j in [j0, j1),
+/// p in [0, kc): how a quantized weight supplies decoded blocks of B.
+using BlockFill = std::function<void(int64_t j0, int64_t j1, int64_t k0,
+                                     int64_t kc, float *packed)>;
+
 void matmul(const View &a, const View &b, const MutView &c, int64_t m,
-            int64_t n, int64_t k, bool parallel) {
-  bool unit = b.colStride == 1 && c.colStride == 1;
+            int64_t n, int64_t k, bool parallel,
+            const BlockFill *fill = nullptr) {
+  bool unit = (fill || b.colStride == 1) && c.colStride == 1;
   int64_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
   // Threads take column panels of C, so each reads only its part of B.
   int64_t panelTiles = std::max<int64_t>(1, tilesN / 8);
@@ -134,7 +141,10 @@ void matmul(const View &a, const View &b, const MutView &c, int64_t m,
         // wide B lie a page apart, and the row tiles would otherwise walk
         // the TLB for every k. With few row tiles the copy does not pay.
         alignas(64) static thread_local float packed[KC * NR];
-        if (unit && j1 - j0 == NR && n > 4 * NR && tilesM >= 4) {
+        if (fill) {
+          (*fill)(j0, j1, k0, kc, packed);
+          bk = View{packed - j0, NR, 1};
+        } else if (unit && j1 - j0 == NR && n > 4 * NR && tilesM >= 4) {
           for (int64_t p = 0; p < kc; ++p)
             std::memcpy(&packed[p * NR], &bk.data[p * bk.rowStride + j0],
                         NR * sizeof(float));
@@ -195,4 +205,41 @@ extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
   else
     for (int64_t bi = 0; bi < batch; ++bi)
       one(bi);
+}
+
+extern "C" void _mlir_ciface_smq_rt_qmatmul_f32(SmqMemRef2F32 *a,
+                                                SmqMemRef2U8 *codes,
+                                                SmqMemRef2F32 *scales,
+                                                SmqMemRef2F32 *zeros,
+                                                SmqMemRef1I64 *params,
+                                                SmqMemRef2F32 *c) {
+  int64_t bits = params->aligned[params->offset];
+  int64_t group = params->aligned[params->offset + params->strides[0]];
+  const uint8_t *cd = codes->aligned + codes->offset;
+  const float *sc = scales->aligned + scales->offset;
+  const float *zp = zeros->aligned + zeros->offset;
+  int64_t cRow = codes->strides[0], sRow = scales->strides[0],
+          zRow = zeros->strides[0];
+  uint32_t mask = (1u << bits) - 1;
+  // Decodes Ŵ[j, k0 .. k0+kc) for each j of the strip into B's layout.
+  BlockFill fill = [&](int64_t j0, int64_t j1, int64_t k0, int64_t kc,
+                       float *packed) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const uint8_t *row = cd + j * cRow;
+      for (int64_t p = 0; p < kc; ++p) {
+        int64_t kk = k0 + p, bit = kk * bits;
+        uint32_t word = row[bit >> 3];
+        if ((bit & 7) + bits > 8)
+          word |= uint32_t(row[(bit >> 3) + 1]) << 8;
+        uint32_t q = (word >> (bit & 7)) & mask;
+        int64_t g = kk / group;
+        packed[p * NR + (j - j0)] =
+            sc[j * sRow + g] * (static_cast<float>(q) - zp[j * zRow + g]);
+      }
+    }
+  };
+  View va{a->aligned + a->offset, a->strides[0], a->strides[1]};
+  MutView vc{c->aligned + c->offset, c->strides[0], c->strides[1]};
+  matmul(va, View{nullptr, 0, 1}, vc, a->sizes[0], c->sizes[1], a->sizes[1],
+         true, &fill);
 }

@@ -26,13 +26,17 @@ def SmqLinalgToRuntimeCalls : Pass<"smq-linalg-to-runtime-calls", "ModuleOp"> {
   let summary = "Call the runtime's micro-kernels for f32 matmuls on buffers";
   let description = [{
     Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
-    calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, the
+    calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, and a
+    matmul whose weight is decoded by an `smq.dequantize` generic (from
+    `smq.quantized_matmul`) into one call of `smq_rt_qmatmul_f32`, which
+    decodes blocks of the weight as it multiplies. These are the
     register-blocked, multithreaded kernels of the SMQ runtime (the
     approach of IREE's ukernels). Chosen over tiling and vectorizing in
     MLIR by measurement; see docs/Benchmarks.md.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def SmqApproximateMath : Pass<"smq-approximate-math"> {

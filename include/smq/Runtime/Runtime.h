@@ -31,6 +31,22 @@ typedef struct {
   int64_t strides[3];
 } SmqMemRef3F32;
 
+typedef struct {
+  uint8_t *allocated;
+  uint8_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} SmqMemRef2U8;
+
+typedef struct {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} SmqMemRef1I64;
+
 /* C[M,N] += A[M,K] * B[K,N]. */
 void _mlir_ciface_smq_rt_matmul_f32(SmqMemRef2F32 *a, SmqMemRef2F32 *b,
                                     SmqMemRef2F32 *c);
@@ -55,6 +71,16 @@ void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
  * call would fault its activations in afresh; this raises the thresholds so
  * freed blocks are reused. Called once by hosts before running models. */
 void smq_rt_tune_allocator(void);
+
+/* C[M,N] += A[M,K] * Ŵᵀ for a weight Ŵ[N,K] stored as grouped low-bit
+ * codes (the layout of smq.quantized_matmul): row n of `codes` is a
+ * little-endian bit stream of K codes; params = {bits, group size}. Blocks of
+ * Ŵ are decoded into an L1-sized buffer as the product needs them: the float
+ * weight is never materialised. */
+void _mlir_ciface_smq_rt_qmatmul_f32(SmqMemRef2F32 *a, SmqMemRef2U8 *codes,
+                                     SmqMemRef2F32 *scales,
+                                     SmqMemRef2F32 *zeros,
+                                     SmqMemRef1I64 *params, SmqMemRef2F32 *c);
 
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */

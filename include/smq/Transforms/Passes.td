@@ -33,4 +33,44 @@ def SmqExposeActivations : Pass<"smq-expose-activations", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
+  let summary = "Quantize the weights of MatMuls to grouped low-bit codes";
+  let description = [{
+    Every `smq.matmul` whose right operand is a rank-2 f32 weight constant
+    (a K×N `dense_resource`) becomes an `smq.quantized_matmul` whose packed
+    codes, scales and zero points are new `dense_resource` blobs named
+    `<weight>.codes`, `.scales` and `.zeros`. The weight Ŵ (N×K) minimises
+    tr(ΔW M ΔWᵀ) with M = H̄ + λ·D̄ from the calibration statistics (see
+    ../shared/docs/SMOOTHNESS.md and docs/StatsFormat.md), by `method`:
+    `rtn` and `wmse` need no statistics; `search` and `gptq` do.
+
+    A weight with no statistics, or statistics of another size, is an
+    error at the op's location unless `exclude` matches the weight's name
+    or the ONNX node's. `report` writes one JSON row per layer: shape, bits,
+    group, method, λ, relative fitting and smoothness errors of the chosen
+    weights and of the λ = 0 choice, the mean clip, and the time.
+  }];
+  let options = [
+    Option<"statsPath", "stats", "std::string", "\"\"",
+           "Calibration statistics file (smq-calibrate)">,
+    Option<"bits", "bits", "int64_t", "4", "Bits per code: 2, 3, 4 or 8">,
+    Option<"groupSize", "group-size", "int64_t", "64",
+           "Inputs per group; 0 for one group per output channel">,
+    Option<"method", "method", "std::string", "\"gptq\"",
+           "rtn, wmse, search or gptq">,
+    Option<"lambda", "lambda", "std::string", "\"0\"",
+           "Weight of the smoothness term (a number; 'auto' is not "
+           "implemented yet)">,
+    Option<"symmetric", "symmetric", "bool", "false",
+           "Symmetric codes (zero point at mid-range)">,
+    Option<"exclude", "exclude", "std::string", "\"\"",
+           "Regex of weight or node names to leave in float">,
+    Option<"report", "report", "std::string", "\"\"",
+           "Write a per-layer JSON report here">,
+    Option<"threads", "threads", "int", "0",
+           "Threads for the numerics (0: one per core)">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD

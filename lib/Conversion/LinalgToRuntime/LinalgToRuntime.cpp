@@ -13,24 +13,62 @@ using namespace mlir;
 
 namespace {
 
-/// A rank-`rank` f32 memref with fully dynamic sizes, strides and offset:
-/// the one descriptor type the kernels accept.
-MemRefType anyStridedF32(MLIRContext *ctx, int64_t rank) {
+/// A memref of `elt` with fully dynamic sizes, strides and offset: the
+/// descriptor type the kernels accept.
+MemRefType anyStrided(Type elt, int64_t rank) {
   SmallVector<int64_t> dyn(rank, ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dyn);
-  return MemRefType::get(dyn, Float32Type::get(ctx), layout);
+  auto layout =
+      StridedLayoutAttr::get(elt.getContext(), ShapedType::kDynamic, dyn);
+  return MemRefType::get(dyn, elt, layout);
 }
 
-func::FuncOp declareKernel(ModuleOp module, StringRef name, int64_t rank) {
+MemRefType anyStridedF32(MLIRContext *ctx, int64_t rank) {
+  return anyStrided(Float32Type::get(ctx), rank);
+}
+
+func::FuncOp declareKernel(ModuleOp module, StringRef name,
+                           ArrayRef<Type> argTypes) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b(module.getBodyRegion());
-  MemRefType t = anyStridedF32(module.getContext(), rank);
   auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType({t, t, t}, {}));
+                                b.getFunctionType(argTypes, {}));
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return f;
+}
+
+/// Calls `name` with `args`, each cast to its fully dynamic form.
+void callKernel(ModuleOp module, Operation *at, StringRef name,
+                ValueRange args) {
+  OpBuilder b(at);
+  SmallVector<Value> casts;
+  SmallVector<Type> types;
+  for (Value v : args) {
+    auto t = cast<MemRefType>(v.getType());
+    MemRefType any = anyStrided(t.getElementType(), t.getRank());
+    casts.push_back(memref::CastOp::create(b, at->getLoc(), any, v));
+    types.push_back(any);
+  }
+  func::CallOp::create(b, at->getLoc(), declareKernel(module, name, types),
+                       casts);
+}
+
+/// The `smq.dequantize` generic that writes `weight`, if that is all that
+/// is done to it besides being read by `reader`.
+linalg::GenericOp dequantizeProducer(Value weight, Operation *reader) {
+  linalg::GenericOp producer;
+  for (Operation *user : weight.getUsers()) {
+    if (user == reader || isa<memref::DeallocOp>(user))
+      continue;
+    auto g = dyn_cast<linalg::GenericOp>(user);
+    if (!g || !g->getAttrOfType<DenseI64ArrayAttr>("smq.dequantize") ||
+        g.getNumDpsInputs() != 3 || producer ||
+        g.getDpsInits()[0] != weight)
+      return nullptr;
+    producer = g;
+  }
+  return producer;
 }
 
 struct LinalgToRuntimeCallsPass
@@ -59,16 +97,48 @@ struct LinalgToRuntimeCallsPass
     });
     for (Operation *op : matmuls) {
       bool batch = isa<linalg::BatchMatmulOp>(op);
-      int64_t rank = batch ? 3 : 2;
-      func::FuncOp kernel = declareKernel(
-          module, batch ? "smq_rt_batch_matmul_f32" : "smq_rt_matmul_f32",
-          rank);
-      OpBuilder b(op);
-      SmallVector<Value> args;
-      for (Value v : op->getOperands())
-        args.push_back(memref::CastOp::create(
-            b, op->getLoc(), anyStridedF32(op->getContext(), rank), v));
-      func::CallOp::create(b, op->getLoc(), kernel, args);
+      auto lop = cast<linalg::LinalgOp>(op);
+      Value a = lop.getDpsInputs()[0], w = lop.getDpsInputs()[1],
+            c = lop.getDpsInits()[0];
+      // A weight decoded from codes only for this product: one fused call
+      // that decodes blocks as it goes.
+      if (!batch)
+        if (linalg::GenericOp deq = dequantizeProducer(w, op)) {
+          SmallVector<Value> args = {a};
+          auto deqInputs = deq.getDpsInputs();
+          args.append(deqInputs.begin(), deqInputs.end());
+          // {bits, group size}, as the kernel reads them.
+          auto format = deq->getAttrOfType<DenseI64ArrayAttr>("smq.dequantize");
+          OpBuilder b(op);
+          Location loc = op->getLoc();
+          Value params = memref::AllocaOp::create(
+              b, loc, MemRefType::get({2}, b.getI64Type()));
+          for (int i = 0; i < 2; ++i)
+            memref::StoreOp::create(
+                b, loc,
+                arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                             format[i]),
+                params, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+          args.push_back(params);
+          args.push_back(c);
+          callKernel(module, op, "smq_rt_qmatmul_f32", args);
+          op->erase();
+          deq->erase();
+          // The decoded weight's buffer is now only allocated and freed.
+          if (auto alloc = w.getDefiningOp<memref::AllocOp>())
+            if (llvm::all_of(alloc->getUsers(), [](Operation *u) {
+                  return isa<memref::DeallocOp>(u);
+                })) {
+              for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+                u->erase();
+              alloc->erase();
+            }
+          continue;
+        }
+      SmallVector<Value> args = {a, w, c};
+      callKernel(module, op,
+                 batch ? "smq_rt_batch_matmul_f32" : "smq_rt_matmul_f32",
+                 args);
       op->erase();
     }
   }

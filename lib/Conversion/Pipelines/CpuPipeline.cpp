@@ -23,8 +23,7 @@ using namespace mlir;
 static const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{modify-public-functions},"
-    "buffer-deallocation-pipeline";
+    "buffer-results-to-out-params{modify-public-functions},";
 
 static const char *kToLLVM =
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
@@ -40,7 +39,8 @@ void smq::buildCpuPipeline(OpPassManager &pm,
                   "canonicalize,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse,") +
       (options.approximateMath ? "func.func(smq-approximate-math)," : "") +
-      kBufferize + "," +
+      kBufferize + "buffer-deallocation-pipeline," +
+      // After deallocation, which rewrites private function signatures.
       (options.useRuntimeMatmul ? "smq-linalg-to-runtime-calls," : "") +
       kToLLVM;
   if (failed(parsePassPipeline(pipeline, pm)))

@@ -748,6 +748,89 @@ struct MatMulPattern : public OpConversionPattern<MatMulOp> {
   }
 };
 
+/// Ŵᵀ (K×N f32) decoded from an smq.quantized_matmul's codes. The generic
+/// reads each code's first byte, its group's scale and its zero point
+/// through indexing maps, and is tagged `smq.dequantize = [bits, group]`:
+/// smq-linalg-to-runtime-calls fuses it with the matmul that reads it into
+/// one kernel call, so the float weight only exists when that fusion does
+/// not apply.
+Value dequantizeTransposed(OpBuilder &b, Location loc, Value codes,
+                           Value scales, Value zeros, int64_t bits,
+                           int64_t group, int64_t k) {
+  MLIRContext *ctx = b.getContext();
+  auto ct = cast<RankedTensorType>(codes.getType());
+  int64_t n = ct.getDimSize(0), rowBytes = ct.getDimSize(1);
+  auto wt = RankedTensorType::get({k, n}, b.getF32Type());
+  AffineExpr dk = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx);
+  AffineMap byteMap = AffineMap::get(2, 0, {dn, (dk * bits).floorDiv(8)}, ctx);
+  AffineMap groupMap = AffineMap::get(2, 0, {dn, dk.floorDiv(group)}, ctx);
+  // Only 3, 5, 6 and 7 bits let a code straddle two bytes.
+  bool straddles = 8 % bits != 0;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{wt}, ValueRange{codes, scales, zeros},
+      ValueRange{emptyTensor(b, loc, wt)},
+      ArrayRef<AffineMap>{byteMap, groupMap, groupMap,
+                          AffineMap::getMultiDimIdentityMap(2, ctx)},
+      SmallVector<IteratorType>(2, IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        auto idx = [&](int64_t v) {
+          return (Value)arith::ConstantIndexOp::create(nb, l, v);
+        };
+        auto i32 = [&](int64_t v) {
+          return (Value)arith::ConstantIntOp::create(nb, l, nb.getI32Type(), v);
+        };
+        Value kk = linalg::IndexOp::create(nb, l, 0);
+        Value bit = arith::MulIOp::create(nb, l, kk, idx(bits));
+        Value word = arith::ExtUIOp::create(nb, l, nb.getI32Type(), args[0]);
+        if (straddles) {
+          Value nn = linalg::IndexOp::create(nb, l, 1);
+          Value next = arith::MinUIOp::create(
+              nb, l,
+              arith::AddIOp::create(
+                  nb, l, arith::DivUIOp::create(nb, l, bit, idx(8)), idx(1)),
+              idx(rowBytes - 1));
+          Value hi = arith::ExtUIOp::create(
+              nb, l, nb.getI32Type(),
+              tensor::ExtractOp::create(nb, l, codes, ValueRange{nn, next}));
+          word = arith::OrIOp::create(nb, l, word,
+                                      arith::ShLIOp::create(nb, l, hi, i32(8)));
+        }
+        Value sh = arith::IndexCastOp::create(
+            nb, l, nb.getI32Type(), arith::RemUIOp::create(nb, l, bit, idx(8)));
+        Value q = arith::AndIOp::create(
+            nb, l, arith::ShRUIOp::create(nb, l, word, sh),
+            i32((1 << bits) - 1));
+        Value qf = arith::UIToFPOp::create(nb, l, nb.getF32Type(), q);
+        Value w = arith::MulFOp::create(
+            nb, l, args[1], arith::SubFOp::create(nb, l, qf, args[2]));
+        linalg::YieldOp::create(nb, l, w);
+      });
+  generic->setAttr("smq.dequantize",
+                   b.getDenseI64ArrayAttr({bits, group}));
+  return generic.getResult(0);
+}
+
+struct QuantizedMatMulPattern : public OpConversionPattern<QuantizedMatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QuantizedMatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = staticResult(rewriter, op);
+    if (failed(type))
+      return failure();
+    auto lhs = cast<RankedTensorType>(adaptor.getLhs().getType());
+    if (!lhs.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "only f32 activations");
+    Value w = dequantizeTransposed(
+        rewriter, op.getLoc(), adaptor.getCodes(), adaptor.getScales(),
+        adaptor.getZeroPoints(), op.getBitsAttr().getInt(),
+        op.getGroupSizeAttr().getInt(), lhs.getShape().back());
+    rewriter.replaceOp(op, contract(rewriter, op.getLoc(), adaptor.getLhs(), w,
+                                    *type));
+    return success();
+  }
+};
+
 Value transpose2d(OpBuilder &b, Location loc, Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
@@ -1121,6 +1204,7 @@ struct ConvertSmqToLinalgPass
         WherePattern, ExpandPattern, ReducePattern<ReduceMeanOp>,
         ReducePattern<ReduceSumOp>, ReducePattern<ReduceMaxOp>,
         SoftmaxPattern, LayerNormPattern, MatMulPattern, GemmPattern,
+        QuantizedMatMulPattern,
         GatherPattern, ReshapeLikePattern<ReshapeOp>,
         ReshapeLikePattern<UnsqueezeOp>, ReshapeLikePattern<SqueezeOp>,
         TransposePattern, ConcatPattern, SlicePattern, SplitPattern,

@@ -189,3 +189,19 @@ func.func @trilu_rank(%a: tensor<4xf32>) {
   %0 = smq.trilu %a : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @quantized_codes(%x: tensor<8x192xf32>, %c: tensor<64x90xui8>, %s: tensor<64x3xf32>, %z: tensor<64x3xf32>) {
+  // expected-error @+1 {{codes must hold 96 bytes per row for 192 inputs of 4 bits, not 90}}
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 64 : i64} : (tensor<8x192xf32>, tensor<64x90xui8>, tensor<64x3xf32>, tensor<64x3xf32>) -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @quantized_groups(%x: tensor<8x192xf32>, %c: tensor<64x96xui8>, %s: tensor<64x2xf32>, %z: tensor<64x2xf32>) {
+  // expected-error @+1 {{scales and zero points must be 64x3 (rows x groups)}}
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 64 : i64} : (tensor<8x192xf32>, tensor<64x96xui8>, tensor<64x2xf32>, tensor<64x2xf32>) -> tensor<8x64xf32>
+  return
+}

@@ -96,3 +96,10 @@ func.func @movement(%x: tensor<2x3x4xf32>, %i: tensor<5xi64>, %s: tensor<3xi64>,
   %12 = smq.constant_of_shape %s2 {value = 0.5 : f32} : (tensor<2xi64>) -> tensor<3x2xf32>
   return %0, %1, %2, %3, %4, %5, %6#0, %8, %9, %10, %11, %12 : tensor<2x5x4xf32>, tensor<?x?x?xf32>, tensor<4x2x3xf32>, tensor<1x2x3x4xf32>, tensor<4x3x4xf32>, tensor<2x1x4xf32>, tensor<2x2x4xf32>, tensor<2x3x4x1xf32>, tensor<4x4xf32>, tensor<2xi64>, tensor<?xi64>, tensor<3x2xf32>
 }
+
+// CHECK-LABEL: func.func @quantized
+// CHECK: smq.quantized_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bits = 3 : i64, group_size = 64 : i64} : (tensor<1x8x192xf32>, tensor<64x72xui8>, tensor<64x3xf32>, tensor<64x3xf32>) -> tensor<1x8x64xf32>
+func.func @quantized(%x: tensor<1x8x192xf32>, %c: tensor<64x72xui8>, %s: tensor<64x3xf32>, %z: tensor<64x3xf32>) -> tensor<1x8x64xf32> {
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 3 : i64, group_size = 64 : i64} : (tensor<1x8x192xf32>, tensor<64x72xui8>, tensor<64x3xf32>, tensor<64x3xf32>) -> tensor<1x8x64xf32>
+  return %0 : tensor<1x8x64xf32>
+}

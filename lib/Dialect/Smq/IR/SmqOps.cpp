@@ -471,6 +471,48 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
+LogicalResult QuantizedMatMulOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getLhs().getType());
+  auto x = shapeOf(adaptor.getLhs().getType());
+  auto codes = shapeOf(adaptor.getCodes().getType());
+  if (!x || !codes || x->empty() || codes->size() != 2) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out(*x);
+  out.back() = (*codes)[0];
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(QuantizedMatMulOp)
+
+LogicalResult QuantizedMatMulOp::verify() {
+  auto x = dyn_cast<RankedTensorType>(getLhs().getType());
+  auto codes = dyn_cast<RankedTensorType>(getCodes().getType());
+  auto scales = dyn_cast<RankedTensorType>(getScales().getType());
+  auto zeros = dyn_cast<RankedTensorType>(getZeroPoints().getType());
+  if (!x || !codes || !scales || !zeros || !x.hasStaticShape() ||
+      !codes.hasStaticShape() || !scales.hasStaticShape() ||
+      !zeros.hasStaticShape())
+    return emitOpError("needs static shapes");
+  if (x.getRank() < 1 || codes.getRank() != 2 || scales.getRank() != 2)
+    return emitOpError("needs lhs of rank >= 1 and 2-D codes and scales");
+  int64_t k = x.getShape().back(), n = codes.getDimSize(0);
+  int64_t bits = getBitsAttr().getInt(), g = getGroupSizeAttr().getInt();
+  int64_t rowBytes = (k * bits + 7) / 8, groups = (k + g - 1) / g;
+  if (codes.getDimSize(1) != rowBytes)
+    return emitOpError("codes must hold ")
+           << rowBytes << " bytes per row for " << k << " inputs of " << bits
+           << " bits, not " << codes.getDimSize(1);
+  if (scales.getShape() != ArrayRef<int64_t>{n, groups} ||
+      zeros.getShape() != scales.getShape())
+    return emitOpError("scales and zero points must be ")
+           << n << "x" << groups << " (rows x groups)";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

@@ -221,6 +221,32 @@ def Smq_GemmOp : Smq_InferredOp<"gemm"> {
   let hasVerifier = 1;
 }
 
+def Smq_QuantizedMatMulOp : Smq_InferredOp<"quantized_matmul"> {
+  let summary = "x · Ŵᵀ for a weight stored as grouped low-bit codes";
+  let description = [{
+    Ŵ is N×K (out × in). Row n's codes are a little-endian bit stream of K
+    `bits`-bit codes in `codes[n]` (ceil(K·bits/8) bytes). Inputs are cut
+    into groups of `group_size` (the last may be shorter); group g of row n
+    has `scales[n, g]` and `zero_points[n, g]`, and
+
+        Ŵ[n, k] = scales[n, g] · (code[n, k] − zero_points[n, g]),
+        g = k / group_size.
+
+    The result is `lhs[..., K] · Ŵᵀ`, shape `[..., N]`: what `smq.matmul`
+    computes with a K×N weight, after --smq-quantize-weights.
+  }];
+  let arguments = (ins Smq_FloatTensor:$lhs, TensorOf<[UI8]>:$codes,
+                       TensorOf<[F32]>:$scales, TensorOf<[F32]>:$zero_points,
+                       ConfinedAttr<I64Attr, [IntMinValue<2>, IntMaxValue<8>]>:$bits,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$group_size);
+  let results = (outs Smq_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $codes `,` $scales `,` $zero_points attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
