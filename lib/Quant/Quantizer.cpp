@@ -73,30 +73,33 @@ void applyGroup(const double *values, int64_t n, const GroupParams &p,
 /// is null; `ld` is M's row stride). Ties keep the larger clip.
 double bestClip(const double *w, int64_t n, int bits, bool symmetric,
                 const double *m, int64_t ld) {
-  double best = 1.0, bestCost = INFINITY;
-  std::vector<double> delta(n);
-  for (double clip : clipGrid()) {
-    GroupParams p = groupParams(w, n, bits, symmetric, clip);
+  const std::vector<double> &grid = clipGrid();
+  int64_t clips = static_cast<int64_t>(grid.size());
+  // One column of errors per clip; the costs ΔᵀMΔ of all clips come from
+  // one matrix product with the group's block of M.
+  Eigen::MatrixXd delta(n, clips);
+  for (int64_t c = 0; c < clips; ++c) {
+    GroupParams p = groupParams(w, n, bits, symmetric, grid[c]);
     for (int64_t i = 0; i < n; ++i)
-      delta[i] =
-          dequantizeValue(quantizeValue(w[i], p, bits), p) - w[i];
-    double cost = 0;
-    if (!m) {
-      for (int64_t i = 0; i < n; ++i)
-        cost += delta[i] * delta[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) {
-        double row = 0;
-        for (int64_t j = 0; j < n; ++j)
-          row += m[i * ld + j] * delta[j];
-        cost += delta[i] * row;
-      }
-    }
-    if (cost < bestCost) {
-      bestCost = cost;
-      best = clip;
-    }
+      delta(i, c) = dequantizeValue(quantizeValue(w[i], p, bits), p) - w[i];
   }
+  Eigen::VectorXd cost;
+  if (!m) {
+    cost = delta.array().square().colwise().sum().transpose();
+  } else {
+    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
+                                   Eigen::RowMajor>,
+               0, Eigen::OuterStride<>>
+        block(m, n, n, Eigen::OuterStride<>(ld));
+    Eigen::MatrixXd md = block * delta;
+    cost = (delta.array() * md.array()).colwise().sum().transpose();
+  }
+  double best = 1.0, bestCost = INFINITY;
+  for (int64_t c = 0; c < clips; ++c)
+    if (cost[c] < bestCost) { // ties keep the larger clip
+      bestCost = cost[c];
+      best = grid[c];
+    }
   return best;
 }
 
@@ -227,27 +230,53 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
   out = emptyResult(rows, cols, config);
   int64_t g = out.groupSize, groups = out.groupsPerRow();
   const double *hm = m; // the group clip search uses the undamped M
-  forEachRow(rows, config.threads, [&](int64_t r) {
-    std::vector<double> row(w + r * cols, w + (r + 1) * cols);
-    std::vector<double> deq(g);
-    for (int64_t gi = 0; gi < groups; ++gi) {
-      int64_t c0 = gi * g, n = std::min(g, cols - c0);
-      // The group's clip is chosen on the weights as error feedback has
-      // left them.
-      double clip = bestClip(&row[c0], n, out.bits, out.symmetric,
-                             hm + c0 * cols + c0, cols);
-      GroupParams p = groupParams(&row[c0], n, out.bits, out.symmetric, clip);
-      int64_t at = r * groups + gi;
-      out.scales[at] = p.scale;
-      out.zeros[at] = p.zero;
-      out.clips[at] = static_cast<float>(clip);
-      for (int64_t j = c0; j < c0 + n; ++j) {
-        uint8_t code = quantizeValue(row[j], p, out.bits);
-        out.codes[r * cols + j] = code;
-        double err = (row[j] - dequantizeValue(code, p)) / u(j, j);
-        for (int64_t t = j + 1; t < k; ++t)
-          row[t] -= err * u(j, t);
+  // GPTQ's lazy batching: inside a block of columns, errors update only the
+  // block; at its end they update the columns after it in one matrix
+  // product. A block never splits a group that starts inside it, so every
+  // group's clip is chosen on exactly the weights the column-by-column
+  // algorithm would see. Rows go in fixed blocks, whatever the threads.
+  constexpr int64_t kRowBlock = 32;
+  int64_t colBlock = g >= k ? 128 : (g <= 128 ? g * (128 / g) : g);
+  int64_t rowBlocks = (rows + kRowBlock - 1) / kRowBlock;
+  forEachRow(rowBlocks, config.threads, [&](int64_t rb) {
+    int64_t r0 = rb * kRowBlock, nr = std::min(kRowBlock, rows - r0);
+    RowMatrix wb(nr, k);
+    for (int64_t i = 0; i < nr; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        wb(i, j) = w[(r0 + i) * cols + j];
+    RowMatrix err(nr, colBlock);
+    std::vector<GroupParams> params(nr);
+    for (int64_t b0 = 0; b0 < k; b0 += colBlock) {
+      int64_t b1 = std::min(k, b0 + colBlock);
+      for (int64_t j = b0; j < b1; ++j) {
+        if (j % g == 0) {
+          int64_t gi = j / g, n = std::min(g, k - j);
+          for (int64_t i = 0; i < nr; ++i) {
+            // The group's clip is chosen on the weights as error feedback
+            // has left them.
+            double clip = bestClip(&wb(i, j), n, out.bits, out.symmetric,
+                                   hm + j * cols + j, cols);
+            params[i] =
+                groupParams(&wb(i, j), n, out.bits, out.symmetric, clip);
+            int64_t at = (r0 + i) * groups + gi;
+            out.scales[at] = params[i].scale;
+            out.zeros[at] = params[i].zero;
+            out.clips[at] = static_cast<float>(clip);
+          }
+        }
+        for (int64_t i = 0; i < nr; ++i) {
+          uint8_t code = quantizeValue(wb(i, j), params[i], out.bits);
+          out.codes[(r0 + i) * cols + j] = code;
+          err(i, j - b0) =
+              (wb(i, j) - dequantizeValue(code, params[i])) / u(j, j);
+        }
+        if (j + 1 < b1)
+          wb.block(0, j + 1, nr, b1 - j - 1).noalias() -=
+              err.col(j - b0) * u.row(j).segment(j + 1, b1 - j - 1);
       }
+      if (b1 < k)
+        wb.rightCols(k - b1).noalias() -=
+            err.leftCols(b1 - b0) * u.block(b0, b1, b1 - b0, k - b1);
     }
   });
   return true;
