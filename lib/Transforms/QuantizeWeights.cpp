@@ -52,8 +52,9 @@ DenseResourceElementsAttr blob(MLIRContext *ctx, ArrayRef<int64_t> shape,
                                Type elt, ArrayRef<char> bytes,
                                const std::string &name) {
   auto type = RankedTensorType::get(shape, elt);
+  size_t align = std::max<size_t>(1, elt.getIntOrFloatBitWidth() / 8);
   return DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
 }
 
 /// tr(ΔW S ΔWᵀ) / tr(W S Wᵀ): the error a statistic S sees, relative to

@@ -22,10 +22,6 @@ MemRefType anyStrided(Type elt, int64_t rank) {
   return MemRefType::get(dyn, elt, layout);
 }
 
-MemRefType anyStridedF32(MLIRContext *ctx, int64_t rank) {
-  return anyStrided(Float32Type::get(ctx), rank);
-}
-
 func::FuncOp declareKernel(ModuleOp module, StringRef name,
                            ArrayRef<Type> argTypes) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
