@@ -781,15 +781,8 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &node = graph.node(i);
     Location loc = nodeLoc(node, i);
-    const std::string &domain = node.domain();
-    int64_t nodeOpset = opset;
-    if (!domain.empty() && domain != "ai.onnx")
-      return emitError(loc) << nodeContext(node, opset) << "domain '"
-                            << domain << "' is not supported";
+    // checkSupport() refused unknown domains and ops before validation.
     ImportRule rule = lookupImportRule(node.op_type());
-    if (!rule)
-      return emitError(loc) << nodeContext(node, opset)
-                            << "op is not supported";
     SmallVector<Value> inputs;
     for (const std::string &name : node.input()) {
       if (name.empty()) {
@@ -802,7 +795,7 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
                               << "' is not produced by an earlier node";
       inputs.push_back(it->second);
     }
-    NodeImporter importer(builder, node, nodeOpset, loc, std::move(inputs),
+    NodeImporter importer(builder, node, opset, loc, std::move(inputs),
                           modelDir);
     SmallVector<Value> outputs;
     if (failed(rule(importer, outputs)))
