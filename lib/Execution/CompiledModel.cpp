@@ -124,31 +124,14 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     emitError(module.getLoc()) << "no entry function '" << options.entry << "'";
     return nullptr;
   }
-  // The blobs stay owned by the context's resource manager.
+  // Inputs by name; weights by blob key, whose bytes stay owned by the
+  // context's resource manager.
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     Type type = func.getArgument(i).getType();
     if (auto key = func.getArgAttrOfType<StringAttr>(i, kWeightArgAttr)) {
       auto spec = specOf(func, type, key.getValue());
       if (failed(spec))
         return nullptr;
-      model->weights.push_back({nullptr, spec->shape});
-      continue;
-    }
-    auto name = func.getArgAttrOfType<StringAttr>(i, "smq.name");
-    auto spec = specOf(func, type, name ? name.getValue()
-                                        : StringRef("arg" + std::to_string(i)));
-    if (failed(spec))
-      return nullptr;
-    model->inputSpecs.push_back(*spec);
-  }
-  // Find each weight's bytes: the resource key names a blob in the
-  // builtin dialect's resource manager.
-  {
-    unsigned w = 0;
-    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-      auto key = func.getArgAttrOfType<StringAttr>(i, kWeightArgAttr);
-      if (!key)
-        continue;
       auto *entry = DenseResourceElementsHandle::getManagerInterface(ctx)
                         .getBlobManager()
                         .lookup(key.getValue());
@@ -157,8 +140,15 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
         func.emitError() << "weight '" << key.getValue() << "' has no data";
         return nullptr;
       }
-      model->weights[w++].data = blob->getData().data();
+      model->weights.push_back({blob->getData().data(), spec->shape});
+      continue;
     }
+    auto name = func.getArgAttrOfType<StringAttr>(i, "smq.name");
+    auto spec = specOf(func, type, name ? name.getValue()
+                                        : StringRef("arg" + std::to_string(i)));
+    if (failed(spec))
+      return nullptr;
+    model->inputSpecs.push_back(*spec);
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "smq.name");
