@@ -17,15 +17,11 @@ using namespace mlir::smq;
 
 namespace {
 
-/// The resource key of `v` if it is a rank-2 weight constant.
+/// The resource key of `v` if it is a weight.
 std::optional<StringRef> weightKey(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c)
-    return std::nullopt;
-  auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue());
-  if (!res || cast<ShapedType>(res.getType()).getRank() != 2)
-    return std::nullopt;
-  return res.getRawHandle().getKey();
+  if (DenseResourceElementsAttr res = getWeightAttr(v))
+    return res.getRawHandle().getKey();
+  return std::nullopt;
 }
 
 struct ExposeActivationsPass

@@ -130,14 +130,12 @@ struct QuantizeWeightsPass
     SmallVector<MatMulOp> matmuls;
     module.walk([&](MatMulOp op) { matmuls.push_back(op); });
     for (MatMulOp op : matmuls) {
-      auto cst = op.getRhs().getDefiningOp<ConstantOp>();
-      auto res = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue())
-                     : DenseResourceElementsAttr();
+      DenseResourceElementsAttr res = getWeightAttr(op.getRhs());
       auto wType = res ? dyn_cast<RankedTensorType>(res.getType())
                        : RankedTensorType();
-      if (!wType || wType.getRank() != 2 ||
-          !wType.getElementType().isF32() || !wType.hasStaticShape())
+      if (!wType || !wType.getElementType().isF32() || !wType.hasStaticShape())
         continue;
+      auto cst = op.getRhs().getDefiningOp<ConstantOp>();
       std::string key = res.getRawHandle().getKey().str();
       std::string node;
       if (auto name = dyn_cast<NameLoc>(op.getLoc()))

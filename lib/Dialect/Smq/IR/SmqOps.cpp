@@ -53,6 +53,15 @@ bool mlir::smq::areCompatibleResultTypes(TypeRange inferred,
   return true;
 }
 
+DenseResourceElementsAttr mlir::smq::getWeightAttr(Value value) {
+  auto c = value.getDefiningOp<ConstantOp>();
+  auto res = c ? dyn_cast<DenseResourceElementsAttr>(c.getValue())
+               : DenseResourceElementsAttr();
+  if (!res || cast<ShapedType>(res.getType()).getRank() != 2)
+    return nullptr;
+  return res;
+}
+
 //===----------------------------------------------------------------------===//
 // Shape helpers
 //===----------------------------------------------------------------------===//

@@ -4,6 +4,7 @@
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/Dialect/Traits.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
@@ -21,6 +22,11 @@ bool areCompatibleResultTypes(TypeRange inferred, TypeRange declared);
 /// The integer contents of `value` if it is defined by a small constant
 /// (dense or dense_resource); used for shape operands.
 std::optional<SmallVector<int64_t>> getConstantInts(Value value);
+
+/// The weight `value` is, if any: a rank-2 `dense_resource` smq.constant
+/// (a MatMul's K×N right operand or a Gemm's B). Its resource key names the
+/// weight in calibration statistics and quantization.
+DenseResourceElementsAttr getWeightAttr(Value value);
 } // namespace mlir::smq
 
 #define GET_OP_CLASSES
