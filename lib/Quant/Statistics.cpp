@@ -54,27 +54,21 @@ LayerStatistics::LayerStatistics(int64_t k, bool diagonalOnly)
     : k(k), diagonalOnly(diagonalOnly),
       h(diagonalOnly ? k : k * k, 0.0), d(diagonalOnly ? k : k * k, 0.0) {}
 
-void LayerStatistics::accumulate(const float *x, const float *neighbour,
-                                 int64_t rows) {
-  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
-                                 Eigen::RowMajor>>
-      xf(x, rows, k), nf(neighbour, rows, k);
-  RowMatrix xd = xf.cast<double>();
-  RowMatrix delta = nf.cast<double>() - xd;
+namespace {
+/// s += x xᵀ (or its diagonal) over `rows` positions.
+void addSecondMoment(std::vector<double> &s, const RowMatrix &x, int64_t k,
+                     bool diagonalOnly) {
   if (diagonalOnly) {
-    Eigen::Map<Eigen::VectorXd> hv(h.data(), k), dv(d.data(), k);
-    hv += xd.array().square().colwise().sum().matrix().transpose();
-    dv += delta.array().square().colwise().sum().matrix().transpose();
+    Eigen::Map<Eigen::VectorXd> v(s.data(), k);
+    v += x.array().square().colwise().sum().matrix().transpose();
   } else {
-    Eigen::Map<RowMatrix> hm(h.data(), k, k), dm(d.data(), k, k);
-    hm.noalias() += xd.transpose() * xd;
-    dm.noalias() += delta.transpose() * delta;
+    Eigen::Map<RowMatrix> m(s.data(), k, k);
+    m.noalias() += x.transpose() * x;
   }
-  positions += rows;
 }
 
-static std::vector<double> expand(const std::vector<double> &v, int64_t k,
-                                  bool diagonalOnly) {
+std::vector<double> expand(const std::vector<double> &v, int64_t k,
+                           bool diagonalOnly) {
   if (!diagonalOnly)
     return v;
   std::vector<double> full(k * k, 0.0);
@@ -83,10 +77,43 @@ static std::vector<double> expand(const std::vector<double> &v, int64_t k,
   return full;
 }
 
-std::vector<double> LayerStatistics::fullH() const {
+std::vector<double> without(std::vector<double> all,
+                            const std::vector<double> &part) {
+  for (size_t i = 0; i < part.size(); ++i)
+    all[i] -= part[i];
+  return all;
+}
+} // namespace
+
+void LayerStatistics::accumulate(const float *x, const float *neighbour,
+                                 int64_t rows, bool heldOut) {
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                 Eigen::RowMajor>>
+      xf(x, rows, k), nf(neighbour, rows, k);
+  RowMatrix xd = xf.cast<double>();
+  RowMatrix delta = nf.cast<double>() - xd;
+  addSecondMoment(h, xd, k, diagonalOnly);
+  addSecondMoment(d, delta, k, diagonalOnly);
+  positions += rows;
+  if (heldOut) {
+    if (heldOutH.empty()) {
+      heldOutH.assign(h.size(), 0.0);
+      heldOutD.assign(d.size(), 0.0);
+    }
+    addSecondMoment(heldOutH, xd, k, diagonalOnly);
+    addSecondMoment(heldOutD, delta, k, diagonalOnly);
+    heldOutPositions += rows;
+  }
+}
+
+std::vector<double> LayerStatistics::fullH(Sequences which) const {
+  if (which == Sequences::NotHeldOut && !heldOutH.empty())
+    return expand(without(h, heldOutH), k, diagonalOnly);
   return expand(h, k, diagonalOnly);
 }
-std::vector<double> LayerStatistics::fullD() const {
+std::vector<double> LayerStatistics::fullD(Sequences which) const {
+  if (which == Sequences::NotHeldOut && !heldOutD.empty())
+    return expand(without(d, heldOutD), k, diagonalOnly);
   return expand(d, k, diagonalOnly);
 }
 
@@ -98,6 +125,9 @@ bool writeStatistics(const std::string &path, const StatisticsFile &stats,
   put(out, &version, 4);
   put(out, &reserved, 4);
   putString(out, stats.provenance);
+  putU64(out, stats.heldOutSequences());
+  putU64(out, stats.heldOutLength);
+  put(out, stats.heldOutTokens.data(), stats.heldOutTokens.size() * 8);
   putU64(out, stats.layers.size());
   for (const auto &[key, s] : stats.layers) {
     putString(out, key);
@@ -105,8 +135,13 @@ bool writeStatistics(const std::string &path, const StatisticsFile &stats,
     uint8_t diag = s.diagonalOnly;
     put(out, &diag, 1);
     putU64(out, s.positions);
+    putU64(out, s.heldOutH.empty() ? 0 : s.heldOutPositions);
     put(out, s.h.data(), s.h.size() * 8);
     put(out, s.d.data(), s.d.size() * 8);
+    if (!s.heldOutH.empty()) {
+      put(out, s.heldOutH.data(), s.heldOutH.size() * 8);
+      put(out, s.heldOutD.data(), s.heldOutD.size() * 8);
+    }
   }
   return writeFileAtomically(
       path, [&](std::ostream &os) { return bool(os << out); }, why);
@@ -129,24 +164,41 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
     return std::nullopt;
   }
   if (!r.get(&version, 4) || !r.get(&reserved, 4) ||
-      version != kStatisticsVersion) {
+      version < 1 || version > kStatisticsVersion) {
     *why = "'" + path + "' has statistics format version " +
-           std::to_string(version) + "; this SMQ reads version " +
+           std::to_string(version) + "; this SMQ reads versions 1 to " +
            std::to_string(kStatisticsVersion);
     return std::nullopt;
   }
   StatisticsFile stats;
   uint64_t entries;
-  if (!r.getString(stats.provenance) || !r.getU64(entries)) {
+  if (!r.getString(stats.provenance)) {
+    *why = "'" + path + "' is truncated";
+    return std::nullopt;
+  }
+  if (version >= 2) {
+    uint64_t sequences, length;
+    if (!r.getU64(sequences) || !r.getU64(length) ||
+        (sequences && (length == 0 || length > kMaxK)) ||
+        sequences > (data.size() - r.at) / 8 / std::max<uint64_t>(length, 1)) {
+      *why = "'" + path + "' is truncated or corrupt in its held-out tokens";
+      return std::nullopt;
+    }
+    stats.heldOutLength = sequences ? static_cast<int64_t>(length) : 0;
+    stats.heldOutTokens.resize(sequences * length);
+    r.get(stats.heldOutTokens.data(), stats.heldOutTokens.size() * 8);
+  }
+  if (!r.getU64(entries)) {
     *why = "'" + path + "' is truncated";
     return std::nullopt;
   }
   for (uint64_t e = 0; e < entries; ++e) {
     std::string key;
-    uint64_t k, positions;
+    uint64_t k, positions, heldOut = 0;
     uint8_t diag;
     if (!r.getString(key) || !r.getU64(k) || !r.get(&diag, 1) ||
-        !r.getU64(positions) || k == 0 || k > kMaxK || diag > 1) {
+        !r.getU64(positions) || (version >= 2 && !r.getU64(heldOut)) ||
+        k == 0 || k > kMaxK || diag > 1 || heldOut > positions) {
       *why = "'" + path + "' is truncated or corrupt at entry " +
              std::to_string(e);
       return std::nullopt;
@@ -157,6 +209,16 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
         !r.get(s.d.data(), s.d.size() * 8)) {
       *why = "'" + path + "' is truncated in entry '" + key + "'";
       return std::nullopt;
+    }
+    if (heldOut) {
+      s.heldOutPositions = static_cast<int64_t>(heldOut);
+      s.heldOutH.resize(s.h.size());
+      s.heldOutD.resize(s.d.size());
+      if (!r.get(s.heldOutH.data(), s.heldOutH.size() * 8) ||
+          !r.get(s.heldOutD.data(), s.heldOutD.size() * 8)) {
+        *why = "'" + path + "' is truncated in entry '" + key + "'";
+        return std::nullopt;
+      }
     }
     stats.layers[key] = std::move(s);
   }

@@ -2,14 +2,18 @@
 //
 //   smq-calibrate model (--text calib.txt --byte-tokens | --tokens ids.npy)
 //                 [--seq-len 128] [--num-seqs 64] [--seed S]
-//                 [--stats full|diag] -o model.stats [--quiet] [--threads N]
+//                 [--stats full|diag] [--holdout N] -o model.stats [--quiet]
+//                 [--threads N]
 //
 // Runs the model on each calibration sequence and on its neighbour (one
 // token, at a seeded random position, replaced by a token drawn from the
 // calibration unigram distribution) and accumulates, per weight-bearing op,
 // H = Σ x xᵀ and D = Σ δ δᵀ in double precision (see
 // ../shared/docs/SMOOTHNESS.md). Prints per-sequence progress with an ETA
-// on stderr unless --quiet.
+// on stderr unless --quiet. Every N-th sequence (--holdout, default 8) is
+// held out: its share of H and D is kept apart and its tokens are stored,
+// so that lambda=auto can score candidate quantizations on sequences their
+// statistics never saw.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +56,10 @@ static cl::opt<std::string> statsMode(
     "statistics-mode",
     cl::desc("--stats full: K×K statistics; --stats diag: diagonals only"),
     cl::init("full"), cl::cat(category));
+static cl::opt<int64_t> holdout(
+    "holdout",
+    cl::desc("Hold out every N-th sequence for lambda=auto (0: none)"),
+    cl::init(8), cl::cat(category));
 static cl::opt<std::string> outputPath("o", cl::desc("Statistics file"),
                                        cl::value_desc("file"), cl::Required,
                                        cl::cat(category));
@@ -98,6 +106,10 @@ int main(int argc, char **argv) {
   int64_t seqLen = tokenOptions.seqLen;
   if (seqLen < 1 || numSeqs < 1) {
     errs() << "smq-calibrate: --seq-len and --num-seqs must be positive\n";
+    return 2;
+  }
+  if (holdout < 0 || holdout == 1) {
+    errs() << "smq-calibrate: --holdout must be 0 (none) or at least 2\n";
     return 2;
   }
   smq::tools::TokenSource source = tokenOptions.source();
@@ -172,6 +184,11 @@ int main(int argc, char **argv) {
   size_t n = windows->size();
   for (size_t s = 0; s < n; ++s) {
     const auto &w = (*windows)[s];
+    bool heldOut = holdout > 0 && s % holdout == static_cast<size_t>(holdout) - 1;
+    if (heldOut) {
+      stats.heldOutLength = seqLen;
+      stats.heldOutTokens.insert(stats.heldOutTokens.end(), w.begin(), w.end());
+    }
     std::memcpy(tokens.bytes.data(), w.data(), seqLen * 8);
     std::memcpy(neighbour.bytes.data(), w.data(), seqLen * 8);
     int64_t position = static_cast<int64_t>(rng.below(seqLen));
@@ -200,7 +217,7 @@ int main(int argc, char **argv) {
       if (it == stats.layers.end())
         it = stats.layers.emplace(key, smq::quant::LayerStatistics(k, diag))
                  .first;
-      it->second.accumulate(x.data<float>(), xn.data<float>(), rows);
+      it->second.accumulate(x.data<float>(), xn.data<float>(), rows, heldOut);
     }
     if (!quiet) {
       double elapsed = std::chrono::duration<double>(
@@ -222,14 +239,16 @@ int main(int argc, char **argv) {
                                                 : tokenOptions.text) +
                      " seq-len=" + std::to_string(seqLen) +
                      " num-seqs=" + std::to_string(n) +
-                     " seed=" + std::to_string(seed) + " stats=" + statsMode;
+                     " seed=" + std::to_string(seed) + " stats=" + statsMode +
+                     " holdout=" + std::to_string(holdout);
   std::string why;
   if (!smq::quant::writeStatistics(outputPath, stats, &why)) {
     errs() << "smq-calibrate: " << why << "\n";
     return 1;
   }
   if (!quiet)
-    errs() << "calibrate: wrote " << stats.layers.size() << " layers to "
-           << outputPath << "\n";
+    errs() << "calibrate: wrote " << stats.layers.size() << " layers ("
+           << stats.heldOutSequences() << " of " << n
+           << " sequences held out) to " << outputPath << "\n";
   return 0;
 }

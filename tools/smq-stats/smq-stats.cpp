@@ -33,6 +33,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   outs() << "provenance: " << stats->provenance << "\n";
+  outs() << "held-out sequences: " << stats->heldOutSequences() << " of "
+         << stats->heldOutLength << " tokens\n";
   outs() << "layers: " << stats->layers.size() << "\n";
   for (const auto &[key, s] : stats->layers) {
     double th = 0, td = 0;
@@ -40,9 +42,11 @@ int main(int argc, char **argv) {
       th += s.diagonalOnly ? s.h[i] : s.h[i * s.k + i];
       td += s.diagonalOnly ? s.d[i] : s.d[i * s.k + i];
     }
-    outs() << format("%s K=%lld %s positions=%lld trace(H)=%.6g trace(D)=%.6g",
+    outs() << format("%s K=%lld %s positions=%lld (held out %lld) "
+                     "trace(H)=%.6g trace(D)=%.6g",
                      key.c_str(), (long long)s.k, s.diagonalOnly ? "diag" : "full",
-                     (long long)s.positions, th, td);
+                     (long long)s.positions, (long long)s.heldOutPositions,
+                     th, td);
     for (int i = 0; i < diagonal && i < s.k; ++i)
       outs() << format(" H%d=%.6g", i, s.diagonalOnly ? s.h[i] : s.h[i * s.k + i]);
     for (int i = 0; i < diagonal && i < s.k; ++i)

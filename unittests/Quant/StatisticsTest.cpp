@@ -67,13 +67,84 @@ TEST(StatisticsFile, RefusesForeignTruncatedAndFutureFiles) {
   EXPECT_FALSE(readStatistics(path, &why));
   EXPECT_NE(why.find("truncated"), std::string::npos) << why;
   std::string future = bytes;
-  future[8] = 2;
+  future[8] = 3;
   std::ofstream(path, std::ios::binary) << future;
   EXPECT_FALSE(readStatistics(path, &why));
-  EXPECT_NE(why.find("version 2"), std::string::npos) << why;
+  EXPECT_NE(why.find("version 3"), std::string::npos) << why;
   std::ofstream(path, std::ios::binary) << "NOTSTATS";
   EXPECT_FALSE(readStatistics(path, &why));
   EXPECT_FALSE(readStatistics(path + ".missing", &why));
+  std::remove(path.c_str());
+}
+
+TEST(LayerStatistics, KeepsTheHeldOutShareApart) {
+  // Fit position x = (1, 2) with neighbour (1, 3); held-out x = (0, 1)
+  // with neighbour (2, 1). All: H = [[1, 2], [2, 5]], D = [[4, 0], [0, 1]];
+  // without the held-out one: H = [[1, 2], [2, 4]], D = [[0, 0], [0, 1]].
+  float x[2] = {1, 2}, n[2] = {1, 3}, hx[2] = {0, 1}, hn[2] = {2, 1};
+  LayerStatistics s(2, false);
+  s.accumulate(x, n, 1);
+  s.accumulate(hx, hn, 1, /*heldOut=*/true);
+  EXPECT_EQ(s.positions, 2);
+  EXPECT_EQ(s.heldOutPositions, 1);
+  EXPECT_EQ(s.fullH(), (std::vector<double>{1, 2, 2, 5}));
+  EXPECT_EQ(s.fullD(), (std::vector<double>{4, 0, 0, 1}));
+  EXPECT_EQ(s.fullH(Sequences::NotHeldOut), (std::vector<double>{1, 2, 2, 4}));
+  EXPECT_EQ(s.fullD(Sequences::NotHeldOut), (std::vector<double>{0, 0, 0, 1}));
+  LayerStatistics none(2, true);
+  none.accumulate(x, n, 1);
+  EXPECT_EQ(none.fullH(Sequences::NotHeldOut), none.fullH());
+}
+
+TEST(StatisticsFile, RoundTripsHeldOutSequences) {
+  StatisticsFile f;
+  f.heldOutLength = 3;
+  f.heldOutTokens = {5, 6, 7, 8, 9, 10};
+  LayerStatistics a(2, true);
+  float x[2] = {1, 2}, n[2] = {1, 3};
+  a.accumulate(x, n, 1);
+  a.accumulate(n, x, 1, true);
+  f.layers["w"] = a;
+  std::string path = tempPath("h.smqstats"), why;
+  ASSERT_TRUE(writeStatistics(path, f, &why)) << why;
+  auto g = readStatistics(path, &why);
+  ASSERT_TRUE(g) << why;
+  EXPECT_EQ(g->heldOutSequences(), 2);
+  EXPECT_EQ(g->heldOutTokens, f.heldOutTokens);
+  EXPECT_EQ(g->layers["w"].heldOutPositions, 1);
+  EXPECT_EQ(g->layers["w"].heldOutH, a.heldOutH);
+  EXPECT_EQ(g->layers["w"].fullD(Sequences::NotHeldOut),
+            a.fullD(Sequences::NotHeldOut));
+  std::remove(path.c_str());
+}
+
+TEST(StatisticsFile, ReadsVersionOne) {
+  // A version-1 file written out by hand: one diagonal entry "w", K = 1,
+  // 2 positions, H = 4, D = 1; it has no held-out sequences.
+  std::string bytes("SMQSTATS", 8);
+  auto u32 = [&](uint32_t v) { bytes.append(reinterpret_cast<char *>(&v), 4); };
+  auto u64 = [&](uint64_t v) { bytes.append(reinterpret_cast<char *>(&v), 8); };
+  auto f64 = [&](double v) { bytes.append(reinterpret_cast<char *>(&v), 8); };
+  u32(1);
+  u32(0);
+  u64(2);
+  bytes += "p1";
+  u64(1);
+  u64(1);
+  bytes += "w";
+  u64(1);
+  bytes += '\x01';
+  u64(2);
+  f64(4);
+  f64(1);
+  std::string path = tempPath("v1.smqstats"), why;
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto g = readStatistics(path, &why);
+  ASSERT_TRUE(g) << why;
+  EXPECT_EQ(g->provenance, "p1");
+  EXPECT_EQ(g->heldOutSequences(), 0);
+  EXPECT_EQ(g->layers["w"].h, std::vector<double>{4});
+  EXPECT_EQ(g->layers["w"].d, std::vector<double>{1});
   std::remove(path.c_str());
 }
 
