@@ -69,20 +69,25 @@ void applyGroup(const double *values, int64_t n, const GroupParams &p,
   }
 }
 
-/// The clip in the grid minimising Δᵀ M Δ over one group (M = I when `m`
-/// is null; `ld` is M's row stride). Ties keep the larger clip.
-double bestClip(const double *w, int64_t n, int bits, bool symmetric,
-                const double *m, int64_t ld) {
+/// For each of `rows` groups of n values (row i at w + i·stride), the clip
+/// in the grid minimising Δᵀ M Δ (M = I when `m` is null; `ld` is M's row
+/// stride). Ties keep the larger clip. The groups share M's block, so the
+/// costs of every clip of every group come from one matrix product.
+void bestClips(const double *w, int64_t stride, int64_t rows, int64_t n,
+               int bits, bool symmetric, const double *m, int64_t ld,
+               double *clipsOut) {
   const std::vector<double> &grid = clipGrid();
   int64_t clips = static_cast<int64_t>(grid.size());
-  // One column of errors per clip; the costs ΔᵀMΔ of all clips come from
-  // one matrix product with the group's block of M.
-  Eigen::MatrixXd delta(n, clips);
-  for (int64_t c = 0; c < clips; ++c) {
-    GroupParams p = groupParams(w, n, bits, symmetric, grid[c]);
-    for (int64_t i = 0; i < n; ++i)
-      delta(i, c) = dequantizeValue(quantizeValue(w[i], p, bits), p) - w[i];
-  }
+  // One column of errors per (group, clip).
+  Eigen::MatrixXd delta(n, rows * clips);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < clips; ++c) {
+      const double *v = w + r * stride;
+      GroupParams p = groupParams(v, n, bits, symmetric, grid[c]);
+      for (int64_t i = 0; i < n; ++i)
+        delta(i, r * clips + c) =
+            dequantizeValue(quantizeValue(v[i], p, bits), p) - v[i];
+    }
   Eigen::VectorXd cost;
   if (!m) {
     cost = delta.array().square().colwise().sum().transpose();
@@ -94,13 +99,22 @@ double bestClip(const double *w, int64_t n, int bits, bool symmetric,
     Eigen::MatrixXd md = block * delta;
     cost = (delta.array() * md.array()).colwise().sum().transpose();
   }
-  double best = 1.0, bestCost = INFINITY;
-  for (int64_t c = 0; c < clips; ++c)
-    if (cost[c] < bestCost) { // ties keep the larger clip
-      bestCost = cost[c];
-      best = grid[c];
-    }
-  return best;
+  for (int64_t r = 0; r < rows; ++r) {
+    double best = 1.0, bestCost = INFINITY;
+    for (int64_t c = 0; c < clips; ++c)
+      if (cost[r * clips + c] < bestCost) { // ties keep the larger clip
+        bestCost = cost[r * clips + c];
+        best = grid[c];
+      }
+    clipsOut[r] = best;
+  }
+}
+
+double bestClip(const double *w, int64_t n, int bits, bool symmetric,
+                const double *m, int64_t ld) {
+  double clip;
+  bestClips(w, n, 1, n, bits, symmetric, m, ld, &clip);
+  return clip;
 }
 
 enum class ClipRule { MinMax, WeightMse, Weighted };
@@ -110,25 +124,34 @@ QuantizedWeight quantizeByGroups(const float *w, int64_t rows, int64_t cols,
                                  const double *m) {
   QuantizedWeight q = emptyResult(rows, cols, config);
   int64_t g = q.groupSize, groups = q.groupsPerRow();
-  forEachRow(rows, config.threads, [&](int64_t r) {
-    std::vector<double> values(g), deq(g);
+  // Rows go in fixed blocks, whatever the threads, so that a group's clips
+  // are scored together with the same groups of the block's other rows.
+  constexpr int64_t kRowBlock = 16;
+  int64_t rowBlocks = (rows + kRowBlock - 1) / kRowBlock;
+  forEachRow(rowBlocks, config.threads, [&](int64_t rb) {
+    int64_t r0 = rb * kRowBlock, nr = std::min(kRowBlock, rows - r0);
+    std::vector<double> values(nr * g), deq(g), clips(nr, 1.0);
     for (int64_t gi = 0; gi < groups; ++gi) {
       int64_t c0 = gi * g, n = std::min(g, cols - c0);
-      for (int64_t i = 0; i < n; ++i)
-        values[i] = w[r * cols + c0 + i];
-      double clip = 1.0;
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t i = 0; i < n; ++i)
+          values[r * g + i] = w[(r0 + r) * cols + c0 + i];
       if (rule == ClipRule::WeightMse)
-        clip = bestClip(values.data(), n, q.bits, q.symmetric, nullptr, 0);
+        bestClips(values.data(), g, nr, n, q.bits, q.symmetric, nullptr, 0,
+                  clips.data());
       else if (rule == ClipRule::Weighted)
-        clip = bestClip(values.data(), n, q.bits, q.symmetric,
-                        m + c0 * cols + c0, cols);
-      GroupParams p = groupParams(values.data(), n, q.bits, q.symmetric, clip);
-      applyGroup(values.data(), n, p, q.bits, &q.codes[r * cols + c0],
-                 deq.data());
-      int64_t at = r * groups + gi;
-      q.scales[at] = p.scale;
-      q.zeros[at] = p.zero;
-      q.clips[at] = static_cast<float>(clip);
+        bestClips(values.data(), g, nr, n, q.bits, q.symmetric,
+                  m + c0 * cols + c0, cols, clips.data());
+      for (int64_t r = 0; r < nr; ++r) {
+        GroupParams p =
+            groupParams(&values[r * g], n, q.bits, q.symmetric, clips[r]);
+        applyGroup(&values[r * g], n, p, q.bits,
+                   &q.codes[(r0 + r) * cols + c0], deq.data());
+        int64_t at = (r0 + r) * groups + gi;
+        q.scales[at] = p.scale;
+        q.zeros[at] = p.zero;
+        q.clips[at] = static_cast<float>(clips[r]);
+      }
     }
   });
   return q;
