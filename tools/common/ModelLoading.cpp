@@ -9,11 +9,10 @@
 #include "smq/Import/Onnx/TensorFile.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "smq/Conversion/Passes.h"
+#include "smq/Execution/Registration.h"
 #include "smq/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -45,9 +44,7 @@ void registerCompilerDialects(mlir::MLIRContext &context) {
   }();
   (void)passes;
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  registry.insert<mlir::smq::SmqDialect>();
+  mlir::smq::registerCompilerDialects(registry);
   context.appendDialectRegistry(registry);
 }
 

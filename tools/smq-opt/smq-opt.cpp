@@ -1,14 +1,14 @@
 //===- smq-opt.cpp - the SMQ optimizer driver -----------------------------===//
 //
-// mlir-opt with the smq dialect and SMQ's passes and pipelines registered.
+// mlir-opt with the smq dialect and SMQ's passes and pipelines registered,
+// and the execution interface that lambda=auto runs candidates through.
 //
 //===----------------------------------------------------------------------===//
 
 #include "smq/Conversion/Passes.h"
-#include "smq/Dialect/Smq/IR/SmqDialect.h"
+#include "smq/Execution/Registration.h"
 #include "smq/Transforms/Passes.h"
 
-#include "mlir/InitAllDialects.h"
 #include "mlir/InitAllPasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,8 +21,7 @@ int main(int argc, char **argv) {
   mlir::smq::registerSmqConversionPasses();
   mlir::smq::registerCpuPipeline();
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  registry.insert<mlir::smq::SmqDialect>();
+  mlir::smq::registerCompilerDialects(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "SMQ optimizer driver\n", registry));
 }

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smq/Dialect/Smq/IR/SmqOps.h"
+#include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
 
 #include "HostTensor.h"
 
@@ -23,6 +24,8 @@ using namespace mlir;
 using namespace mlir::smq;
 
 #include "smq/Dialect/Smq/IR/SmqDialect.cpp.inc"
+
+MLIR_DEFINE_EXPLICIT_TYPE_ID(mlir::smq::SmqExecutionInterface)
 
 void SmqDialect::initialize() {
   addOperations<

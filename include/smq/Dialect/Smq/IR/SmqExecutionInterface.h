@@ -1,0 +1,57 @@
+//===- SmqExecutionInterface.h - running models from a pass -----*- C++ -*-===//
+//
+// Some passes must measure a candidate rewrite by running the whole model:
+// the quantize pass's lambda=auto scores each candidate λ on held-out
+// calibration sequences. The CPU pipeline and the JIT sit further down the
+// line than the passes (and depend on them), so a pass cannot link them.
+// Instead the execution library attaches this interface to the smq dialect
+// (mlir::smq::registerExecutionInterface), and the pass asks the dialect for
+// it; in a tool that registered none, the pass says so.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_DIALECT_SMQ_IR_SMQEXECUTIONINTERFACE_H
+#define SMQ_DIALECT_SMQ_IR_SMQEXECUTIONINTERFACE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectInterface.h"
+#include "mlir/Support/TypeID.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::smq {
+
+/// A compiled language model: one int64 [1, T] token window in, its
+/// [1, T, V] logits out.
+class TokenModelRunner {
+public:
+  virtual ~TokenModelRunner() = default;
+  virtual int64_t sequenceLength() const = 0;
+  virtual int64_t vocabulary() const = 0;
+  /// Runs one window of sequenceLength() tokens; `logits` receives T×V
+  /// floats, row-major.
+  virtual LogicalResult run(ArrayRef<int64_t> tokens,
+                            std::vector<float> &logits, std::string *why) = 0;
+};
+
+class SmqExecutionInterface
+    : public DialectInterface::Base<SmqExecutionInterface> {
+public:
+  explicit SmqExecutionInterface(Dialect *dialect) : Base(dialect) {}
+
+  /// Copies `module` into a context the runner owns (weight data is shared,
+  /// not copied), applies `prepare` (if any) to the copy, and compiles it.
+  /// `module` itself is left as it was. On failure returns null and sets
+  /// `why` to the diagnostics.
+  virtual std::unique_ptr<TokenModelRunner>
+  compileTokenModel(ModuleOp module,
+                    function_ref<LogicalResult(ModuleOp)> prepare,
+                    int threads, std::string *why) const = 0;
+};
+
+} // namespace mlir::smq
+
+MLIR_DECLARE_EXPLICIT_TYPE_ID(mlir::smq::SmqExecutionInterface)
+
+#endif // SMQ_DIALECT_SMQ_IR_SMQEXECUTIONINTERFACE_H

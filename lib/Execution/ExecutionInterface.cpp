@@ -1,0 +1,171 @@
+//===- ExecutionInterface.cpp - token models run for passes ---------------===//
+//
+// The copy a pass asks to run lives in a context of its own: compiling it
+// loads dialects and lowers it in place, which must not happen to the IR
+// the pass is working on, and whatever the candidate adds (quantized blobs)
+// goes away with it. The copy is the module printed without its resources
+// and parsed back; its weights then point at the original blobs' bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smq/Execution/Registration.h"
+
+#include "smq/Dialect/Smq/IR/SmqDialect.h"
+#include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Execution/CompiledModel.h"
+#include "smq/Runtime/Runtime.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::smq;
+
+namespace {
+
+class JitTokenModel : public TokenModelRunner {
+public:
+  // Declared first, destroyed last: the module and the code live in it.
+  std::unique_ptr<MLIRContext> context;
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<CompiledModel> model;
+  int64_t length = 0, vocab = 0;
+
+  int64_t sequenceLength() const override { return length; }
+  int64_t vocabulary() const override { return vocab; }
+
+  LogicalResult run(ArrayRef<int64_t> tokens, std::vector<float> &logits,
+                    std::string *why) override {
+    if (static_cast<int64_t>(tokens.size()) != length) {
+      *why = "expected " + std::to_string(length) + " tokens, got " +
+             std::to_string(tokens.size());
+      return failure();
+    }
+    ::smq::HostArray input;
+    input.dtype = ::smq::DType::I64;
+    input.shape = {1, length};
+    input.bytes.resize(length * 8);
+    std::memcpy(input.bytes.data(), tokens.data(), length * 8);
+    std::vector<::smq::HostArray> outputs;
+    if (!model->run({&input}, outputs, why))
+      return failure();
+    const ::smq::HostArray &out = outputs.front();
+    logits.assign(out.data<float>(), out.data<float>() + length * vocab);
+    return success();
+  }
+};
+
+/// Points every weight of `copy` whose blob the parse left empty at the
+/// bytes of the same key in `source`'s context.
+LogicalResult shareWeights(ModuleOp copy, MLIRContext *source,
+                           std::string *why) {
+  auto &from = DenseResourceElementsHandle::getManagerInterface(source)
+                   .getBlobManager();
+  WalkResult walk = copy.walk([&](Operation *op) {
+    for (NamedAttribute named : op->getAttrs()) {
+      auto attr = dyn_cast<DenseResourceElementsAttr>(named.getValue());
+      if (!attr || attr.getRawHandle().getBlob())
+        continue;
+      StringRef key = attr.getRawHandle().getKey();
+      auto *entry = from.lookup(key);
+      AsmResourceBlob *blob = entry ? entry->getBlob() : nullptr;
+      if (!blob) {
+        *why = "weight '" + key.str() + "' has no data";
+        return WalkResult::interrupt();
+      }
+      attr.getRawHandle().getResource()->setBlob(
+          UnmanagedAsmResourceBlob::allocateWithAlign(
+              blob->getData(), blob->getDataAlignment()));
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
+class JitExecutionInterface : public SmqExecutionInterface {
+public:
+  using SmqExecutionInterface::SmqExecutionInterface;
+
+  std::unique_ptr<TokenModelRunner>
+  compileTokenModel(ModuleOp module,
+                    function_ref<LogicalResult(ModuleOp)> prepare, int threads,
+                    std::string *why) const override {
+    auto runner = std::make_unique<JitTokenModel>();
+    DialectRegistry registry;
+    registerCompilerDialects(registry);
+    runner->context = std::make_unique<MLIRContext>(
+        registry, MLIRContext::Threading::DISABLED);
+    why->clear();
+    ScopedDiagnosticHandler collect(runner->context.get(),
+                                    [&](Diagnostic &diag) {
+                                      if (diag.getSeverity() ==
+                                          DiagnosticSeverity::Error)
+                                        *why += (why->empty() ? "" : "; ") +
+                                                diag.str();
+                                      return success();
+                                    });
+    std::string text;
+    {
+      llvm::raw_string_ostream os(text);
+      module->print(os, OpPrintingFlags()
+                            .enableDebugInfo()
+                            .elideLargeResourceString(0));
+    }
+    runner->module = parseSourceString<ModuleOp>(
+        text, ParserConfig(runner->context.get()));
+    if (!runner->module) {
+      *why = "cannot copy the module: " + *why;
+      return nullptr;
+    }
+    if (failed(shareWeights(*runner->module, module.getContext(), why)))
+      return nullptr;
+    if (prepare && failed(prepare(*runner->module)))
+      return nullptr;
+    runner->model = CompiledModel::compile(*runner->module, {});
+    if (!runner->model)
+      return nullptr;
+    const auto &inputs = runner->model->inputs();
+    const auto &outputs = runner->model->outputs();
+    if (inputs.size() != 1 || inputs[0].dtype != ::smq::DType::I64 ||
+        inputs[0].shape.size() != 2 || inputs[0].shape[0] != 1) {
+      *why = "expected one int64 [1, T] token input";
+      return nullptr;
+    }
+    runner->length = inputs[0].shape[1];
+    if (outputs.empty() || outputs[0].dtype != ::smq::DType::F32 ||
+        outputs[0].shape.size() != 3 || outputs[0].shape[0] != 1 ||
+        outputs[0].shape[1] != runner->length) {
+      *why = "expected the first output to be f32 [1, T, V] logits";
+      return nullptr;
+    }
+    runner->vocab = outputs[0].shape[2];
+    smq_rt_set_num_threads(threads);
+    return runner;
+  }
+};
+
+} // namespace
+
+void mlir::smq::registerExecutionInterface(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *, SmqDialect *dialect) {
+    dialect->addInterfaces<JitExecutionInterface>();
+  });
+}
+
+void mlir::smq::registerCompilerDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<SmqDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerExecutionInterface(registry);
+}
