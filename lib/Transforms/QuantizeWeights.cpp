@@ -4,10 +4,18 @@
 // blob and its calibration statistics, quantizes, and replaces the matmul by
 // an smq.quantized_matmul over new blobs.
 //
+// lambda=auto quantizes a copy of the model once per λ of the grid, with
+// the statistics of the calibration sequences that were not held out, runs
+// each copy on the held-out sequences (through SmqExecutionInterface), and
+// keeps the λ with the lowest held-out NLL (or KL to the float model); the
+// model itself is then quantized with that λ and all the statistics.
+//
 //===----------------------------------------------------------------------===//
 #include "smq/Transforms/Passes.h"
 
+#include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
 #include "smq/Dialect/Smq/IR/SmqOps.h"
+#include "smq/Eval/Metrics.h"
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
@@ -16,11 +24,14 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Regex.h"
 
 #include <chrono>
+#include <thread>
+#include <unistd.h>
 
 namespace mlir::smq {
 #define GEN_PASS_DEF_SMQQUANTIZEWEIGHTS
@@ -67,13 +78,302 @@ double relativeError(const std::vector<float> &w, const std::vector<float> &wq,
   return base > 0 ? err / base : 0.0;
 }
 
+
+/// A number as JSON and people write it: 0.5, not 0.50.
+std::string num(double v) { return llvm::formatv("{0}", llvm::format("%g", v)); }
+
+/// What every layer is quantized with, except λ and the statistics.
+struct Settings {
+  std::string method;
+  int bits = 4;
+  int64_t groupSize = 64;
+  bool symmetric = false;
+  int threads = 0;
+  std::optional<llvm::Regex> exclude;
+  bool needsStats = false;
+  bool quiet = false;
+};
+
+/// Per-layer progress with an ETA on stderr.
+class Progress {
+public:
+  Progress(bool quiet, std::string stage, size_t total)
+      : quiet(quiet), tty(isatty(STDERR_FILENO)), stage(std::move(stage)),
+        total(total), start(std::chrono::steady_clock::now()) {}
+  void step(llvm::StringRef name) {
+    ++done;
+    if (quiet)
+      return;
+    double elapsed = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    double eta = elapsed / done * (total - done);
+    llvm::errs() << llvm::formatv("{0}quantize: {1}layer {2}/{3} {4}, "
+                                  "{5:f1} s, ETA {6:f1} s{7}",
+                                  tty ? "\r\033[K" : "", stage, done, total,
+                                  name, elapsed, eta, tty ? "" : "\n");
+    if (tty && done == total)
+      llvm::errs() << "\n";
+  }
+
+private:
+  bool quiet, tty;
+  std::string stage;
+  size_t total, done = 0;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// A weight-bearing op: an smq.matmul by a K×N weight, or an smq.gemm
+/// (with A not transposed, as calibration observes it) whose B is K×N, or
+/// N×K with transB.
+struct WeightUse {
+  Operation *op;
+  Value input;
+  std::string key;
+  /// The blob holds W (N×K) itself rather than Wᵀ.
+  bool holdsW;
+};
+
+/// The weight-bearing ops of `module` that `s` does not exclude.
+std::vector<WeightUse> collectWeightUses(ModuleOp module, const Settings &s) {
+  std::vector<WeightUse> out;
+  module.walk([&](Operation *op) {
+    Value input, weight;
+    bool holdsW = false;
+    if (auto mm = dyn_cast<MatMulOp>(op)) {
+      input = mm.getLhs();
+      weight = mm.getRhs();
+    } else if (auto gemm = dyn_cast<GemmOp>(op); gemm && !gemm.getTransA()) {
+      input = gemm.getA();
+      weight = gemm.getB();
+      holdsW = gemm.getTransB();
+    } else {
+      return;
+    }
+    DenseResourceElementsAttr res = getWeightAttr(weight);
+    auto wType = res ? dyn_cast<RankedTensorType>(res.getType())
+                     : RankedTensorType();
+    if (!wType || !wType.getElementType().isF32() || !wType.hasStaticShape())
+      return;
+    std::string key = res.getRawHandle().getKey().str();
+    std::string node;
+    if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+      node = name.getName().str();
+    if (s.exclude &&
+        (s.exclude->match(key) || (!node.empty() && s.exclude->match(node))))
+      return;
+    out.push_back({op, input, key, holdsW});
+  });
+  return out;
+}
+
+/// alpha · x for a scalar alpha, as an smq op.
+Value scaled(OpBuilder &b, Location loc, Value x, float alpha) {
+  if (alpha == 1.0f)
+    return x;
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  Value c = ConstantOp::create(b, loc, DenseElementsAttr::get(type, alpha));
+  return MulOp::create(b, loc, x, c);
+}
+
+/// Replaces each weight matmul of `module` by a quantized one, with
+/// M = H̄ + λ·D̄ from `which` sequences of `stats`. Emits errors at the ops
+/// that fail. Adds a report row per layer to `reportRows` if given.
+LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
+                              const q::StatisticsFile *stats,
+                              q::Sequences which, double lam,
+                              const std::string &stage,
+                              std::vector<std::string> *reportRows) {
+  MLIRContext *ctx = module.getContext();
+  struct Done {
+    Value codes, scales, zeros;
+  };
+  llvm::StringMap<Done> done;
+  bool failedAny = false;
+  std::vector<WeightUse> uses = collectWeightUses(module, s);
+  llvm::StringMap<bool> keys;
+  for (const WeightUse &use : uses)
+    keys[use.key + (use.holdsW ? "/W" : "")] = true;
+  Progress progress(s.quiet, stage, keys.size());
+  for (const WeightUse &use : uses) {
+    Operation *op = use.op;
+    const std::string &key = use.key;
+    Value weight = isa<MatMulOp>(op) ? cast<MatMulOp>(op).getRhs()
+                                     : cast<GemmOp>(op).getB();
+    DenseResourceElementsAttr res = getWeightAttr(weight);
+    auto wType = cast<RankedTensorType>(res.getType());
+    auto cst = weight.getDefiningOp<ConstantOp>();
+    std::string node;
+    if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+      node = name.getName().str();
+    int64_t k = wType.getDimSize(use.holdsW ? 1 : 0),
+            n = wType.getDimSize(use.holdsW ? 0 : 1);
+    int64_t group = s.groupSize == 0 ? k : std::min<int64_t>(s.groupSize, k);
+    OpBuilder b(op);
+    // The same blob read the other way round is another weight.
+    std::string doneKey = key + (use.holdsW ? "/W" : "");
+    auto it = done.find(doneKey);
+    if (it == done.end()) {
+      AsmResourceBlob *data = res.getRawHandle().getBlob();
+      if (!data) {
+        op->emitError() << "weight '" << key << "' has no data";
+        failedAny = true;
+        continue;
+      }
+      auto src = reinterpret_cast<const float *>(data->getData().data());
+      // smq.matmul multiplies by a K×N weight; W is its transpose.
+      std::vector<float> w(src, src + n * k);
+      if (!use.holdsW)
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = 0; j < n; ++j)
+            w[j * k + i] = src[i * n + j];
+      q::Config config{s.bits, group, s.symmetric, s.threads};
+      std::vector<double> d, m, m0;
+      if (s.needsStats) {
+        auto entry = stats->layers.find(key);
+        if (entry == stats->layers.end()) {
+          op->emitError() << "no calibration statistics for weight '" << key
+                         << "' (exclude it, or calibrate this model)";
+          failedAny = true;
+          continue;
+        }
+        if (entry->second.k != k) {
+          op->emitError() << "statistics for '" << key << "' have K = "
+                         << entry->second.k << " but the weight has K = " << k;
+          failedAny = true;
+          continue;
+        }
+        std::vector<double> h = entry->second.fullH(which);
+        d = entry->second.fullD(which);
+        m = q::combineStatistics(h.data(), d.data(), k, lam);
+        if (reportRows)
+          m0 = q::combineStatistics(h.data(), nullptr, k, 0.0);
+      }
+      auto start = std::chrono::steady_clock::now();
+      auto quantize = [&](const std::vector<double> &mm,
+                          q::QuantizedWeight &out) -> bool {
+        if (s.method == "rtn")
+          out = q::quantizeRtn(w.data(), n, k, config);
+        else if (s.method == "wmse")
+          out = q::quantizeWmse(w.data(), n, k, config);
+        else if (s.method == "search")
+          out = q::quantizeSearch(w.data(), n, k, config, mm.data());
+        else {
+          std::string why;
+          if (!q::quantizeGptq(w.data(), n, k, config, mm.data(), out, &why)) {
+            op->emitError() << "gptq on '" << key << "': " << why;
+            return false;
+          }
+        }
+        return true;
+      };
+      q::QuantizedWeight qw;
+      if (!quantize(m, qw)) {
+        failedAny = true;
+        continue;
+      }
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      progress.step(key);
+      std::vector<uint8_t> packed = packCodes(qw);
+      int64_t rowBytes = (k * qw.bits + 7) / 8, groups = qw.groupsPerRow();
+      Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+      auto codesAttr =
+          blob(ctx, {n, rowBytes}, ui8,
+               ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                              packed.size()),
+               key + ".codes");
+      auto bytesOf = [](const std::vector<float> &v) {
+        return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                              v.size() * sizeof(float));
+      };
+      auto scalesAttr = blob(ctx, {n, groups}, b.getF32Type(),
+                             bytesOf(qw.scales), key + ".scales");
+      auto zerosAttr = blob(ctx, {n, groups}, b.getF32Type(),
+                            bytesOf(qw.zeros), key + ".zeros");
+      Location loc = cst.getLoc();
+      b.setInsertionPoint(cst);
+      Done entry{ConstantOp::create(b, loc, codesAttr),
+                 ConstantOp::create(b, loc, scalesAttr),
+                 ConstantOp::create(b, loc, zerosAttr)};
+      it = done.insert({doneKey, entry}).first;
+
+      if (reportRows) {
+        std::vector<float> wq = qw.dequantize();
+        double meanClip = 0;
+        for (float c : qw.clips)
+          meanClip += c;
+        meanClip /= qw.clips.empty() ? 1 : qw.clips.size();
+        std::string row = llvm::formatv(
+            "{{\"weight\": \"{0}\", \"node\": \"{1}\", \"rows\": {2}, "
+            "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
+            "\"method\": \"{6}\", \"lambda\": {7}, \"mean_clip\": {8:f4}, "
+            "\"seconds\": {9:f4}",
+            key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
+            seconds);
+        if (s.needsStats) {
+          std::vector<double> dBar =
+              q::combineStatistics(d.data(), nullptr, k, 0.0);
+          row += llvm::formatv(", \"fitting_error\": {0:e4}, "
+                               "\"smoothness_error\": {1:e4}",
+                               relativeError(w, wq, n, k, m0),
+                               relativeError(w, wq, n, k, dBar))
+                     .str();
+          q::QuantizedWeight q0;
+          if (lam != 0 && quantize(m0, q0)) {
+            std::vector<float> w0 = q0.dequantize();
+            row += llvm::formatv(", \"fitting_error_lambda0\": {0:e4}, "
+                                 "\"smoothness_error_lambda0\": {1:e4}",
+                                 relativeError(w, w0, n, k, m0),
+                                 relativeError(w, w0, n, k, dBar))
+                       .str();
+          }
+        }
+        reportRows->push_back(row + "}");
+      }
+    }
+    b.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    Value result = QuantizedMatMulOp::create(
+        b, loc, use.input, it->second.codes, it->second.scales,
+        it->second.zeros, b.getI64IntegerAttr(s.bits),
+        b.getI64IntegerAttr(group));
+    if (auto gemm = dyn_cast<GemmOp>(op)) {
+      // alpha·(A·Ŵᵀ) + beta·C
+      result = scaled(b, loc, result, gemm.getAlpha().convertToFloat());
+      if (Value c = gemm.getC())
+        result = AddOp::create(
+            b, loc, result, scaled(b, loc, c, gemm.getBeta().convertToFloat()));
+    }
+    op->getResult(0).replaceAllUsesWith(result);
+    op->erase();
+    if (cst.use_empty())
+      cst.erase();
+  }
+  return failure(failedAny);
+}
+
+/// One λ of the grid and what its quantized model scored on the held-out
+/// sequences.
+struct Candidate {
+  double lambda;
+  double nll = 0, kl = 0;
+};
+
 struct QuantizeWeightsPass
     : public mlir::smq::impl::SmqQuantizeWeightsBase<QuantizeWeightsPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *ctx = &getContext();
+    Settings s;
+    s.method = method;
+    s.bits = static_cast<int>(bits.getValue());
+    s.groupSize = groupSize;
+    s.symmetric = symmetric;
+    s.threads = threads;
+    s.quiet = quiet;
     if (bits < 2 || bits > 8) {
       module.emitError() << "bits must be between 2 and 8, got " << bits;
       return signalPassFailure();
@@ -88,20 +388,38 @@ struct QuantizeWeightsPass
                          << "' (rtn, wmse, search or gptq)";
       return signalPassFailure();
     }
+    s.needsStats = method == "search" || method == "gptq";
+    // λ weighs a statistic that rtn and wmse do not use.
+    bool autoLambda = lambda == "auto" && s.needsStats;
     double lam = 0;
-    if (lambda == "auto") {
-      module.emitError() << "lambda=auto is not implemented yet; give a "
-                            "number (0 is fitting only)";
-      return signalPassFailure();
-    }
-    if (!llvm::to_float(lambda.getValue(), lam) || lam < 0) {
-      module.emitError() << "lambda must be a non-negative number, got '"
+    if (lambda != "auto" &&
+        (!llvm::to_float(lambda.getValue(), lam) || lam < 0)) {
+      module.emitError() << "lambda must be 'auto' or a non-negative number, "
+                            "got '"
                          << lambda << "'";
       return signalPassFailure();
     }
-    bool needsStats = method == "search" || method == "gptq";
+    std::vector<double> grid;
+    for (llvm::StringRef item :
+         llvm::split(llvm::StringRef(lambdaGrid.getValue()), ',')) {
+      double v;
+      if (!llvm::to_float(item.trim(), v) || v < 0) {
+        module.emitError() << "lambda-grid must be comma-separated "
+                              "non-negative numbers, got '"
+                           << lambdaGrid << "'";
+        return signalPassFailure();
+      }
+      grid.push_back(v);
+    }
+    llvm::sort(grid);
+    grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+    if (lambdaCriterion != "nll" && lambdaCriterion != "kl") {
+      module.emitError() << "lambda-criterion must be nll or kl, got '"
+                         << lambdaCriterion << "'";
+      return signalPassFailure();
+    }
     std::optional<q::StatisticsFile> stats;
-    if (needsStats) {
+    if (s.needsStats) {
       if (statsPath.empty()) {
         module.emitError() << "method " << method
                            << " needs calibration statistics (stats=FILE)";
@@ -114,190 +432,162 @@ struct QuantizeWeightsPass
         return signalPassFailure();
       }
     }
-    llvm::Regex excludeRe(exclude.getValue());
-    std::string reError;
-    if (!exclude.empty() && !excludeRe.isValid(reError)) {
-      module.emitError() << "exclude is not a valid regex: " << reError;
-      return signalPassFailure();
-    }
-
-    struct Done {
-      Value codes, scales, zeros;
-    };
-    llvm::StringMap<Done> done;
-    std::vector<std::string> reportRows;
-    bool failedAny = false;
-    SmallVector<MatMulOp> matmuls;
-    module.walk([&](MatMulOp op) { matmuls.push_back(op); });
-    for (MatMulOp op : matmuls) {
-      DenseResourceElementsAttr res = getWeightAttr(op.getRhs());
-      auto wType = res ? dyn_cast<RankedTensorType>(res.getType())
-                       : RankedTensorType();
-      if (!wType || !wType.getElementType().isF32() || !wType.hasStaticShape())
-        continue;
-      auto cst = op.getRhs().getDefiningOp<ConstantOp>();
-      std::string key = res.getRawHandle().getKey().str();
-      std::string node;
-      if (auto name = dyn_cast<NameLoc>(op.getLoc()))
-        node = name.getName().str();
-      if (!exclude.empty() &&
-          (excludeRe.match(key) || (!node.empty() && excludeRe.match(node))))
-        continue;
-      OpBuilder b(op);
-      auto it = done.find(key);
-      if (it == done.end()) {
-        AsmResourceBlob *data = res.getRawHandle().getBlob();
-        if (!data) {
-          op.emitError() << "weight '" << key << "' has no data";
-          failedAny = true;
-          continue;
-        }
-        int64_t k = wType.getDimSize(0), n = wType.getDimSize(1);
-        auto src = reinterpret_cast<const float *>(data->getData().data());
-        // smq.matmul multiplies by a K×N weight; W is its transpose.
-        std::vector<float> w(n * k);
-        for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = 0; j < n; ++j)
-            w[j * k + i] = src[i * n + j];
-        q::Config config{static_cast<int>(bits.getValue()),
-                         groupSize == 0 ? k : std::min<int64_t>(groupSize, k),
-                         symmetric, threads};
-        std::vector<double> h, d, m, m0;
-        if (needsStats) {
-          auto entry = stats->layers.find(key);
-          if (entry == stats->layers.end()) {
-            op.emitError() << "no calibration statistics for weight '" << key
-                           << "' (exclude it, or calibrate this model)";
-            failedAny = true;
-            continue;
-          }
-          if (entry->second.k != k) {
-            op.emitError() << "statistics for '" << key << "' have K = "
-                           << entry->second.k << " but the weight has K = "
-                           << k;
-            failedAny = true;
-            continue;
-          }
-          h = entry->second.fullH();
-          d = entry->second.fullD();
-          m = q::combineStatistics(h.data(), d.data(), k, lam);
-          m0 = q::combineStatistics(h.data(), nullptr, k, 0.0);
-        }
-        auto start = std::chrono::steady_clock::now();
-        auto quantize = [&](const std::vector<double> &mm,
-                            q::QuantizedWeight &out) -> bool {
-          if (method == "rtn")
-            out = q::quantizeRtn(w.data(), n, k, config);
-          else if (method == "wmse")
-            out = q::quantizeWmse(w.data(), n, k, config);
-          else if (method == "search")
-            out = q::quantizeSearch(w.data(), n, k, config, mm.data());
-          else {
-            std::string why;
-            if (!q::quantizeGptq(w.data(), n, k, config, mm.data(), out,
-                                 &why)) {
-              op.emitError() << "gptq on '" << key << "': " << why;
-              return false;
-            }
-          }
-          return true;
-        };
-        q::QuantizedWeight qw;
-        if (!quantize(m, qw)) {
-          failedAny = true;
-          continue;
-        }
-        double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-        std::vector<uint8_t> packed = packCodes(qw);
-        int64_t rowBytes = (k * qw.bits + 7) / 8, groups = qw.groupsPerRow();
-        Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-        auto codesAttr = blob(
-            ctx, {n, rowBytes}, ui8,
-            ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
-                           packed.size()),
-            key + ".codes");
-        auto bytesOf = [](const std::vector<float> &v) {
-          return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
-                                v.size() * sizeof(float));
-        };
-        auto scalesAttr = blob(ctx, {n, groups}, b.getF32Type(),
-                               bytesOf(qw.scales), key + ".scales");
-        auto zerosAttr = blob(ctx, {n, groups}, b.getF32Type(),
-                              bytesOf(qw.zeros), key + ".zeros");
-        Location loc = cst.getLoc();
-        b.setInsertionPoint(cst);
-        Done entry{ConstantOp::create(b, loc, codesAttr),
-                   ConstantOp::create(b, loc, scalesAttr),
-                   ConstantOp::create(b, loc, zerosAttr)};
-        it = done.insert({key, entry}).first;
-
-        if (!report.empty()) {
-          std::vector<float> wq = qw.dequantize();
-          double meanClip = 0;
-          for (float c : qw.clips)
-            meanClip += c;
-          meanClip /= qw.clips.empty() ? 1 : qw.clips.size();
-          std::string row = llvm::formatv(
-              "{{\"weight\": \"{0}\", \"node\": \"{1}\", \"rows\": {2}, "
-              "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
-              "\"method\": \"{6}\", \"lambda\": {7}, \"mean_clip\": {8:f4}, "
-              "\"seconds\": {9:f4}",
-              key, node, n, k, qw.bits, qw.groupSize, method.getValue(), lam,
-              meanClip, seconds);
-          if (needsStats) {
-            double fit = relativeError(w, wq, n, k, m0);
-            double smooth = relativeError(
-                w, wq, n, k, q::combineStatistics(d.data(), nullptr, k, 0.0));
-            row += llvm::formatv(", \"fitting_error\": {0:e4}, "
-                                 "\"smoothness_error\": {1:e4}",
-                                 fit, smooth)
-                       .str();
-            q::QuantizedWeight q0;
-            if (lam != 0 && quantize(m0, q0)) {
-              std::vector<float> w0 = q0.dequantize();
-              row += llvm::formatv(
-                         ", \"fitting_error_lambda0\": {0:e4}, "
-                         "\"smoothness_error_lambda0\": {1:e4}",
-                         relativeError(w, w0, n, k, m0),
-                         relativeError(w, w0, n, k,
-                                       q::combineStatistics(d.data(), nullptr,
-                                                            k, 0.0)))
-                         .str();
-            }
-          }
-          reportRows.push_back(row + "}");
-        }
-      }
-      b.setInsertionPoint(op);
-      auto qmm = QuantizedMatMulOp::create(
-          b, op.getLoc(), op.getLhs(), it->second.codes, it->second.scales,
-          it->second.zeros, b.getI64IntegerAttr(bits),
-          b.getI64IntegerAttr(groupSize == 0 ? wType.getDimSize(0)
-                                             : std::min<int64_t>(
-                                                   groupSize,
-                                                   wType.getDimSize(0))));
-      op.getResult().replaceAllUsesWith(qmm.getResult());
-      op.erase();
-      if (cst.use_empty())
-        cst.erase();
-    }
-    if (failedAny)
-      return signalPassFailure();
-    if (!report.empty()) {
-      std::string json = "[\n";
-      for (size_t i = 0; i < reportRows.size(); ++i)
-        json += "  " + reportRows[i] + (i + 1 < reportRows.size() ? ",\n" : "\n");
-      json += "]\n";
-      std::string why;
-      if (!::smq::writeFileAtomically(
-              report, [&](std::ostream &os) { return bool(os << json); },
-              &why)) {
-        module.emitError() << why;
+    if (!exclude.empty()) {
+      s.exclude.emplace(exclude.getValue());
+      std::string reError;
+      if (!s.exclude->isValid(reError)) {
+        module.emitError() << "exclude is not a valid regex: " << reError;
         return signalPassFailure();
       }
     }
+
+    std::vector<Candidate> candidates;
+    int64_t heldOutTokens = 0;
+    if (autoLambda) {
+      if (failed(selectLambda(module, s, *stats, grid, candidates,
+                              heldOutTokens)))
+        return signalPassFailure();
+      auto best = llvm::min_element(candidates, [&](const Candidate &a,
+                                                    const Candidate &b) {
+        return lambdaCriterion == "kl" ? a.kl < b.kl : a.nll < b.nll;
+      });
+      lam = best->lambda;
+      if (!quiet)
+        llvm::errs() << llvm::formatv(
+            "quantize: lambda=auto picked {0} (held-out {1})\n", num(lam),
+            lambdaCriterion.getValue());
+    }
+
+    std::vector<std::string> reportRows;
+    if (failed(quantizeMatMuls(module, s, stats ? &*stats : nullptr,
+                               q::Sequences::All, lam, "",
+                               report.empty() ? nullptr : &reportRows)))
+      return signalPassFailure();
+    if (!report.empty() &&
+        failed(writeReport(module, lam, autoLambda, candidates, heldOutTokens,
+                           reportRows)))
+      return signalPassFailure();
+  }
+
+  /// Scores each λ of `grid` on the held-out calibration sequences.
+  LogicalResult selectLambda(ModuleOp module, const Settings &s,
+                             const q::StatisticsFile &stats,
+                             ArrayRef<double> grid,
+                             std::vector<Candidate> &candidates,
+                             int64_t &heldOutTokens) {
+    if (stats.heldOutSequences() == 0)
+      return module.emitError()
+             << "lambda=auto scores candidates on held-out calibration "
+                "sequences, and '"
+             << statsPath
+             << "' has none (calibrate with --holdout N and at least N "
+                "sequences), or give lambda a number";
+    auto *dialect = module.getContext()->getLoadedDialect<SmqDialect>();
+    auto *exec = dialect
+                     ? dialect->getRegisteredInterface<SmqExecutionInterface>()
+                     : nullptr;
+    if (!exec)
+      return module.emitError()
+             << "lambda=auto runs the model, and this tool has no execution "
+                "engine registered (mlir::smq::registerExecutionInterface); "
+                "give lambda a number";
+    int threads = s.threads > 0
+                      ? s.threads
+                      : std::max(1u, std::thread::hardware_concurrency());
+    std::string why;
+    auto reference = exec->compileTokenModel(module, nullptr, threads, &why);
+    if (!reference)
+      return module.emitError()
+             << "lambda=auto cannot run the float model: " << why;
+    int64_t length = stats.heldOutLength, vocab = reference->vocabulary();
+    if (reference->sequenceLength() != length)
+      return module.emitError()
+             << "lambda=auto: the model takes windows of "
+             << reference->sequenceLength()
+             << " tokens but the held-out sequences have " << length
+             << " (import the model with --input-shape <tokens>=1x" << length
+             << ")";
+    int64_t sequences = stats.heldOutSequences();
+    std::vector<std::vector<float>> referenceLogits(sequences);
+    for (int64_t i = 0; i < sequences; ++i)
+      if (failed(reference->run(
+              ArrayRef<int64_t>(stats.heldOutTokens).slice(i * length, length),
+              referenceLogits[i], &why)))
+        return module.emitError() << "lambda=auto: " << why;
+    reference.reset();
+
+    for (size_t c = 0; c < grid.size(); ++c) {
+      double lam = grid[c];
+      std::string stage = llvm::formatv("lambda {0} ({1}/{2}): ", num(lam), c + 1,
+                                        grid.size());
+      auto runner = exec->compileTokenModel(
+          module,
+          [&](ModuleOp copy) {
+            return quantizeMatMuls(copy, s, &stats, q::Sequences::NotHeldOut,
+                                   lam, stage, nullptr);
+          },
+          threads, &why);
+      if (!runner)
+        return module.emitError()
+               << "lambda=auto: candidate lambda " << lam << ": " << why;
+      ::smq::eval::LanguageModelStats score;
+      std::vector<float> logits;
+      for (int64_t i = 0; i < sequences; ++i) {
+        ArrayRef<int64_t> tokens =
+            ArrayRef<int64_t>(stats.heldOutTokens).slice(i * length, length);
+        if (failed(runner->run(tokens, logits, &why)))
+          return module.emitError() << "lambda=auto: " << why;
+        for (int64_t t = 0; t + 1 < length; ++t) {
+          if (tokens[t + 1] < 0 || tokens[t + 1] >= vocab)
+            return module.emitError()
+                   << "lambda=auto: held-out token " << tokens[t + 1]
+                   << " is outside the model's vocabulary of " << vocab;
+          score.add(&logits[t * vocab], vocab, tokens[t + 1],
+                    &referenceLogits[i][t * vocab]);
+        }
+      }
+      candidates.push_back({lam, score.meanNll(), score.meanKl()});
+      heldOutTokens = score.positions();
+      if (!quiet)
+        llvm::errs() << llvm::formatv(
+            "quantize: lambda {0}: held-out NLL {1:f6}, KL to float {2:e4} "
+            "over {3} tokens\n",
+            num(lam), score.meanNll(), score.meanKl(), score.positions());
+    }
+    return success();
+  }
+
+  LogicalResult writeReport(ModuleOp module, double lam, bool autoLambda,
+                            ArrayRef<Candidate> candidates,
+                            int64_t heldOutTokens,
+                            const std::vector<std::string> &rows) {
+    std::string json = "{\n  \"lambda\": {";
+    if (autoLambda) {
+      json += llvm::formatv("\"mode\": \"auto\", \"criterion\": \"{0}\", "
+                            "\"picked\": {1}, \"held_out_tokens\": {2}, "
+                            "\"candidates\": [",
+                            lambdaCriterion.getValue(), num(lam), heldOutTokens)
+                  .str();
+      for (size_t i = 0; i < candidates.size(); ++i)
+        json += llvm::formatv("{0}{{\"lambda\": {1}, \"nll\": {2:f8}, "
+                              "\"kl\": {3:e6}}",
+                              i ? ", " : "", num(candidates[i].lambda),
+                              candidates[i].nll, candidates[i].kl)
+                    .str();
+      json += "]},\n";
+    } else {
+      json += llvm::formatv("\"mode\": \"fixed\", \"picked\": {0}},\n", num(lam))
+                  .str();
+    }
+    json += "  \"layers\": [\n";
+    for (size_t i = 0; i < rows.size(); ++i)
+      json += "    " + rows[i] + (i + 1 < rows.size() ? ",\n" : "\n");
+    json += "  ]\n}\n";
+    std::string why;
+    if (!::smq::writeFileAtomically(
+            report, [&](std::ostream &os) { return bool(os << json); }, &why))
+      return module.emitError() << why;
+    return success();
   }
 };
 

@@ -34,21 +34,38 @@ def SmqExposeActivations : Pass<"smq-expose-activations", "ModuleOp"> {
 }
 
 def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
-  let summary = "Quantize the weights of MatMuls to grouped low-bit codes";
+  let summary = "Quantize the weights of MatMuls and Gemms to grouped low-bit codes";
   let description = [{
     Every `smq.matmul` whose right operand is a rank-2 f32 weight constant
     (a K×N `dense_resource`) becomes an `smq.quantized_matmul` whose packed
     codes, scales and zero points are new `dense_resource` blobs named
-    `<weight>.codes`, `.scales` and `.zeros`. The weight Ŵ (N×K) minimises
+    `<weight>.codes`, `.scales` and `.zeros`. So does every `smq.gemm` with
+    an untransposed A and a constant B (K×N, or N×K with `transB`), followed
+    by `smq.mul` by alpha and `smq.add` of beta·C where they are not 1 or
+    absent. The weight Ŵ (N×K) minimises
     tr(ΔW M ΔWᵀ) with M = H̄ + λ·D̄ from the calibration statistics (see
     ../shared/docs/SMOOTHNESS.md and docs/StatsFormat.md), by `method`:
     `rtn` and `wmse` need no statistics; `search` and `gptq` do.
 
+    `lambda=auto` (the default) chooses λ from `lambda-grid` by running
+    the model: for each λ it quantizes a copy with the statistics of the
+    calibration sequences that were not held out (`smq-calibrate
+    --holdout`), runs it on the held-out sequences, and scores its mean
+    next-token NLL (or, with `lambda-criterion=kl`, its KL divergence from
+    the float model). The lowest score wins, the smaller λ on a tie; since
+    0 is in the default grid, `auto` is never worse than fitting alone on
+    the held-out sequences. The model is then quantized with that λ and
+    the statistics of all sequences. This needs the model's token input
+    to be [1, T] with T the held-out sequences' length, and a tool with an
+    execution engine (smq-opt has one). `rtn` and `wmse` use no λ.
+
     A weight with no statistics, or statistics of another size, is an
     error at the op's location unless `exclude` matches the weight's name
-    or the ONNX node's. `report` writes one JSON row per layer: shape, bits,
+    or the ONNX node's. `report` writes JSON: the λ chosen (with auto, each
+    candidate's held-out NLL and KL) and one row per layer: shape, bits,
     group, method, λ, relative fitting and smoothness errors of the chosen
-    weights and of the λ = 0 choice, the mean clip, and the time.
+    weights and of the λ = 0 choice, the mean clip, and the time. Progress
+    goes to stderr, per layer with an ETA, unless `quiet`.
   }];
   let options = [
     Option<"statsPath", "stats", "std::string", "\"\"",
@@ -58,9 +75,14 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
            "Inputs per group; 0 for one group per output channel">,
     Option<"method", "method", "std::string", "\"gptq\"",
            "rtn, wmse, search or gptq">,
-    Option<"lambda", "lambda", "std::string", "\"0\"",
-           "Weight of the smoothness term (a number; 'auto' is not "
-           "implemented yet)">,
+    Option<"lambda", "lambda", "std::string", "\"auto\"",
+           "Weight of the smoothness term: a number (0 is fitting only), or "
+           "'auto' to choose it on held-out calibration sequences">,
+    Option<"lambdaGrid", "lambda-grid", "std::string", "\"0,0.25,0.5,1\"",
+           "The λ values lambda=auto tries">,
+    Option<"lambdaCriterion", "lambda-criterion", "std::string", "\"nll\"",
+           "What lambda=auto minimises on the held-out sequences: nll, or "
+           "kl (divergence from the float model)">,
     Option<"symmetric", "symmetric", "bool", "false",
            "Symmetric codes (zero point at mid-range)">,
     Option<"exclude", "exclude", "std::string", "\"\"",
@@ -68,7 +90,9 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"report", "report", "std::string", "\"\"",
            "Write a per-layer JSON report here">,
     Option<"threads", "threads", "int", "0",
-           "Threads for the numerics (0: one per core)">
+           "Threads for the numerics (0: one per core)">,
+    Option<"quiet", "quiet", "bool", "false",
+           "No progress on stderr">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
