@@ -41,4 +41,32 @@ void LanguageModelStats::add(const float *logits, int64_t vocab,
 
 double LanguageModelStats::perplexity() const { return std::exp(meanNll()); }
 
+void CandidateStats::add(const float *logits, int64_t vocab) {
+  std::vector<double> lp = logSoftmax(logits, vocab);
+  double entropy = 0;
+  int64_t n = 0;
+  for (double l : lp) {
+    double p = std::exp(l);
+    entropy -= p * l;
+    n += p >= 0.01;
+  }
+  expEntropy += std::exp(entropy);
+  above += static_cast<double>(n);
+  ++count;
+}
+
+std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k) {
+  std::vector<int64_t> order(vocab);
+  for (int64_t i = 0; i < vocab; ++i)
+    order[i] = i;
+  k = std::min(k, vocab);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t a, int64_t b) {
+                      return logits[a] > logits[b] ||
+                             (logits[a] == logits[b] && a < b);
+                    });
+  order.resize(k);
+  return order;
+}
+
 } // namespace smq::eval

@@ -24,6 +24,7 @@
 #include "smq/Execution/CompiledModel.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Runtime.h"
+#include "smq/Support/Random.h"
 #include "smq/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -66,22 +67,6 @@ static cl::opt<std::string> outputPath("o", cl::desc("Statistics file"),
 static cl::opt<bool> quiet("quiet", cl::desc("No progress on stderr"),
                            cl::cat(category));
 
-namespace {
-
-/// A portable 64-bit generator (splitmix64): the same neighbours on every
-/// platform and standard library.
-struct SplitMix {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
-
-} // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -173,7 +158,7 @@ int main(int argc, char **argv) {
 
   smq::quant::StatisticsFile stats;
   bool diag = statsMode == "diag";
-  SplitMix rng{seed};
+  smq::SplitMix64 rng{seed};
   smq::HostArray tokens, neighbour;
   tokens.dtype = neighbour.dtype = smq::DType::I64;
   tokens.shape = neighbour.shape = {1, seqLen};

@@ -2,12 +2,16 @@
 //
 //   smq-eval model.{onnx,mlir} (--text FILE --byte-tokens | --tokens IDS.npy)
 //            [--seq-len 128] [--max-tokens N] [--reference OTHER]
-//            [--json OUT.json] [--threads N]
+//            [--smoothness-dirs R] [--epsilon E] [--neighbours R]
+//            [--measure-windows N] [--seed S] [--json OUT.json] [--threads N]
 //
 // Splits the tokens into non-overlapping windows of --seq-len and scores the
 // prediction of every token but the first of each window from the tokens
-// before it. Prints perplexity (exp of the mean next-token NLL) and, with
-// --reference, KL(reference || model) and top-1 agreement.
+// before it. Prints perplexity (exp of the mean next-token NLL), the
+// effective candidates, and, on the first --measure-windows windows, the
+// neighbourhood breadth and the smoothness proxy of
+// ../shared/docs/SMOOTHNESS.md; with --reference, KL(reference || model),
+// top-1 agreement and every measure's ratio to the reference's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,9 +23,14 @@
 #include "smq/Execution/CompiledModel.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Support/AtomicFile.h"
+#include "smq/Support/Random.h"
+#include "smq/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -45,20 +54,45 @@ static cl::opt<int64_t> maxTokens("max-tokens",
 static cl::opt<std::string> referencePath(
     "reference", cl::desc("A model to compare with (KL, top-1 agreement)"),
     cl::value_desc("model"), cl::cat(category));
+static cl::opt<int> smoothnessDirs(
+    "smoothness-dirs",
+    cl::desc("Random directions per window for the smoothness proxy (0: "
+             "skip it)"),
+    cl::init(32), cl::cat(category));
+static cl::opt<double> epsilon(
+    "epsilon", cl::desc("Step of the proxy's central differences"),
+    cl::init(1e-3), cl::cat(category));
+static cl::opt<int> neighbours(
+    "neighbours",
+    cl::desc("Neighbour contexts per window for the breadth (0: skip it)"),
+    cl::init(4), cl::cat(category));
+static cl::opt<int64_t> measureWindows(
+    "measure-windows",
+    cl::desc("Windows the proxy and the breadth are measured on (0: all)"),
+    cl::init(32), cl::cat(category));
+static cl::opt<uint64_t> seed("seed",
+                              cl::desc("Seed of directions and neighbours"),
+                              cl::init(0), cl::cat(category));
 static cl::opt<std::string> jsonPath("json", cl::desc("Write results as JSON"),
                                      cl::value_desc("file"), cl::cat(category));
 
 namespace {
 
-/// A compiled model that maps [1, T] int64 tokens to [1, T, V] logits.
+/// A compiled model that maps [1, T] int64 tokens to [1, T, V] logits, and
+/// (for the smoothness proxy) a second one that takes the token embeddings
+/// as well, with the embedding table to compute them.
 struct Scorer {
-  std::unique_ptr<mlir::smq::CompiledModel> model;
-  int64_t vocab = 0;
+  std::unique_ptr<mlir::smq::CompiledModel> model, perturbable;
+  const float *table = nullptr;
+  int64_t vocab = 0, width = 0;
+  std::string noEmbedding;
 
   bool load(const std::string &path, mlir::MLIRContext &context) {
     int64_t seqLen = tokenOptions.seqLen;
     auto module = smq::tools::loadTokenModel(path, context, seqLen);
     if (!module)
+      return false;
+    if (smoothnessDirs > 0 && !splitAtEmbedding(module->clone(), context))
       return false;
     model = mlir::smq::CompiledModel::compile(*module, {});
     if (!model)
@@ -82,6 +116,58 @@ struct Scorer {
     return true;
   }
 
+  /// Compiles `module` with its token embedding as an input. A model whose
+  /// embedding cannot be found gets no proxy (`noEmbedding` says why).
+  bool splitAtEmbedding(mlir::ModuleOp module, mlir::MLIRContext &context) {
+    mlir::OwningOpRef<mlir::ModuleOp> owned(module);
+    {
+      std::string message;
+      mlir::ScopedDiagnosticHandler capture(&context, [&](mlir::Diagnostic &d) {
+        message = d.str();
+        return mlir::success();
+      });
+      mlir::PassManager pm(&context);
+      pm.addPass(mlir::smq::createSmqEmbeddingAsInput());
+      if (failed(pm.run(module))) {
+        noEmbedding = message;
+        return true;
+      }
+    }
+    auto func = *module.getOps<mlir::func::FuncOp>().begin();
+    auto key = func->getAttrOfType<mlir::StringAttr>("smq.embedding_table");
+    auto *entry = mlir::DenseResourceElementsHandle::getManagerInterface(
+                      &context)
+                      .getBlobManager()
+                      .lookup(key.getValue());
+    if (!entry || !entry->getBlob()) {
+      noEmbedding = "the embedding table has no data";
+      return true;
+    }
+    table = reinterpret_cast<const float *>(entry->getBlob()->getData().data());
+    perturbable = mlir::smq::CompiledModel::compile(module, {});
+    if (!perturbable)
+      return false;
+    const auto &inputs = perturbable->inputs();
+    width = inputs.back().shape.back();
+    return true;
+  }
+
+  /// The mean next-token NLL of a window whose embeddings are `emb`.
+  bool loss(const smq::HostArray &tokens, const smq::HostArray &emb,
+            const std::vector<int64_t> &w, double &out) {
+    std::vector<smq::HostArray> outputs;
+    std::string why;
+    if (!perturbable->run({&tokens, &emb}, outputs, &why)) {
+      errs() << "smq-eval: " << why << "\n";
+      return false;
+    }
+    smq::eval::LanguageModelStats s;
+    for (size_t t = 0; t + 1 < w.size(); ++t)
+      s.add(outputs[0].data<float>() + t * vocab, vocab, w[t + 1]);
+    out = s.meanNll();
+    return true;
+  }
+
   bool logits(const smq::HostArray &tokens, smq::HostArray &out) {
     std::vector<smq::HostArray> outputs;
     std::string why;
@@ -93,6 +179,102 @@ struct Scorer {
     return true;
   }
 };
+
+/// The measures beyond perplexity, for one model.
+struct Measures {
+  smq::eval::CandidateStats candidates;
+  double breadth = 0;
+  int64_t breadthPositions = 0;
+  smq::eval::GradientNormEstimate proxyWindow;
+  double proxy = 0;
+  int64_t proxyWindows = 0;
+};
+
+/// The neighbours of a window: one token at a random position replaced by
+/// a token drawn from the unigram distribution of the evaluated tokens.
+std::vector<std::vector<int64_t>>
+neighboursOf(const std::vector<int64_t> &w, int count,
+             const std::vector<uint64_t> &unigram, uint64_t total,
+             smq::SplitMix64 &rng) {
+  std::vector<std::vector<int64_t>> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<int64_t> n = w;
+    size_t position = rng.below(w.size());
+    uint64_t u = rng.below(total), acc = 0;
+    for (size_t t = 0; t < unigram.size(); ++t) {
+      acc += unigram[t];
+      if (u < acc) {
+        n[position] = static_cast<int64_t>(t);
+        break;
+      }
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+smq::HostArray tokenArray(const std::vector<int64_t> &w) {
+  smq::HostArray a;
+  a.dtype = smq::DType::I64;
+  a.shape = {1, static_cast<int64_t>(w.size())};
+  a.bytes.resize(w.size() * 8);
+  std::memcpy(a.bytes.data(), w.data(), w.size() * 8);
+  return a;
+}
+
+/// Mean size over positions of the union of the top-5 tokens of the window
+/// and of each neighbour at that position.
+bool measureBreadth(Scorer &scorer, const std::vector<int64_t> &w,
+                    const smq::HostArray &logits,
+                    const std::vector<std::vector<int64_t>> &near,
+                    Measures &m) {
+  int64_t t1 = static_cast<int64_t>(w.size()) - 1, v = scorer.vocab;
+  std::vector<std::vector<int64_t>> sets(t1);
+  for (int64_t t = 0; t < t1; ++t)
+    sets[t] = smq::eval::topK(logits.data<float>() + t * v, v, 5);
+  for (const auto &n : near) {
+    smq::HostArray nl;
+    if (!scorer.logits(tokenArray(n), nl))
+      return false;
+    for (int64_t t = 0; t < t1; ++t)
+      for (int64_t k : smq::eval::topK(nl.data<float>() + t * v, v, 5))
+        if (std::find(sets[t].begin(), sets[t].end(), k) == sets[t].end())
+          sets[t].push_back(k);
+  }
+  for (const auto &set : sets)
+    m.breadth += static_cast<double>(set.size());
+  m.breadthPositions += t1;
+  return true;
+}
+
+/// Hutchinson over `dirs` Gaussian directions of the window's embeddings.
+bool measureProxy(Scorer &scorer, const std::vector<int64_t> &w, int dirs,
+                  uint64_t windowSeed, Measures &m) {
+  int64_t t = static_cast<int64_t>(w.size()), d = scorer.width;
+  smq::HostArray tokens = tokenArray(w), plus, minus;
+  plus.dtype = minus.dtype = smq::DType::F32;
+  plus.shape = minus.shape = {1, t, d};
+  plus.bytes.resize(t * d * 4);
+  minus.bytes.resize(t * d * 4);
+  smq::SplitMix64 rng{windowSeed};
+  smq::eval::GradientNormEstimate estimate;
+  for (int r = 0; r < dirs; ++r) {
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < d; ++j) {
+        float e = scorer.table[w[i] * d + j];
+        double v = rng.normal();
+        plus.data<float>()[i * d + j] = static_cast<float>(e + epsilon * v);
+        minus.data<float>()[i * d + j] = static_cast<float>(e - epsilon * v);
+      }
+    double lp, lm;
+    if (!scorer.loss(tokens, plus, w, lp) || !scorer.loss(tokens, minus, w, lm))
+      return false;
+    estimate.add(lp, lm, epsilon);
+  }
+  m.proxy += estimate.mean();
+  ++m.proxyWindows;
+  return true;
+}
 
 std::string jsonString(const std::string &s) {
   std::string out = "\"";
@@ -139,8 +321,32 @@ int main(int argc, char **argv) {
     }
   }
   smq_rt_set_num_threads(threads.get());
+  if (smoothnessDirs > 0 && !model.perturbable) {
+    if (smoothnessDirs.getNumOccurrences()) {
+      errs() << modelPath << ": error: no smoothness proxy: "
+             << model.noEmbedding << "\n";
+      return 1;
+    }
+    errs() << modelPath << ": note: no smoothness proxy: "
+           << model.noEmbedding << "\n";
+  }
+  if (smoothnessDirs > 0 && !(epsilon > 0)) {
+    errs() << "smq-eval: --epsilon must be positive\n";
+    return 2;
+  }
+  bool proxy = model.perturbable && (!withReference || reference.perturbable);
+  std::vector<uint64_t> unigram(model.vocab, 0);
+  uint64_t total = 0;
+  for (const auto &w : *windows)
+    for (int64_t i : w)
+      if (i >= 0 && i < model.vocab) {
+        ++unigram[i];
+        ++total;
+      }
 
   smq::eval::LanguageModelStats stats;
+  Measures measures, refMeasures;
+  int64_t index = 0;
   smq::HostArray tokens;
   tokens.dtype = smq::DType::I64;
   tokens.shape = {1, seqLen};
@@ -157,10 +363,35 @@ int main(int argc, char **argv) {
     if (!model.logits(tokens, logits) ||
         (withReference && !reference.logits(tokens, refLogits)))
       return 1;
-    for (int64_t t = 0; t + 1 < seqLen; ++t)
+    for (int64_t t = 0; t + 1 < seqLen; ++t) {
       stats.add(logits.data<float>() + t * model.vocab, model.vocab, w[t + 1],
                 withReference ? refLogits.data<float>() + t * model.vocab
                               : nullptr);
+      measures.candidates.add(logits.data<float>() + t * model.vocab,
+                              model.vocab);
+      if (withReference)
+        refMeasures.candidates.add(refLogits.data<float>() + t * model.vocab,
+                                   model.vocab);
+    }
+    // Both models see the same neighbours and directions.
+    if (measureWindows == 0 || index < measureWindows) {
+      uint64_t windowSeed = seed * 0x100000001b3ULL + index;
+      if (neighbours > 0) {
+        smq::SplitMix64 rng{windowSeed ^ 0x6e656967ULL};
+        auto near = neighboursOf(w, neighbours, unigram, total, rng);
+        if (!measureBreadth(model, w, logits, near, measures) ||
+            (withReference &&
+             !measureBreadth(reference, w, refLogits, near, refMeasures)))
+          return 1;
+      }
+      if (proxy && (!measureProxy(model, w, smoothnessDirs, windowSeed,
+                                  measures) ||
+                    (withReference && !measureProxy(reference, w,
+                                                    smoothnessDirs, windowSeed,
+                                                    refMeasures))))
+        return 1;
+    }
+    ++index;
   }
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
@@ -177,6 +408,41 @@ int main(int argc, char **argv) {
     outs() << format("KL(ref||model): %.6f nats/token\n", stats.meanKl());
     outs() << format("top-1 agreement: %.4f\n", stats.top1Agreement());
   }
+  auto breadthOf = [](const Measures &m) {
+    return m.breadthPositions ? m.breadth / m.breadthPositions : 0.0;
+  };
+  auto proxyOf = [](const Measures &m) {
+    return m.proxyWindows ? m.proxy / m.proxyWindows : 0.0;
+  };
+  auto ratio = [](double a, double b) { return b != 0 ? a / b : 0.0; };
+  outs() << format("effective candidates: exp(entropy) %.4f, p>=0.01 %.4f\n",
+                   measures.candidates.meanExpEntropy(),
+                   measures.candidates.meanAboveOnePercent());
+  if (neighbours > 0)
+    outs() << format("neighbourhood breadth: %.4f (top-5 over %d neighbours, "
+                     "%lld windows)\n",
+                     breadthOf(measures), neighbours.getValue(),
+                     (long long)(measures.breadthPositions / (seqLen - 1)));
+  if (proxy)
+    outs() << format("smoothness proxy: %.6g (|dL/dE|^2; %d directions, "
+                     "epsilon %g, %lld windows)\n",
+                     proxyOf(measures), smoothnessDirs.getValue(),
+                     epsilon.getValue(), (long long)measures.proxyWindows);
+  if (withReference) {
+    outs() << format("ratios to the reference: exp(entropy) %.4f, p>=0.01 "
+                     "%.4f",
+                     ratio(measures.candidates.meanExpEntropy(),
+                           refMeasures.candidates.meanExpEntropy()),
+                     ratio(measures.candidates.meanAboveOnePercent(),
+                           refMeasures.candidates.meanAboveOnePercent()));
+    if (neighbours > 0)
+      outs() << format(", breadth %.4f",
+                       ratio(breadthOf(measures), breadthOf(refMeasures)));
+    if (proxy)
+      outs() << format(", smoothness proxy %.4f",
+                       ratio(proxyOf(measures), proxyOf(refMeasures)));
+    outs() << "\n";
+  }
   outs() << format("time:         %.2f s\n", seconds);
 
   if (!jsonPath.empty()) {
@@ -186,12 +452,39 @@ int main(int argc, char **argv) {
     json += "  \"seq_len\": " + std::to_string(seqLen) + ",\n";
     json += "  \"predictions\": " + std::to_string(stats.positions()) + ",\n";
     json += formatv("  \"mean_nll\": {0:f8},\n", stats.meanNll()).str();
-    json += formatv("  \"perplexity\": {0:f6}", stats.perplexity()).str();
+    json += formatv("  \"perplexity\": {0:f6},\n", stats.perplexity()).str();
+    json += formatv("  \"exp_entropy\": {0:f6},\n  \"candidates_p01\": {1:f6}",
+                    measures.candidates.meanExpEntropy(),
+                    measures.candidates.meanAboveOnePercent())
+                .str();
+    if (neighbours > 0)
+      json += formatv(",\n  \"breadth\": {0:f6}", breadthOf(measures)).str();
+    if (proxy)
+      json += formatv(",\n  \"smoothness_proxy\": {0:e6},\n"
+                      "  \"smoothness_dirs\": {1},\n  \"epsilon\": {2:e3}",
+                      proxyOf(measures), smoothnessDirs.getValue(),
+                      epsilon.getValue())
+                  .str();
     if (withReference) {
       json += ",\n  \"reference\": " + jsonString(referencePath) + ",\n";
       json += formatv("  \"kl\": {0:f8},\n", stats.meanKl()).str();
-      json += formatv("  \"top1_agreement\": {0:f6}", stats.top1Agreement())
+      json += formatv("  \"top1_agreement\": {0:f6},\n", stats.top1Agreement())
                   .str();
+      json += formatv("  \"exp_entropy_ratio\": {0:f6},\n"
+                      "  \"candidates_p01_ratio\": {1:f6}",
+                      ratio(measures.candidates.meanExpEntropy(),
+                            refMeasures.candidates.meanExpEntropy()),
+                      ratio(measures.candidates.meanAboveOnePercent(),
+                            refMeasures.candidates.meanAboveOnePercent()))
+                  .str();
+      if (neighbours > 0)
+        json += formatv(",\n  \"breadth_ratio\": {0:f6}",
+                        ratio(breadthOf(measures), breadthOf(refMeasures)))
+                    .str();
+      if (proxy)
+        json += formatv(",\n  \"smoothness_proxy_ratio\": {0:f6}",
+                        ratio(proxyOf(measures), proxyOf(refMeasures)))
+                    .str();
     }
     json += "\n}\n";
     std::string why;

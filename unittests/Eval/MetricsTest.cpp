@@ -56,4 +56,39 @@ TEST(LanguageModelStats, IdenticalModelsHaveZeroDivergence) {
   EXPECT_NEAR(s.meanNll(), -smq::eval::logSoftmax(logits, 3)[2], 1e-12);
 }
 
+TEST(CandidateStats, KnownDistribution) {
+  // p = (1/2, 1/4, 1/8, 1/8, 0, ...): entropy 1.75 bits = 1.75 ln 2 nats;
+  // 4 tokens have p >= 0.01 (the rest have logits -100: p ~ 1e-44).
+  float logits[6] = {std::log(0.5f), std::log(0.25f), std::log(0.125f),
+                     std::log(0.125f), -100, -100};
+  smq::eval::CandidateStats s;
+  s.add(logits, 6);
+  s.add(logits, 6);
+  EXPECT_EQ(s.positions(), 2);
+  EXPECT_NEAR(s.meanExpEntropy(), std::exp(1.75 * std::log(2.0)), 1e-6);
+  EXPECT_EQ(s.meanAboveOnePercent(), 4.0);
+  // A uniform distribution over V has V effective candidates.
+  float uniform[5] = {3, 3, 3, 3, 3};
+  smq::eval::CandidateStats u;
+  u.add(uniform, 5);
+  EXPECT_NEAR(u.meanExpEntropy(), 5.0, 1e-9);
+}
+
+TEST(TopK, LargestFirstLowerIndexOnTies) {
+  float logits[6] = {0.5f, 2, 1, 2, -1, 0};
+  EXPECT_EQ(smq::eval::topK(logits, 6, 3), (std::vector<int64_t>{1, 3, 2}));
+  EXPECT_EQ(smq::eval::topK(logits, 6, 10).size(), 6u);
+}
+
+TEST(GradientNormEstimate, LinearLossIsExactPerDirection) {
+  // L(x) = gᵀx: each central difference is exactly vᵀg, so one direction
+  // v = (1, 0) gives g0², and v = (0, 1) gives g1²; their mean is ‖g‖²/2.
+  double g0 = 3, g1 = -4, eps = 0.5;
+  smq::eval::GradientNormEstimate e;
+  e.add(g0 * eps, -g0 * eps, eps);
+  e.add(g1 * eps, -g1 * eps, eps);
+  EXPECT_EQ(e.directions(), 2);
+  EXPECT_DOUBLE_EQ(e.mean(), (9.0 + 16.0) / 2);
+}
+
 } // namespace

@@ -1,8 +1,10 @@
 //===- Metrics.h - language-model quality measures --------------*- C++ -*-===//
 //
-// Plain C++ (no MLIR): next-token NLL and perplexity, and agreement with a
-// reference model (KL divergence, top-1 agreement), accumulated over
-// positions in double precision.
+// Plain C++ (no MLIR): next-token NLL and perplexity, agreement with a
+// reference model (KL divergence, top-1 agreement), and the model-level
+// measures of ../shared/docs/SMOOTHNESS.md (effective candidates,
+// neighbourhood breadth, the smoothness proxy), accumulated over positions
+// in double precision.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SMQ_EVAL_METRICS_H
@@ -37,6 +39,41 @@ public:
 private:
   int64_t count = 0, refCount = 0, agree = 0;
   double nll = 0, kl = 0;
+};
+
+/// Effective candidates per position: exp(entropy) of the predictive
+/// distribution, and the number of tokens with p >= 0.01.
+class CandidateStats {
+public:
+  void add(const float *logits, int64_t vocab);
+  int64_t positions() const { return count; }
+  double meanExpEntropy() const { return count ? expEntropy / count : 0.0; }
+  double meanAboveOnePercent() const { return count ? above / count : 0.0; }
+
+private:
+  int64_t count = 0;
+  double expEntropy = 0, above = 0;
+};
+
+/// The `k` tokens with the largest logits (the lower index first on ties).
+std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k);
+
+/// Hutchinson's estimate of ‖∇L‖² from central differences: for a standard
+/// normal direction v, ((L(x+εv) − L(x−εv)) / 2ε)² has expectation ‖∇L‖²
+/// (up to O(ε²)); the estimate averages such terms.
+class GradientNormEstimate {
+public:
+  void add(double lossPlus, double lossMinus, double epsilon) {
+    double d = (lossPlus - lossMinus) / (2 * epsilon);
+    sum += d * d;
+    ++count;
+  }
+  int64_t directions() const { return count; }
+  double mean() const { return count ? sum / count : 0.0; }
+
+private:
+  int64_t count = 0;
+  double sum = 0;
 };
 
 } // namespace smq::eval

@@ -33,6 +33,22 @@ def SmqExposeActivations : Pass<"smq-expose-activations", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SmqEmbeddingAsInput : Pass<"smq-embedding-as-input", "ModuleOp"> {
+  let summary = "Make the token embedding an input, to perturb it";
+  let description = [{
+    Finds, in each function, the token embedding: an `smq.gather` along
+    axis 0 of a rank-2 weight (the table, V×D) by the function's first
+    argument (the token ids). Its result becomes a new last argument named
+    `smq.name = "embeddings"`, and the function is marked
+    `smq.embedding_table = "<table key>"`. The model can then be run with
+    embeddings moved off the table's rows, which is how `smq-eval`
+    estimates the gradient of the loss with respect to them without
+    autodiff. A function with no such gather, or more than one, is an error
+    at the function: the model's embedding cannot be told.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
   let summary = "Quantize the weights of MatMuls and Gemms to grouped low-bit codes";
   let description = [{
