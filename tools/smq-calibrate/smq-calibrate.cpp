@@ -141,20 +141,13 @@ int main(int argc, char **argv) {
   }
   smq_rt_set_num_threads(threads.get());
 
-  // The unigram distribution of the calibration tokens.
-  std::vector<uint64_t> counts;
-  uint64_t total = 0;
   for (const auto &w : *windows)
-    for (int64_t t : w) {
+    for (int64_t t : w)
       if (t < 0) {
         errs() << "smq-calibrate: negative token id " << t << "\n";
         return 1;
       }
-      if (static_cast<size_t>(t) >= counts.size())
-        counts.resize(t + 1, 0);
-      ++counts[t];
-      ++total;
-    }
+  smq::tools::Unigram unigram(*windows, 0);
 
   smq::quant::StatisticsFile stats;
   bool diag = statsMode == "diag";
@@ -175,18 +168,8 @@ int main(int argc, char **argv) {
       stats.heldOutTokens.insert(stats.heldOutTokens.end(), w.begin(), w.end());
     }
     std::memcpy(tokens.bytes.data(), w.data(), seqLen * 8);
-    std::memcpy(neighbour.bytes.data(), w.data(), seqLen * 8);
-    int64_t position = static_cast<int64_t>(rng.below(seqLen));
-    uint64_t u = rng.below(total), acc = 0;
-    int64_t replacement = 0;
-    for (size_t t = 0; t < counts.size(); ++t) {
-      acc += counts[t];
-      if (u < acc) {
-        replacement = static_cast<int64_t>(t);
-        break;
-      }
-    }
-    neighbour.data<int64_t>()[position] = replacement;
+    std::vector<int64_t> near = unigram.neighbour(w, rng);
+    std::memcpy(neighbour.bytes.data(), near.data(), seqLen * 8);
 
     std::vector<smq::HostArray> out, outNeighbour;
     std::string why;

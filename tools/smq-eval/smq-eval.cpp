@@ -190,29 +190,6 @@ struct Measures {
   int64_t proxyWindows = 0;
 };
 
-/// The neighbours of a window: one token at a random position replaced by
-/// a token drawn from the unigram distribution of the evaluated tokens.
-std::vector<std::vector<int64_t>>
-neighboursOf(const std::vector<int64_t> &w, int count,
-             const std::vector<uint64_t> &unigram, uint64_t total,
-             smq::SplitMix64 &rng) {
-  std::vector<std::vector<int64_t>> out;
-  for (int i = 0; i < count; ++i) {
-    std::vector<int64_t> n = w;
-    size_t position = rng.below(w.size());
-    uint64_t u = rng.below(total), acc = 0;
-    for (size_t t = 0; t < unigram.size(); ++t) {
-      acc += unigram[t];
-      if (u < acc) {
-        n[position] = static_cast<int64_t>(t);
-        break;
-      }
-    }
-    out.push_back(std::move(n));
-  }
-  return out;
-}
-
 smq::HostArray tokenArray(const std::vector<int64_t> &w) {
   smq::HostArray a;
   a.dtype = smq::DType::I64;
@@ -335,14 +312,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   bool proxy = model.perturbable && (!withReference || reference.perturbable);
-  std::vector<uint64_t> unigram(model.vocab, 0);
-  uint64_t total = 0;
-  for (const auto &w : *windows)
-    for (int64_t i : w)
-      if (i >= 0 && i < model.vocab) {
-        ++unigram[i];
-        ++total;
-      }
+  smq::tools::Unigram unigram(*windows, model.vocab);
 
   smq::eval::LanguageModelStats stats;
   Measures measures, refMeasures;
@@ -378,7 +348,9 @@ int main(int argc, char **argv) {
       uint64_t windowSeed = seed * 0x100000001b3ULL + index;
       if (neighbours > 0) {
         smq::SplitMix64 rng{windowSeed ^ 0x6e656967ULL};
-        auto near = neighboursOf(w, neighbours, unigram, total, rng);
+        std::vector<std::vector<int64_t>> near;
+        for (int i = 0; i < neighbours; ++i)
+          near.push_back(unigram.neighbour(w, rng));
         if (!measureBreadth(model, w, logits, near, measures) ||
             (withReference &&
              !measureBreadth(reference, w, refLogits, near, refMeasures)))
