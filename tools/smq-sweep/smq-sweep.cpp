@@ -282,6 +282,22 @@ int main(int argc, char **argv) {
               "--svg\n";
     return 2;
   }
+  // A sweep takes minutes: find out now, not at the end, that an output
+  // cannot be written.
+  for (const std::string &out : {jsonPath.getValue(), svgPath.getValue()}) {
+    if (out.empty() || out == "-")
+      continue;
+    SmallString<256> dir(out);
+    sys::path::remove_filename(dir);
+    if (dir.empty())
+      dir = ".";
+    if (!sys::fs::is_directory(dir) ||
+        sys::fs::access(dir, sys::fs::AccessMode::Write)) {
+      errs() << out << ": error: cannot write there (no such folder, or "
+                       "not writable)\n";
+      return 1;
+    }
+  }
   if (calibText.empty() == calibTokens.empty() ||
       evalText.empty() == evalTokens.empty()) {
     errs() << "smq-sweep: error: give one of --calib-text and "
@@ -597,6 +613,15 @@ int main(int argc, char **argv) {
                                 : "exit status " +
                                       std::to_string(result.ReturnCode));
       estimator.record(s.kind, s.seconds);
+      // A stage that succeeded may still have something to say (a model
+      // with no findable embedding gets no proxy, for one).
+      if (auto log = MemoryBuffer::getFile(s.log); log && !quiet) {
+        SmallVector<StringRef> lines;
+        (*log)->getBuffer().split(lines, '\n', -1, false);
+        for (StringRef line : lines)
+          if (line.contains(": note: ") || line.contains(": warning: "))
+            errs() << "sweep: " << s.title << ": " << line << "\n";
+      }
       std::string extra;
       if (s.setting >= 0) {
         Setting &set = settings[s.setting];
