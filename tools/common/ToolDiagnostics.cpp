@@ -40,6 +40,9 @@ static const char *severityName(DiagnosticSeverity s) {
 
 ToolDiagnosticHandler::ToolDiagnosticHandler(MLIRContext *ctx)
     : ScopedDiagnosticHandler(ctx) {
+  // Diagnostics name the file and line; a note that prints the whole
+  // failing op (for a function, the whole model) buries them.
+  ctx->printOpOnDiagnostic(false);
   setHandler([this](Diagnostic &diag) {
     if (diag.getSeverity() == DiagnosticSeverity::Error)
       ++errorCount;
