@@ -59,6 +59,11 @@ void marker(std::ostream &os, int kind, double x, double y,
   }
 }
 
+/// Series without a group are a group of their own.
+const std::string &groupOf(const Series &s) {
+  return s.group.empty() ? s.label : s.group;
+}
+
 struct Style {
   const char *colour;
   int marker;
@@ -182,10 +187,10 @@ void renderPanel(std::ostream &os, const Panel &panel, double ox, double oy,
   // hide each other: shift each a few pixels sideways within its group.
   std::map<std::string, int> inGroup, seen;
   for (const Series &s : panel.series)
-    ++inGroup[s.group.empty() ? s.label : s.group];
+    ++inGroup[groupOf(s)];
   for (const Series &s : panel.series) {
     const Style &style = styles.at(s.label);
-    std::string group = s.group.empty() ? s.label : s.group;
+    const std::string &group = groupOf(s);
     double dodge = (seen[group]++ - (inGroup[group] - 1) / 2.0) * 3;
     auto sx = [&](double x) { return sxAxis(x) + dodge; };
     // One polyline per run of finite points.
@@ -324,7 +329,7 @@ std::string renderSvg(const Figure &figure) {
     for (const Series &s : p.series) {
       if (styles.count(s.label))
         continue;
-      std::string group = s.group.empty() ? s.label : s.group;
+      const std::string &group = groupOf(s);
       auto [it, inserted] =
           groupColour.emplace(group, static_cast<int>(groupColour.size()));
       int m = groupCount[group]++;

@@ -142,7 +142,9 @@ struct Setting {
   std::string label() const {
     return lambda.empty() ? method : method + " λ=" + lambda;
   }
-  json::Object quantized, measured;
+  /// What smq-opt's report says it used (auto: what it picked).
+  std::optional<double> lambdaPicked;
+  json::Object measured; // smq-eval's JSON
   double quantizeSeconds = 0, evaluateSeconds = 0;
 };
 
@@ -637,7 +639,7 @@ int main(int argc, char **argv) {
             return failStage(s, "no report: " + jwhy);
           if (auto *l = report->getObject("lambda"))
             if (auto picked = l->getNumber("picked")) {
-              set.quantized["lambda_picked"] = *picked;
+              set.lambdaPicked = *picked;
               if (set.lambda == "auto")
                 extra = " (picked λ=" + shortNumber(*picked) + ")";
             }
@@ -702,9 +704,8 @@ int main(int argc, char **argv) {
       r["lambda"] = "auto";
     else
       r["lambda"] = std::stod(set.lambda);
-    if (auto p = set.quantized.getNumber("lambda_picked"))
-      if (!set.lambda.empty())
-        r["lambda_picked"] = *p;
+    if (set.lambdaPicked && !set.lambda.empty())
+      r["lambda_picked"] = *set.lambdaPicked;
     r["label"] = set.label();
     for (StringRef key : {"perplexity", "mean_nll"})
       r[key] = number(set.measured, key);
