@@ -32,6 +32,22 @@ if os.path.isdir(config.shared_dir):
 if os.path.isdir(config.onnx_node_tests):
     config.available_features.add("onnx-node-tests")
 
+# Instruction-set levels this CPU runs (SMQ_CPU_ISA=<level> forces one), so
+# that every kernel path is tested on a machine that has it. They mirror
+# lib/Runtime/Dispatch.cpp's checks.
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = set(next((l for l in f if l.startswith("flags")), "").split())
+except OSError:
+    flags = set()
+v3 = {"avx2", "fma", "bmi2", "f16c", "movbe"} <= flags
+v4 = v3 and {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"} <= flags
+for level, have in [("avx2", v3), ("avxvnni", v3 and "avx_vnni" in flags),
+                    ("avx512", v4),
+                    ("avx512vnni", v4 and "avx512_vnni" in flags)]:
+    if have:
+        config.available_features.add("cpu-" + level)
+
 # ONNX Runtime 1.30 (npm package, installed by scripts/install-ort.sh).
 ort_modules = os.path.join(config.smq_obj_root, "ort", "node_modules")
 ort_script = os.path.join(config.shared_dir, "tools", "ort-run.mjs")

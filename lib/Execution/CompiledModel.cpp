@@ -115,6 +115,12 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   // with their blobs before lowering erases the names.
   {
     PassManager pm(ctx);
+    // Packing rewrites the codes' constants, so it comes first.
+    if (options.runtimeMatmul) {
+      SmqPackQuantizedWeightsOptions pack;
+      pack.activations = options.quantizedActivations;
+      pm.addPass(createSmqPackQuantizedWeights(pack));
+    }
     pm.addPass(createSmqExternalizeWeights());
     if (failed(pm.run(module)))
       return nullptr;
@@ -168,6 +174,7 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     PassManager pm(ctx);
     CpuPipelineOptions pipelineOptions;
     pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
+    pipelineOptions.quantizedActivations = options.quantizedActivations;
     buildCpuPipeline(pm, pipelineOptions);
     if (failed(pm.run(module)))
       return nullptr;
@@ -215,8 +222,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
         reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_f32));
     add("_mlir_ciface_smq_rt_batch_matmul_f32",
         reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
-    add("_mlir_ciface_smq_rt_qmatmul_f32",
-        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_f32));
+    add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
+        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
     add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
     return map;
   });

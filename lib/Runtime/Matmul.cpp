@@ -1,188 +1,129 @@
-//===- Matmul.cpp - f32 matrix-multiply micro-kernels ---------------------===//
+//===- Matmul.cpp - matrix-multiply entry points ---------------------------===//
 //
-// C += A·B with a 6×16 register-blocked micro-kernel (12 vector
-// accumulators of 8 floats), the shape BLIS uses on AVX2. Work is split
-// across threads by blocks of C, so each output element is computed by one
-// thread in one fixed order: results do not depend on the thread count.
+// What compiled code calls. These split the work over the runtime's threads
+// and call the kernels of the level in use (Kernels.h). Work is cut by the
+// shape and the level only, never by the thread count, and each output
+// element is computed by one task in one fixed order: results are
+// bit-identical at any thread count.
 //
 //===----------------------------------------------------------------------===//
 #include "smq/Runtime/Runtime.h"
 
+#include "Kernels.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <vector>
+
+using namespace smq::rt;
 
 namespace {
 
-// Vectors as wide as the machine has (16 floats with AVX-512, else 8);
-// the tile is MR rows by two vectors.
-#if defined(__AVX512F__)
-constexpr int VL = 16;
-#else
-constexpr int VL = 8;
-#endif
-typedef float vf __attribute__((vector_size(VL * 4), aligned(4)));
-
-constexpr int64_t MR = 6, NR = 2 * VL;
-/// Rows of B a column panel keeps hot across all row tiles: KC×NR floats
-/// (32 KiB with AVX-512) fit in L1.
-constexpr int64_t KC = 256;
-
-struct View {
-  const float *data;
-  int64_t rowStride, colStride;
-  float at(int64_t i, int64_t j) const {
-    return data[i * rowStride + j * colStride];
-  }
-};
-
-struct MutView {
-  float *data;
-  int64_t rowStride, colStride;
-  float &at(int64_t i, int64_t j) const {
-    return data[i * rowStride + j * colStride];
-  }
-};
-
-/// An R×NR tile (R <= MR) when B and C have unit column stride: R rows of
-/// A broadcast against two vectors of B per k, accumulated in registers.
-template <int R>
-inline void tileFast(const View &a, const View &b, const MutView &c,
-                     int64_t i0, int64_t j0, int64_t k) {
-  vf acc[R][2];
-  for (int r = 0; r < R; ++r) {
-    std::memcpy(&acc[r][0], &c.at(i0 + r, j0), sizeof(vf));
-    std::memcpy(&acc[r][1], &c.at(i0 + r, j0 + VL), sizeof(vf));
-  }
-  for (int64_t p = 0; p < k; ++p) {
-    vf b0, b1;
-    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(vf));
-    std::memcpy(&b1, &b.data[p * b.rowStride + j0 + VL], sizeof(vf));
-    for (int r = 0; r < R; ++r) {
-      vf va = a.at(i0 + r, p) - (vf){};
-      acc[r][0] += va * b0;
-      acc[r][1] += va * b1;
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    std::memcpy(&c.at(i0 + r, j0), &acc[r][0], sizeof(vf));
-    std::memcpy(&c.at(i0 + r, j0 + VL), &acc[r][1], sizeof(vf));
-  }
-}
-
-/// An R×VL tile: the column remainder when at least one vector is left.
-template <int R>
-inline void tileHalf(const View &a, const View &b, const MutView &c,
-                     int64_t i0, int64_t j0, int64_t k) {
-  vf acc[R];
-  for (int r = 0; r < R; ++r)
-    std::memcpy(&acc[r], &c.at(i0 + r, j0), sizeof(vf));
-  for (int64_t p = 0; p < k; ++p) {
-    vf b0;
-    std::memcpy(&b0, &b.data[p * b.rowStride + j0], sizeof(vf));
-    for (int r = 0; r < R; ++r)
-      acc[r] += (a.at(i0 + r, p) - (vf){}) * b0;
-  }
-  for (int r = 0; r < R; ++r)
-    std::memcpy(&c.at(i0 + r, j0), &acc[r], sizeof(vf));
-}
-
-using TileFn = void (*)(const View &, const View &, const MutView &, int64_t,
-                        int64_t, int64_t);
-constexpr TileFn kHalfTiles[MR + 1] = {nullptr,     tileHalf<1>, tileHalf<2>,
-                                       tileHalf<3>, tileHalf<4>, tileHalf<5>,
-                                       tileHalf<6>};
-constexpr TileFn kTiles[MR + 1] = {nullptr,      tileFast<1>, tileFast<2>,
-                                   tileFast<3>,  tileFast<4>, tileFast<5>,
-                                   tileFast<6>};
-
-/// Any tile (edges, or strided B/C), accumulating in the same k order.
-inline void tileGeneric(const View &a, const View &b, const MutView &c,
-                        int64_t i0, int64_t i1, int64_t j0, int64_t j1,
-                        int64_t k) {
-  for (int64_t i = i0; i < i1; ++i)
-    for (int64_t j = j0; j < j1; ++j) {
-      float acc = c.at(i, j);
-      for (int64_t p = 0; p < k; ++p)
-        acc += a.at(i, p) * b.at(p, j);
-      c.at(i, j) = acc;
-    }
-}
-
-/// One matrix product, its tiles shared out over the runtime's threads.
-/// Fills packed[p * NR + (j - j0)] with B[k0 + p, j] for j in [j0, j1),
-/// p in [0, kc): how a quantized weight supplies decoded blocks of B.
-using BlockFill = std::function<void(int64_t j0, int64_t j1, int64_t k0,
-                                     int64_t kc, float *packed)>;
-
-void matmul(const View &a, const View &b, const MutView &c, int64_t m,
-            int64_t n, int64_t k, bool parallel,
-            const BlockFill *fill = nullptr) {
-  bool unit = (fill || b.colStride == 1) && c.colStride == 1;
-  int64_t tilesM = (m + MR - 1) / MR, tilesN = (n + NR - 1) / NR;
-  // Threads take column panels of C, so each reads only its part of B.
-  int64_t panelTiles = std::max<int64_t>(1, tilesN / 8);
-  int64_t panels = (tilesN + panelTiles - 1) / panelTiles;
-  auto runPanel = [&](int64_t panel) {
-    int64_t tn0 = panel * panelTiles,
-            tn1 = std::min(tilesN, tn0 + panelTiles);
-    // Per strip of NR columns, each k-block of B (KC×NR floats, in L1) is
-    // reused by every row tile before the next is loaded. Every C element
-    // still sums over k in order, so the blocking does not change results.
-    for (int64_t tn = tn0; tn < tn1; ++tn) {
-      int64_t j0 = tn * NR, j1 = std::min(n, j0 + NR);
-      for (int64_t k0 = 0; k0 < k; k0 += KC) {
-        int64_t kc = std::min(KC, k - k0);
-        View ak{a.data + k0 * a.colStride, a.rowStride, a.colStride};
-        View bk{b.data + k0 * b.rowStride, b.rowStride, b.colStride};
-        // Copy the block of B into one contiguous KC×NR buffer: rows of a
-        // wide B lie a page apart, and the row tiles would otherwise walk
-        // the TLB for every k. With few row tiles the copy does not pay.
-        alignas(64) static thread_local float packed[KC * NR];
-        if (fill) {
-          (*fill)(j0, j1, k0, kc, packed);
-          bk = View{packed - j0, NR, 1};
-        } else if (unit && j1 - j0 == NR && n > 4 * NR && tilesM >= 4) {
-          for (int64_t p = 0; p < kc; ++p)
-            std::memcpy(&packed[p * NR], &bk.data[p * bk.rowStride + j0],
-                        NR * sizeof(float));
-          bk = View{packed - j0, NR, 1};
-        }
-        for (int64_t tm = 0; tm < tilesM; ++tm) {
-          int64_t i0 = tm * MR, i1 = std::min(m, i0 + MR);
-          if (unit && j1 - j0 == NR) {
-            kTiles[i1 - i0](ak, bk, c, i0, j0, kc);
-            continue;
-          }
-          int64_t j = j0;
-          if (unit && j1 - j0 >= VL) {
-            kHalfTiles[i1 - i0](ak, bk, c, i0, j0, kc);
-            j += VL;
-          }
-          if (j < j1)
-            tileGeneric(ak, bk, c, i0, i1, j, j1, kc);
-        }
-      }
-    }
+/// Calls cols(j0, j1) over [0, n) in panels of whole nr-wide tiles.
+void forColumnPanels(int64_t n, int64_t nr, bool parallel,
+                     const std::function<void(int64_t, int64_t)> &cols) {
+  int64_t tiles = (n + nr - 1) / nr;
+  int64_t perPanel = std::max<int64_t>(1, tiles / 8);
+  int64_t panels = (tiles + perPanel - 1) / perPanel;
+  auto panel = [&](int64_t p) {
+    int64_t j0 = p * perPanel * nr;
+    cols(j0, std::min(n, j0 + perPanel * nr));
   };
-  if (parallel && 2 * m * n * k > (1 << 24))
-    smq::rt::parallelFor(panels, runPanel);
+  if (parallel)
+    parallelFor(panels, panel);
   else
     for (int64_t p = 0; p < panels; ++p)
-      runPanel(p);
+      panel(p);
 }
 
+/// A strided m×n matrix, copied to or from a contiguous one.
+void gather(const float *src, int64_t rs, int64_t cs, int64_t m, int64_t n,
+            float *dst) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      dst[i * n + j] = src[i * rs + j * cs];
+}
+void scatter(const float *src, int64_t m, int64_t n, float *dst, int64_t rs,
+             int64_t cs) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      dst[i * rs + j * cs] = src[i * n + j];
+}
+
+void gemmF32(F32Gemm g, bool parallel) {
+  if (g.m == 0 || g.n == 0)
+    return;
+  std::vector<float> aCopy, cCopy;
+  if (g.acs != 1) {
+    aCopy.resize(g.m * g.k);
+    gather(g.a, g.lda, g.acs, g.m, g.k, aCopy.data());
+    g.a = aCopy.data();
+    g.lda = g.k;
+    g.acs = 1;
+  }
+  float *cOut = g.c;
+  int64_t cRs = g.ldc, cCs = g.ccs;
+  if (g.ccs != 1) {
+    cCopy.resize(g.m * g.n);
+    gather(g.c, g.ldc, g.ccs, g.m, g.n, cCopy.data());
+    g.c = cCopy.data();
+    g.ldc = g.n;
+    g.ccs = 1;
+  }
+  const KernelTable &t = kernels();
+  forColumnPanels(g.n, t.nr, parallel && 2 * g.m * g.n * g.k > (1 << 24),
+                  [&](int64_t j0, int64_t j1) { t.gemmF32Cols(g, j0, j1); });
+  if (!cCopy.empty())
+    scatter(cCopy.data(), g.m, g.n, cOut, cRs, cCs);
+}
+
+/// Rows of Ŵ per decode task: enough to pay for a hand-off, few enough to
+/// balance two to sixteen threads.
+constexpr int64_t kDecodeRows = 64;
+
 } // namespace
+
+void smq::rt::quantizeActs(const QGemm &g, int8_t *q, float *scale,
+                           float *sum) {
+  int64_t kPadded = (g.k + 31) / 32 * 32;
+  int64_t groups = (g.k + g.group - 1) / g.group;
+  for (int64_t m = 0; m < g.m; ++m) {
+    const float *a = g.a + m * g.lda;
+    int8_t *qm = q + m * kPadded;
+    std::memset(qm, 0, kPadded);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      int64_t k0 = gi * g.group, k1 = std::min(g.k, k0 + g.group);
+      float amax = 0.0f;
+      for (int64_t k = k0; k < k1; ++k)
+        amax = std::max(amax, std::fabs(a[k]));
+      float s = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      int32_t total = 0;
+      for (int64_t k = k0; k < k1; ++k) {
+        // Round half to even, as the vector conversions do.
+        float r = std::nearbyint(a[k] * inv);
+        int32_t v = static_cast<int32_t>(std::min(127.0f, std::max(-127.0f, r)));
+        qm[k] = static_cast<int8_t>(v);
+        total += v;
+      }
+      scale[m * groups + gi] = s;
+      sum[m * groups + gi] = s * static_cast<float>(total);
+    }
+  }
+}
 
 extern "C" void _mlir_ciface_smq_rt_matmul_f32(SmqMemRef2F32 *a,
                                                SmqMemRef2F32 *b,
                                                SmqMemRef2F32 *c) {
-  View va{a->aligned + a->offset, a->strides[0], a->strides[1]};
-  View vb{b->aligned + b->offset, b->strides[0], b->strides[1]};
-  MutView vc{c->aligned + c->offset, c->strides[0], c->strides[1]};
-  matmul(va, vb, vc, a->sizes[0], b->sizes[1], a->sizes[1], true);
+  F32Gemm g{a->aligned + a->offset, a->strides[0], a->strides[1],
+            b->aligned + b->offset, b->strides[0], b->strides[1],
+            c->aligned + c->offset, c->strides[0], c->strides[1],
+            a->sizes[0],            b->sizes[1],   a->sizes[1]};
+  gemmF32(g, true);
 }
 
 extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
@@ -190,56 +131,111 @@ extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
                                                      SmqMemRef3F32 *c) {
   int64_t batch = a->sizes[0];
   auto one = [&](int64_t bi) {
-    View va{a->aligned + a->offset + bi * a->strides[0], a->strides[1],
-            a->strides[2]};
-    View vb{b->aligned + b->offset + bi * b->strides[0], b->strides[1],
-            b->strides[2]};
-    MutView vc{c->aligned + c->offset + bi * c->strides[0], c->strides[1],
-               c->strides[2]};
-    matmul(va, vb, vc, a->sizes[1], b->sizes[2], a->sizes[2], false);
+    F32Gemm g{a->aligned + a->offset + bi * a->strides[0],
+              a->strides[1],
+              a->strides[2],
+              b->aligned + b->offset + bi * b->strides[0],
+              b->strides[1],
+              b->strides[2],
+              c->aligned + c->offset + bi * c->strides[0],
+              c->strides[1],
+              c->strides[2],
+              a->sizes[1],
+              b->sizes[2],
+              a->sizes[2]};
+    gemmF32(g, false);
   };
   // Batches (attention heads) are the natural unit of parallel work, when
   // there is enough of it to pay for waking a thread.
   if (2 * batch * a->sizes[1] * b->sizes[2] * a->sizes[2] > (1 << 18))
-    smq::rt::parallelFor(batch, one);
+    parallelFor(batch, one);
   else
     for (int64_t bi = 0; bi < batch; ++bi)
       one(bi);
 }
 
-extern "C" void _mlir_ciface_smq_rt_qmatmul_f32(SmqMemRef2F32 *a,
-                                                SmqMemRef2U8 *codes,
-                                                SmqMemRef2F32 *scales,
-                                                SmqMemRef2F32 *zeros,
-                                                SmqMemRef1I64 *params,
-                                                SmqMemRef2F32 *c) {
-  int64_t bits = params->aligned[params->offset];
-  int64_t group = params->aligned[params->offset + params->strides[0]];
-  const uint8_t *cd = codes->aligned + codes->offset;
-  const float *sc = scales->aligned + scales->offset;
-  const float *zp = zeros->aligned + zeros->offset;
-  int64_t cRow = codes->strides[0], sRow = scales->strides[0],
-          zRow = zeros->strides[0];
-  uint32_t mask = (1u << bits) - 1;
-  // Decodes Ŵ[j, k0 .. k0+kc) for each j of the strip into B's layout.
-  BlockFill fill = [&](int64_t j0, int64_t j1, int64_t k0, int64_t kc,
-                       float *packed) {
-    for (int64_t j = j0; j < j1; ++j) {
-      const uint8_t *row = cd + j * cRow;
-      for (int64_t p = 0; p < kc; ++p) {
-        int64_t kk = k0 + p, bit = kk * bits;
-        uint32_t word = row[bit >> 3];
-        if ((bit & 7) + bits > 8)
-          word |= uint32_t(row[(bit >> 3) + 1]) << 8;
-        uint32_t q = (word >> (bit & 7)) & mask;
-        int64_t g = kk / group;
-        packed[p * NR + (j - j0)] =
-            sc[j * sRow + g] * (static_cast<float>(q) - zp[j * zRow + g]);
-      }
+extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
+    SmqMemRef2F32 *a, SmqMemRef2U8 *codes, SmqMemRef2F32 *scales,
+    SmqMemRef2F32 *zeros, SmqMemRef1I64 *params, SmqMemRef2F32 *c) {
+  const int64_t *pr = params->aligned + params->offset;
+  int64_t bits = pr[0], group = pr[params->strides[0]],
+          acts = pr[2 * params->strides[0]];
+  int64_t m = a->sizes[0], k = a->sizes[1], n = c->sizes[1];
+  float *cOut = c->aligned + c->offset;
+  if (!smq_rt_qformat_supported(bits, group)) {
+    // The compiler rejects these formats at the op; never a silent answer.
+    std::fprintf(stderr,
+                 "smq runtime: no quantized kernel for %lld bits, groups of "
+                 "%lld; the result is NaN\n",
+                 static_cast<long long>(bits), static_cast<long long>(group));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        cOut[i * c->strides[0] + j * c->strides[1]] =
+            std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  QGemm g{a->aligned + a->offset,      a->strides[0],
+          codes->aligned + codes->offset, codes->strides[0],
+          scales->aligned + scales->offset, scales->strides[0],
+          zeros->aligned + zeros->offset,   zeros->strides[0],
+          cOut,                         c->strides[0],
+          m, n, k, bits, group};
+  if (m == 0 || n == 0)
+    return;
+  std::vector<float> aCopy, cCopy;
+  int64_t kPadded = (k + 31) / 32 * 32, groups = (k + group - 1) / group;
+  bool decode = m <= 4;
+  if (decode || a->strides[1] != 1) {
+    // Decode reads whole chunks of 32: rows padded with zeros.
+    int64_t ld = decode ? kPadded : k;
+    aCopy.assign(m * ld, 0.0f);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = 0; p < k; ++p)
+        aCopy[i * ld + p] = g.a[i * a->strides[0] + p * a->strides[1]];
+    g.a = aCopy.data();
+    g.lda = ld;
+  }
+  if (c->strides[1] != 1) {
+    cCopy.assign(m * n, 0.0f);
+    g.c = cCopy.data();
+    g.ldc = n;
+  }
+  const KernelTable &t = kernels();
+  bool parallel = n * k > (1 << 18);
+  if (decode) {
+    int64_t tasks = (n + kDecodeRows - 1) / kDecodeRows;
+    std::vector<int8_t> q;
+    std::vector<float> scale, sum(m * groups);
+    if (acts == 1) {
+      q.resize(m * kPadded);
+      scale.resize(m * groups);
+      quantizeActs(g, q.data(), scale.data(), sum.data());
+    } else {
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t gi = 0; gi < groups; ++gi) {
+          float s = 0.0f;
+          for (int64_t p = gi * group; p < std::min(k, (gi + 1) * group); ++p)
+            s += g.a[i * g.lda + p];
+          sum[i * groups + gi] = s;
+        }
     }
-  };
-  View va{a->aligned + a->offset, a->strides[0], a->strides[1]};
-  MutView vc{c->aligned + c->offset, c->strides[0], c->strides[1]};
-  matmul(va, View{nullptr, 0, 1}, vc, a->sizes[0], c->sizes[1], a->sizes[1],
-         true, &fill);
+    QuantizedActs qa{q.data(), scale.data(), sum.data(), kPadded, groups};
+    auto task = [&](int64_t ti) {
+      int64_t n0 = ti * kDecodeRows, n1 = std::min(n, n0 + kDecodeRows);
+      if (acts == 1)
+        t.qgemvI8(g, qa, n0, n1);
+      else
+        t.qgemvF32(g, sum.data(), n0, n1);
+    };
+    if (parallel)
+      parallelFor(tasks, task);
+    else
+      for (int64_t ti = 0; ti < tasks; ++ti)
+        task(ti);
+  } else {
+    forColumnPanels(n, t.nr, parallel && 2 * m * n * k > (1 << 24),
+                    [&](int64_t j0, int64_t j1) { t.qgemmCols(g, j0, j1); });
+  }
+  if (!cCopy.empty())
+    scatter(cCopy.data(), m, n, cOut, c->strides[0], c->strides[1]);
 }

@@ -7,6 +7,7 @@
 
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Import/Onnx/TensorFile.h"
+#include "smq/Runtime/Runtime.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllPasses.h"
@@ -33,6 +34,33 @@ ThreadsOption::ThreadsOption(llvm::cl::OptionCategory &category) {
 
 int ThreadsOption::get() const {
   return option->getNumOccurrences() ? std::max(1, option->getValue()) : 1;
+}
+
+KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
+    : activations("quantized-activations",
+                  llvm::cl::desc("Decoding quantized matmuls (at most 4 rows): "
+                                 "f32 activations (exact) or int8 (integer "
+                                 "dot products)"),
+                  llvm::cl::init("f32"), llvm::cl::cat(category)) {}
+
+bool KernelOptions::apply(llvm::StringRef tool) const {
+  if (activations != "f32" && activations != "int8") {
+    llvm::errs() << tool << ": --quantized-activations must be f32 or int8, "
+                 << "not '" << activations << "'\n";
+    return false;
+  }
+  char err[256];
+  if (smq_rt_select_isa_from_env(err, sizeof err) != 0) {
+    llvm::errs() << tool << ": " << err << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::string KernelOptions::quantizedActivations() const { return activations; }
+
+std::string KernelOptions::cpuLevel() {
+  return smq_rt_isa_name(smq_rt_cpu_isa());
 }
 
 void registerCompilerDialects(mlir::MLIRContext &context) {

@@ -28,6 +28,23 @@ private:
   llvm::cl::opt<int> *option = nullptr;
 };
 
+/// How compiled models use the runtime's kernels: `--quantized-activations
+/// f32|int8`, and the instruction-set level SMQ_CPU_ISA forces.
+class KernelOptions {
+public:
+  explicit KernelOptions(llvm::cl::OptionCategory &category);
+  /// Applies SMQ_CPU_ISA and checks the options; on error prints
+  /// "<tool>: ..." and returns false.
+  bool apply(llvm::StringRef tool) const;
+  /// "f32" or "int8", for CompileOptions::quantizedActivations.
+  std::string quantizedActivations() const;
+  /// The level in use, as `smq-run --bench` reports it.
+  static std::string cpuLevel();
+
+private:
+  llvm::cl::opt<std::string> activations;
+};
+
 /// Registers every dialect and pass a tool that compiles models needs.
 void registerCompilerDialects(mlir::MLIRContext &context);
 

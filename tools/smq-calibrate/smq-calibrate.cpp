@@ -84,6 +84,11 @@ int main(int argc, char **argv) {
     argvRewritten.push_back(a.c_str());
   cl::ParseCommandLineOptions(static_cast<int>(argvRewritten.size()),
                               argvRewritten.data(), "SMQ calibration\n");
+  char isaError[256];
+  if (smq_rt_select_isa_from_env(isaError, sizeof isaError) != 0) {
+    errs() << "smq-calibrate: " << isaError << "\n";
+    return 1;
+  }
   if (statsMode != "full" && statsMode != "diag") {
     errs() << "smq-calibrate: --stats must be full or diag\n";
     return 2;

@@ -78,9 +78,13 @@ static cl::opt<std::string> jsonPath("json", cl::desc("Write results as JSON"),
 
 namespace {
 
+/// How the tool compiles models (--quantized-activations).
+mlir::smq::CompileOptions compileOptions;
+
 /// A compiled model that maps [1, T] int64 tokens to [1, T, V] logits, and
 /// (for the smoothness proxy) a second one that takes the token embeddings
 /// as well, with the embedding table to compute them.
+
 struct Scorer {
   std::unique_ptr<mlir::smq::CompiledModel> model, perturbable;
   const float *table = nullptr;
@@ -94,7 +98,7 @@ struct Scorer {
       return false;
     if (smoothnessDirs > 0 && !splitAtEmbedding(module->clone(), context))
       return false;
-    model = mlir::smq::CompiledModel::compile(*module, {});
+    model = mlir::smq::CompiledModel::compile(*module, compileOptions);
     if (!model)
       return false;
     if (model->inputs().size() != 1 ||
@@ -144,7 +148,7 @@ struct Scorer {
       return true;
     }
     table = reinterpret_cast<const float *>(entry->getBlob()->getData().data());
-    perturbable = mlir::smq::CompiledModel::compile(module, {});
+    perturbable = mlir::smq::CompiledModel::compile(module, compileOptions);
     if (!perturbable)
       return false;
     const auto &inputs = perturbable->inputs();
@@ -268,8 +272,12 @@ std::string jsonString(const std::string &s) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   smq::tools::ThreadsOption threads(category);
+  smq::tools::KernelOptions kernelOptions(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "SMQ language-model evaluation\n");
+  if (!kernelOptions.apply("smq-eval"))
+    return 1;
+  compileOptions.quantizedActivations = kernelOptions.quantizedActivations();
   int64_t seqLen = tokenOptions.seqLen;
   if (seqLen < 2) {
     errs() << "smq-eval: --seq-len must be at least 2\n";

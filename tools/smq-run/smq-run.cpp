@@ -54,8 +54,11 @@ static cl::opt<bool> noRuntimeMatmul(
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   smq::tools::ThreadsOption threads(category);
+  smq::tools::KernelOptions kernelOptions(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "SMQ model runner\n");
+  if (!kernelOptions.apply("smq-run"))
+    return 1;
 
   std::map<std::string, smq::HostArray> inputs;
   std::map<std::string, std::vector<int64_t>> shapes;
@@ -84,6 +87,7 @@ int main(int argc, char **argv) {
 
   mlir::smq::CompileOptions options;
   options.runtimeMatmul = !noRuntimeMatmul;
+  options.quantizedActivations = kernelOptions.quantizedActivations();
   options.optLevel = std::min(3u, optLevel.getValue());
   auto model = mlir::smq::CompiledModel::compile(*module, options);
   if (!model)
@@ -125,9 +129,10 @@ int main(int argc, char **argv) {
     }
     std::sort(ms.begin(), ms.end());
     outs() << format("compile %.1f ms; ms per pass: min %.3f median %.3f max "
-                     "%.3f (%d threads)\n",
+                     "%.3f (%d threads, cpu %s)\n",
                      model->compileSeconds() * 1e3, ms.front(),
-                     ms[ms.size() / 2], ms.back(), threads.get());
+                     ms[ms.size() / 2], ms.back(), threads.get(),
+                     smq::tools::KernelOptions::cpuLevel().c_str());
   }
   if (!outputDir.empty()) {
     std::error_code ec;

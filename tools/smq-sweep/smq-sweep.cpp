@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smq/Runtime/Runtime.h"
 #include "ModelLoading.h"
 #include "ToolDiagnostics.h"
 
@@ -279,6 +280,11 @@ int main(int argc, char **argv) {
   auto sweepStart = std::chrono::steady_clock::now();
 
   // Check everything the children would only find out later.
+  char isaError[256];
+  if (smq_rt_select_isa_from_env(isaError, sizeof isaError) != 0) {
+    errs() << "smq-sweep: error: " << isaError << "\n";
+    return 2;
+  }
   if (jsonPath.empty() && svgPath.empty()) {
     errs() << "smq-sweep: error: nothing to write: give --json and/or "
               "--svg\n";

@@ -30,6 +30,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Vectorizable polynomials for exp, tanh, erf, ... "
                      "(else: libm calls)"),
       llvm::cl::init(true)};
+  Option<std::string> quantizedActivations{
+      *this, "quantized-activations",
+      llvm::cl::desc("Decoding quantized matmuls: f32 activations (exact) or "
+                     "int8 (integer dot products)"),
+      llvm::cl::init("f32")};
 };
 
 /// smq -> linalg -> bufferized loops -> LLVM dialect, with weights as

@@ -23,15 +23,14 @@ def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
 }
 
 def SmqLinalgToRuntimeCalls : Pass<"smq-linalg-to-runtime-calls", "ModuleOp"> {
-  let summary = "Call the runtime's micro-kernels for f32 matmuls on buffers";
+  let summary = "Call the runtime's kernels for f32 matmuls and smq.ukernel ops on buffers";
   let description = [{
     Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
-    calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, and a
-    matmul whose weight is decoded by an `smq.dequantize` generic (from
-    `smq.quantized_matmul`) into one call of `smq_rt_qmatmul_f32`, which
-    decodes blocks of the weight as it multiplies. These are the
-    register-blocked, multithreaded kernels of the SMQ runtime (the
-    approach of IREE's ukernels). Chosen over tiling and vectorizing in
+    calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, and every
+    bufferized `smq.ukernel.qmatmul` into a call of
+    `smq_rt_qmatmul_packed_f32`. These are the register-blocked,
+    multithreaded kernels of the SMQ runtime, built for every x86-64 level
+    and dispatched at run time (the approach of IREE's ukernels). Chosen over tiling and vectorizing in
     MLIR by measurement; see docs/Benchmarks.md.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",

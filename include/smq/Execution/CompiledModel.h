@@ -36,6 +36,9 @@ struct CompileOptions {
   unsigned optLevel = 2;
   /// Call the runtime's matmul kernels rather than compiled loops.
   bool runtimeMatmul = true;
+  /// Decoding quantized matmuls: "f32" activations (exact) or "int8"
+  /// (integer dot products).
+  std::string quantizedActivations = "f32";
 };
 
 class CompiledModel {

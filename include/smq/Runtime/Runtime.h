@@ -8,6 +8,7 @@
 #ifndef SMQ_RUNTIME_RUNTIME_H
 #define SMQ_RUNTIME_RUNTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -72,15 +73,63 @@ void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
  * freed blocks are reused. Called once by hosts before running models. */
 void smq_rt_tune_allocator(void);
 
-/* C[M,N] += A[M,K] * Ŵᵀ for a weight Ŵ[N,K] stored as grouped low-bit
- * codes (the layout of smq.quantized_matmul): row n of `codes` is a
- * little-endian bit stream of K codes; params = {bits, group size}. Blocks of
- * Ŵ are decoded into an L1-sized buffer as the product needs them: the float
- * weight is never materialised. */
-void _mlir_ciface_smq_rt_qmatmul_f32(SmqMemRef2F32 *a, SmqMemRef2U8 *codes,
-                                     SmqMemRef2F32 *scales,
-                                     SmqMemRef2F32 *zeros,
-                                     SmqMemRef1I64 *params, SmqMemRef2F32 *c);
+/* The kernels' layout of low-bit weight codes ("packed"). Each row of Ŵ
+ * (N rows of K codes) is cut into chunks of 32 codes (the last one padded
+ * with code 0), and a chunk of `bits`-bit codes takes 4·bits bytes:
+ *   8 bits: byte j holds code j;
+ *   4 bits: byte j holds code j (low nibble) and code j+16 (high nibble);
+ *   2 bits: byte j holds code j+8i in bits 2i..2i+1, i = 0..3;
+ *   3 bits: 8 bytes of the low two bits as for 2 bits, then a 32-bit
+ *           little-endian word whose bit j is bit 2 of code j.
+ * One vector load and a few shifts and masks give 32 codes in order, so
+ * nothing is decoded bit by bit. Rows take smq_rt_packed_row_bytes bytes. */
+int64_t smq_rt_packed_row_bytes(int64_t k, int64_t bits);
+
+/* Whether the quantized kernels take this format: bits 2, 3, 4 or 8 and a
+ * group size that is a positive multiple of 32. */
+int smq_rt_qformat_supported(int64_t bits, int64_t group);
+
+/* Repacks N rows of K codes from the LSB-first bit stream of
+ * smq.quantized_matmul and ONNX's MatMulNBits (row n at src + n·srcRow) into
+ * the packed layout (row n at dst + n·smq_rt_packed_row_bytes(k, bits)). */
+void smq_rt_pack_codes(int64_t bits, int64_t n, int64_t k, const uint8_t *src,
+                       int64_t srcRow, uint8_t *dst);
+
+/* C[M,N] = A[M,K] · Ŵᵀ for a weight Ŵ[N,K] in the packed layout, with
+ * Ŵ[n,k] = scales[n,g] · (code[n,k] − zeros[n,g]), g = k / group;
+ * params = {bits, group size, activations} where activations is 0 for f32
+ * and 1 for int8 quantized per group and row (integer dot products). C is
+ * overwritten. M ≤ 4 streams the weight once (decode); larger M decodes
+ * tiles of Ŵ into cache and reuses them across rows (prompts). */
+void _mlir_ciface_smq_rt_qmatmul_packed_f32(SmqMemRef2F32 *a,
+                                            SmqMemRef2U8 *codes,
+                                            SmqMemRef2F32 *scales,
+                                            SmqMemRef2F32 *zeros,
+                                            SmqMemRef1I64 *params,
+                                            SmqMemRef2F32 *c);
+
+/* Instruction-set levels the kernels are built for. One build carries all
+ * of them; the best one the CPU (and OS) supports is chosen at first use,
+ * or SMQ_CPU_ISA=baseline|avx2|avxvnni|avx512|avx512vnni forces one. */
+typedef enum {
+  SMQ_ISA_BASELINE = 0, /* x86-64 SSE2 */
+  SMQ_ISA_AVX2 = 1,     /* AVX2 + FMA */
+  SMQ_ISA_AVXVNNI = 2,  /* AVX2 + FMA + AVX-VNNI (VEX int8 dot products) */
+  SMQ_ISA_AVX512 = 3,   /* AVX-512 F/BW/VL/DQ */
+  SMQ_ISA_AVX512VNNI = 4,
+  SMQ_ISA_COUNT = 5
+} SmqCpuIsa;
+
+/* The level in use (chosen on the first call if not yet). */
+int smq_rt_cpu_isa(void);
+const char *smq_rt_isa_name(int isa);
+/* Whether this CPU and OS can run `isa`. */
+int smq_rt_isa_supported(int isa);
+/* Selects a level by name ("best" = the CPU's best). Returns 0, or -1 with a
+ * message in err (naming the features the CPU lacks) and nothing changed. */
+int smq_rt_select_isa(const char *name, char *err, size_t errLen);
+/* Applies SMQ_CPU_ISA if set: what tools call before running anything. */
+int smq_rt_select_isa_from_env(char *err, size_t errLen);
 
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */

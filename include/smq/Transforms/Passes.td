@@ -113,4 +113,29 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SmqPackQuantizedWeights : Pass<"smq-pack-quantized-weights", "ModuleOp"> {
+  let summary = "Repack quantized weights into the layout the CPU kernels stream";
+  let description = [{
+    Rewrites the constant codes of every `smq.quantized_matmul` from the
+    LSB-first bit stream into the runtime kernels' packed layout (chunks
+    of 32 codes that one vector load and a few shifts decode in order; see
+    `include/smq/Runtime/Runtime.h`) and marks the op `packed`. This runs
+    when the model is compiled, so the kernels never decode bit by bit.
+
+    A format no kernel takes (bits other than 2, 3, 4 and 8, or groups
+    that are not multiples of 32) gets a warning at the op and stays
+    unpacked: its weight is then decoded to f32 when the model runs.
+
+    `activations=int8` also marks the ops `int8_activations`: decoding then
+    quantizes activations to int8 per group and uses integer dot products
+    (faster, not exact). The default, `f32`, multiplies f32 activations by
+    the decoded codes.
+  }];
+  let options = [
+    Option<"activations", "activations", "std::string", "\"f32\"",
+           "Decode-path activations: f32 (exact) or int8 (integer dot products)">
+  ];
+  let dependentDialects = ["::mlir::smq::SmqDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD

@@ -1,6 +1,8 @@
 //===- LinalgToRuntime.cpp - matmuls become runtime kernel calls ----------===//
 #include "smq/Conversion/Passes.h"
 
+#include "smq/Dialect/Smq/IR/SmqOps.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -50,23 +52,6 @@ void callKernel(ModuleOp module, Operation *at, StringRef name,
                        casts);
 }
 
-/// The `smq.dequantize` generic that writes `weight`, if that is all that
-/// is done to it besides being read by `reader`.
-linalg::GenericOp dequantizeProducer(Value weight, Operation *reader) {
-  linalg::GenericOp producer;
-  for (Operation *user : weight.getUsers()) {
-    if (user == reader || isa<memref::DeallocOp>(user))
-      continue;
-    auto g = dyn_cast<linalg::GenericOp>(user);
-    if (!g || !g->getAttrOfType<DenseI64ArrayAttr>("smq.dequantize") ||
-        g.getNumDpsInputs() != 3 || producer ||
-        g.getDpsInits()[0] != weight)
-      return nullptr;
-    producer = g;
-  }
-  return producer;
-}
-
 struct LinalgToRuntimeCallsPass
     : public smq::impl::SmqLinalgToRuntimeCallsBase<LinalgToRuntimeCallsPass> {
   void runOnOperation() override {
@@ -91,46 +76,33 @@ struct LinalgToRuntimeCallsPass
       if (f32)
         matmuls.push_back(op);
     });
+    SmallVector<smq::UKernelQMatMulOp> qmatmuls;
+    module.walk([&](smq::UKernelQMatMulOp op) {
+      if (op.getNumResults() == 0)
+        qmatmuls.push_back(op);
+    });
+    for (smq::UKernelQMatMulOp op : qmatmuls) {
+      // {bits, group size, activations}, as the kernel reads them.
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value params = memref::AllocaOp::create(
+          b, loc, MemRefType::get({3}, b.getI64Type()));
+      int64_t values[3] = {op.getBits(), op.getGroupSize(),
+                           op.getInt8Activations() ? 1 : 0};
+      for (int i = 0; i < 3; ++i)
+        memref::StoreOp::create(
+            b, loc, arith::ConstantIntOp::create(b, loc, b.getI64Type(), values[i]),
+            params, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      callKernel(module, op, "smq_rt_qmatmul_packed_f32",
+                 {op.getLhs(), op.getCodes(), op.getScales(),
+                  op.getZeroPoints(), params, op.getInit()});
+      op->erase();
+    }
     for (Operation *op : matmuls) {
       bool batch = isa<linalg::BatchMatmulOp>(op);
       auto lop = cast<linalg::LinalgOp>(op);
       Value a = lop.getDpsInputs()[0], w = lop.getDpsInputs()[1],
             c = lop.getDpsInits()[0];
-      // A weight decoded from codes only for this product: one fused call
-      // that decodes blocks as it goes.
-      if (!batch)
-        if (linalg::GenericOp deq = dequantizeProducer(w, op)) {
-          SmallVector<Value> args = {a};
-          auto deqInputs = deq.getDpsInputs();
-          args.append(deqInputs.begin(), deqInputs.end());
-          // {bits, group size}, as the kernel reads them.
-          auto format = deq->getAttrOfType<DenseI64ArrayAttr>("smq.dequantize");
-          OpBuilder b(op);
-          Location loc = op->getLoc();
-          Value params = memref::AllocaOp::create(
-              b, loc, MemRefType::get({2}, b.getI64Type()));
-          for (int i = 0; i < 2; ++i)
-            memref::StoreOp::create(
-                b, loc,
-                arith::ConstantIntOp::create(b, loc, b.getI64Type(),
-                                             format[i]),
-                params, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
-          args.push_back(params);
-          args.push_back(c);
-          callKernel(module, op, "smq_rt_qmatmul_f32", args);
-          op->erase();
-          deq->erase();
-          // The decoded weight's buffer is now only allocated and freed.
-          if (auto alloc = w.getDefiningOp<memref::AllocOp>())
-            if (llvm::all_of(alloc->getUsers(), [](Operation *u) {
-                  return isa<memref::DeallocOp>(u);
-                })) {
-              for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
-                u->erase();
-              alloc->erase();
-            }
-          continue;
-        }
       SmallVector<Value> args = {a, w, c};
       callKernel(module, op,
                  batch ? "smq_rt_batch_matmul_f32" : "smq_rt_matmul_f32",

@@ -1,6 +1,7 @@
 //===- CpuPipeline.cpp - smq to the LLVM dialect for CPUs -----------------===//
 //
 // The stages, in order:
+//   0. quantized weights are repacked into the kernels' layout;
 //   1. weights become arguments (smq-externalize-weights), so code size and
 //      compile time do not grow with the model;
 //   2. smq -> linalg/tensor/arith/math, then elementwise fusion;
@@ -35,6 +36,11 @@ static const char *kToLLVM =
 void smq::buildCpuPipeline(OpPassManager &pm,
                            const CpuPipelineOptions &options) {
   std::string pipeline =
+      // Packing needs the codes as constants: before externalizing them.
+      (options.useRuntimeMatmul
+           ? "smq-pack-quantized-weights{activations=" +
+                 options.quantizedActivations + "},"
+           : std::string()) +
       std::string("smq-externalize-weights,convert-smq-to-linalg,"
                   "canonicalize,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse,") +

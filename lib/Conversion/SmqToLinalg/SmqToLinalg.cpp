@@ -748,12 +748,10 @@ struct MatMulPattern : public OpConversionPattern<MatMulOp> {
   }
 };
 
-/// Ŵᵀ (K×N f32) decoded from an smq.quantized_matmul's codes. The generic
-/// reads each code's first byte, its group's scale and its zero point
-/// through indexing maps, and is tagged `smq.dequantize = [bits, group]`:
-/// smq-linalg-to-runtime-calls fuses it with the matmul that reads it into
-/// one kernel call, so the float weight only exists when that fusion does
-/// not apply.
+/// Ŵᵀ (K×N f32) decoded from an unpacked smq.quantized_matmul's codes: the
+/// generic reads each code's first byte, its group's scale and its zero
+/// point through indexing maps. Packed codes go to the runtime kernel
+/// instead (smq.ukernel.qmatmul), and never exist as floats.
 Value dequantizeTransposed(OpBuilder &b, Location loc, Value codes,
                            Value scales, Value zeros, int64_t bits,
                            int64_t group, int64_t k) {
@@ -805,8 +803,6 @@ Value dequantizeTransposed(OpBuilder &b, Location loc, Value codes,
             nb, l, args[1], arith::SubFOp::create(nb, l, qf, args[2]));
         linalg::YieldOp::create(nb, l, w);
       });
-  generic->setAttr("smq.dequantize",
-                   b.getDenseI64ArrayAttr({bits, group}));
   return generic.getResult(0);
 }
 
@@ -821,6 +817,24 @@ struct QuantizedMatMulPattern : public OpConversionPattern<QuantizedMatMulOp> {
     auto lhs = cast<RankedTensorType>(adaptor.getLhs().getType());
     if (!lhs.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "only f32 activations");
+    Location loc = op.getLoc();
+    if (op.getPacked()) {
+      // [..., K] as [M, K] through the kernel, and back.
+      int64_t k = lhs.getShape().back(), m = lhs.getNumElements() / k;
+      int64_t n = type->getShape().back();
+      Type f32 = rewriter.getF32Type();
+      auto out = RankedTensorType::get({m, n}, f32);
+      Value x = reshapeTo(rewriter, loc, adaptor.getLhs(),
+                          RankedTensorType::get({m, k}, f32));
+      auto kernel = UKernelQMatMulOp::create(
+          rewriter, loc, TypeRange{out}, x, adaptor.getCodes(),
+          adaptor.getScales(), adaptor.getZeroPoints(),
+          emptyTensor(rewriter, loc, out), op.getBitsAttr(),
+          op.getGroupSizeAttr(), op.getInt8ActivationsAttr());
+      rewriter.replaceOp(op,
+                         reshapeTo(rewriter, loc, kernel.getResult()[0], *type));
+      return success();
+    }
     Value w = dequantizeTransposed(
         rewriter, op.getLoc(), adaptor.getCodes(), adaptor.getScales(),
         adaptor.getZeroPoints(), op.getBitsAttr().getInt(),
@@ -1183,6 +1197,8 @@ struct ConvertSmqToLinalgPass
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<SmqDialect>();
+    // Kernel calls stay smq ops down to bufferization.
+    target.addLegalOp<UKernelQMatMulOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {

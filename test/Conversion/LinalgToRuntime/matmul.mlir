@@ -26,3 +26,28 @@ func.func @f64(%a: memref<2x3xf64>, %b: memref<3x4xf64>, %c: memref<2x4xf64>) {
   linalg.matmul ins(%a, %b : memref<2x3xf64>, memref<3x4xf64>) outs(%c : memref<2x4xf64>)
   return
 }
+
+// A bufferized kernel op becomes one call; its params are {bits, group,
+// activations (0 = f32, 1 = int8)}.
+// CHECK-LABEL: func.func @qmatmul
+// CHECK: %[[P:.*]] = memref.alloca() : memref<3xi64>
+// CHECK: %[[BITS:.*]] = arith.constant 4 : i64
+// CHECK: memref.store %[[BITS]], %[[P]]
+// CHECK: %[[GROUP:.*]] = arith.constant 64 : i64
+// CHECK: memref.store %[[GROUP]], %[[P]]
+// CHECK: %[[ACTS:.*]] = arith.constant 1 : i64
+// CHECK: memref.store %[[ACTS]], %[[P]]
+// CHECK: call @smq_rt_qmatmul_packed_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xi64, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
+// CHECK-NOT: smq.ukernel.qmatmul
+func.func @qmatmul(%x: memref<2x128xf32>, %codes: memref<96x64xi8>, %s: memref<96x2xf32>, %z: memref<96x2xf32>, %y: memref<2x96xf32>) {
+  smq.ukernel.qmatmul ins(%x, %codes, %s, %z : memref<2x128xf32>, memref<96x64xi8>, memref<96x2xf32>, memref<96x2xf32>) outs(%y : memref<2x96xf32>) {bits = 4 : i64, group_size = 64 : i64, int8_activations}
+  return
+}
+
+// On tensors (before bufferization) it is left alone.
+// CHECK-LABEL: func.func @on_tensors
+// CHECK: smq.ukernel.qmatmul
+func.func @on_tensors(%x: tensor<1x32xf32>, %codes: tensor<8x8xi8>, %s: tensor<8x1xf32>, %z: tensor<8x1xf32>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %r = smq.ukernel.qmatmul ins(%x, %codes, %s, %z : tensor<1x32xf32>, tensor<8x8xi8>, tensor<8x1xf32>, tensor<8x1xf32>) outs(%y : tensor<1x8xf32>) {bits = 2 : i64, group_size = 32 : i64} -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}

@@ -48,3 +48,30 @@ func.func @softmax(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %0 = smq.softmax %x {axis = 1 : i64} : tensor<4x16xf32>
   return %0 : tensor<4x16xf32>
 }
+
+// -----
+
+// Packed codes go to the kernel op, with the batch folded into M; nothing
+// is decoded into a float weight.
+// CHECK-LABEL: func.func @qmatmul_packed
+// CHECK: %[[X:.*]] = tensor.reshape %arg0({{.*}}) : (tensor<2x3x64xf32>, tensor<2xi64>) -> tensor<6x64xf32>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<6x8xf32>
+// CHECK: %[[Y:.*]] = smq.ukernel.qmatmul ins(%[[X]], %arg1, %arg2, %arg3 : tensor<6x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<8x2xf32>) outs(%[[INIT]] : tensor<6x8xf32>) {bits = 4 : i64, group_size = 32 : i64, int8_activations} -> tensor<6x8xf32>
+// CHECK: tensor.reshape %[[Y]]({{.*}}) : (tensor<6x8xf32>, tensor<3xi64>) -> tensor<2x3x8xf32>
+// CHECK-NOT: linalg.matmul
+func.func @qmatmul_packed(%x: tensor<2x3x64xf32>, %c: tensor<8x32xui8>, %s: tensor<8x2xf32>, %z: tensor<8x2xf32>) -> tensor<2x3x8xf32> {
+  %y = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 32 : i64, packed, int8_activations} : (tensor<2x3x64xf32>, tensor<8x32xui8>, tensor<8x2xf32>, tensor<8x2xf32>) -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}
+
+// -----
+
+// Unpacked codes are decoded by a generic and multiplied as f32.
+// CHECK-LABEL: func.func @qmatmul_unpacked
+// CHECK: %[[W:.*]] = linalg.generic
+// CHECK: linalg.matmul ins(%{{.*}}, %[[W]] : tensor<1x64xf32>, tensor<64x8xf32>)
+// CHECK-NOT: smq.ukernel
+func.func @qmatmul_unpacked(%x: tensor<1x64xf32>, %c: tensor<8x32xui8>, %s: tensor<8x2xf32>, %z: tensor<8x2xf32>) -> tensor<1x8xf32> {
+  %y = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 32 : i64} : (tensor<1x64xf32>, tensor<8x32xui8>, tensor<8x2xf32>, tensor<8x2xf32>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}

@@ -205,3 +205,52 @@ func.func @quantized_groups(%x: tensor<8x192xf32>, %c: tensor<64x96xui8>, %s: te
   %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 64 : i64} : (tensor<8x192xf32>, tensor<64x96xui8>, tensor<64x2xf32>, tensor<64x2xf32>) -> tensor<8x64xf32>
   return
 }
+
+// -----
+
+func.func @packed_wrong_row_bytes(%x: tensor<1x40xf32>, %c: tensor<4x20xui8>, %s: tensor<4x2xf32>, %z: tensor<4x2xf32>) {
+  // Packed rows are whole chunks of 32 codes: 2 chunks of 16 bytes.
+  // expected-error @+1 {{codes must hold 32 bytes per row for 40 inputs of 4 bits (packed), not 20}}
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 32 : i64, packed} : (tensor<1x40xf32>, tensor<4x20xui8>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @packed_no_kernel(%x: tensor<1x64xf32>, %c: tensor<4x40xui8>, %s: tensor<4x4xf32>, %z: tensor<4x4xf32>) {
+  // expected-error @+1 {{no quantized kernel takes 5-bit codes in groups of 16}}
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 5 : i64, group_size = 16 : i64, packed} : (tensor<1x64xf32>, tensor<4x40xui8>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @int8_needs_packed(%x: tensor<1x32xf32>, %c: tensor<4x16xui8>, %s: tensor<4x1xf32>, %z: tensor<4x1xf32>) {
+  // expected-error @+1 {{int8_activations needs packed codes}}
+  %0 = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 32 : i64, int8_activations} : (tensor<1x32xf32>, tensor<4x16xui8>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_group(%x: tensor<1x64xf32>, %c: tensor<4x32xi8>, %s: tensor<4x4xf32>, %z: tensor<4x4xf32>, %y: tensor<1x4xf32>) {
+  // expected-error @+1 {{no quantized kernel takes 4-bit codes in groups of 16}}
+  %0 = smq.ukernel.qmatmul ins(%x, %c, %s, %z : tensor<1x64xf32>, tensor<4x32xi8>, tensor<4x4xf32>, tensor<4x4xf32>) outs(%y : tensor<1x4xf32>) {bits = 4 : i64, group_size = 16 : i64} -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_shapes(%x: tensor<2x64xf32>, %c: tensor<4x32xi8>, %s: tensor<4x2xf32>, %z: tensor<4x2xf32>, %y: tensor<1x4xf32>) {
+  // expected-error @+1 {{needs 4x2 scales and zero points and a 2x4 init}}
+  %0 = smq.ukernel.qmatmul ins(%x, %c, %s, %z : tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>, tensor<4x2xf32>) outs(%y : tensor<1x4xf32>) {bits = 4 : i64, group_size = 32 : i64} -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_mixed(%x: tensor<1x32xf32>, %c: memref<4x16xi8>, %s: tensor<4x1xf32>, %z: tensor<4x1xf32>, %y: tensor<1x4xf32>) {
+  // expected-error @+1 {{needs all tensors or all memrefs}}
+  %0 = smq.ukernel.qmatmul ins(%x, %c, %s, %z : tensor<1x32xf32>, memref<4x16xi8>, tensor<4x1xf32>, tensor<4x1xf32>) outs(%y : tensor<1x4xf32>) {bits = 4 : i64, group_size = 32 : i64} -> tensor<1x4xf32>
+  return
+}

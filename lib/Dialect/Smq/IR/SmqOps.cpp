@@ -9,7 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "smq/Dialect/Smq/IR/SmqOps.h"
+
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Runtime/PackedLayout.h"
 
 #include "HostTensor.h"
 
@@ -513,15 +515,116 @@ LogicalResult QuantizedMatMulOp::verify() {
     return emitOpError("needs lhs of rank >= 1 and 2-D codes and scales");
   int64_t k = x.getShape().back(), n = codes.getDimSize(0);
   int64_t bits = getBitsAttr().getInt(), g = getGroupSizeAttr().getInt();
-  int64_t rowBytes = (k * bits + 7) / 8, groups = (k + g - 1) / g;
+  if ((getPacked() || getInt8Activations()) && !::smq::kernelFormatSupported(bits, g))
+    return emitOpError("no quantized kernel takes ")
+           << bits << "-bit codes in groups of " << g
+           << " (the packed layout needs bits 2, 3, 4 or 8 and groups that "
+              "are multiples of 32)";
+  if (getInt8Activations() && !getPacked())
+    return emitOpError("int8_activations needs packed codes");
+  int64_t rowBytes = getPacked() ? ::smq::packedRowBytes(k, bits) : (k * bits + 7) / 8;
+  int64_t groups = (k + g - 1) / g;
   if (codes.getDimSize(1) != rowBytes)
     return emitOpError("codes must hold ")
            << rowBytes << " bytes per row for " << k << " inputs of " << bits
-           << " bits, not " << codes.getDimSize(1);
+           << " bits" << (getPacked() ? " (packed)" : "") << ", not "
+           << codes.getDimSize(1);
   if (scales.getShape() != ArrayRef<int64_t>{n, groups} ||
       zeros.getShape() != scales.getShape())
     return emitOpError("scales and zero points must be ")
            << n << "x" << groups << " (rows x groups)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel calls
+//===----------------------------------------------------------------------===//
+
+LogicalResult UKernelQMatMulOp::verify() {
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  ShapedType x = shaped(getLhs()), codes = shaped(getCodes()),
+             scales = shaped(getScales()), zeros = shaped(getZeroPoints()),
+             init = shaped(getInit());
+  for (ShapedType t : {x, codes, scales, zeros, init})
+    if (!t.hasStaticShape() || t.getRank() != 2)
+      return emitOpError("needs 2-D operands of static shape");
+  bool tensors = isa<RankedTensorType>(init);
+  for (ShapedType t : {x, codes, scales, zeros})
+    if (isa<RankedTensorType>(t) != tensors)
+      return emitOpError("needs all tensors or all memrefs");
+  if (tensors != (getNumResults() == 1))
+    return emitOpError("returns one tensor on tensors and nothing on memrefs");
+  int64_t bits = getBits(), g = getGroupSize();
+  if (!::smq::kernelFormatSupported(bits, g))
+    return emitOpError("no quantized kernel takes ")
+           << bits << "-bit codes in groups of " << g;
+  int64_t m = x.getDimSize(0), k = x.getDimSize(1), n = codes.getDimSize(0);
+  int64_t groups = (k + g - 1) / g;
+  if (codes.getDimSize(1) != ::smq::packedRowBytes(k, bits) ||
+      !codes.getElementType().isInteger(8))
+    return emitOpError("codes must be ")
+           << n << "x" << ::smq::packedRowBytes(k, bits) << " bytes";
+  if (scales.getShape() != ArrayRef<int64_t>{n, groups} ||
+      zeros.getShape() != scales.getShape() ||
+      init.getShape() != ArrayRef<int64_t>{m, n})
+    return emitOpError("needs ")
+           << n << "x" << groups << " scales and zero points and a " << m
+           << "x" << n << " init";
+  if (!x.getElementType().isF32() || !init.getElementType().isF32() ||
+      !scales.getElementType().isF32() || !zeros.getElementType().isF32())
+    return emitOpError("needs f32 activations, scales and zero points");
+  return success();
+}
+
+void UKernelQMatMulOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (&operand == &getInitMutable())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+  }
+}
+
+bool UKernelQMatMulOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return &operand != &getInitMutable();
+}
+
+bool UKernelQMatMulOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return &operand == &getInitMutable();
+}
+
+bufferization::AliasingValueList UKernelQMatMulOp::getAliasingValues(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  if (&operand != &getInitMutable() || getNumResults() == 0)
+    return {};
+  return {{getResult()[0], bufferization::BufferRelation::Equivalent}};
+}
+
+LogicalResult
+UKernelQMatMulOp::bufferize(RewriterBase &rewriter,
+                            const bufferization::BufferizationOptions &options,
+                            bufferization::BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value v : getOperands()) {
+    if (!isa<TensorType>(v.getType())) {
+      buffers.push_back(v);
+      continue;
+    }
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(*this);
+  UKernelQMatMulOp::create(rewriter, getLoc(), TypeRange{}, buffers,
+                           (*this)->getAttrs());
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, buffers[4]);
   return success();
 }
 

@@ -13,6 +13,7 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
 
 // An op whose result types are inferred from its operands and attributes.
 // A declared result type may be more static than the inferred one (a user
@@ -225,24 +226,73 @@ def Smq_QuantizedMatMulOp : Smq_InferredOp<"quantized_matmul"> {
   let summary = "x · Ŵᵀ for a weight stored as grouped low-bit codes";
   let description = [{
     Ŵ is N×K (out × in). Row n's codes are a little-endian bit stream of K
-    `bits`-bit codes in `codes[n]` (ceil(K·bits/8) bytes). Inputs are cut
-    into groups of `group_size` (the last may be shorter); group g of row n
-    has `scales[n, g]` and `zero_points[n, g]`, and
+    `bits`-bit codes in `codes[n]` (ceil(K·bits/8) bytes), the order of
+    ONNX Runtime's MatMulNBits. Inputs are cut into groups of `group_size`
+    (the last may be shorter); group g of row n has `scales[n, g]` and
+    `zero_points[n, g]`, and
 
         Ŵ[n, k] = scales[n, g] · (code[n, k] − zero_points[n, g]),
         g = k / group_size.
 
     The result is `lhs[..., K] · Ŵᵀ`, shape `[..., N]`: what `smq.matmul`
     computes with a K×N weight, after --smq-quantize-weights.
+
+    With `packed` (set by --smq-pack-quantized-weights), `codes` are in the
+    runtime kernels' layout instead: rows of ceil(K/32) chunks of 4·bits
+    bytes (see `include/smq/Runtime/Runtime.h`), which only bits 2, 3, 4, 8
+    and groups that are multiples of 32 have. `int8_activations` lets
+    decoding (at most 4 rows of `lhs`) quantize `lhs` to int8 per group and
+    row and use integer dot products: faster, and no longer exact.
   }];
   let arguments = (ins Smq_FloatTensor:$lhs, TensorOf<[UI8]>:$codes,
                        TensorOf<[F32]>:$scales, TensorOf<[F32]>:$zero_points,
                        ConfinedAttr<I64Attr, [IntMinValue<2>, IntMaxValue<8>]>:$bits,
-                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$group_size);
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$group_size,
+                       UnitAttr:$packed, UnitAttr:$int8_activations);
   let results = (outs Smq_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $codes `,` $scales `,` $zero_points attr-dict `:`
     functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel calls
+//===----------------------------------------------------------------------===//
+
+def Smq_UKernelQMatMulOp : Smq_Op<"ukernel.qmatmul", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "The runtime's quantized matmul kernel, as an op";
+  let description = [{
+    `init[M, N] = lhs[M, K] · Ŵᵀ` for packed codes (see
+    `smq.quantized_matmul` with `packed`). `init` is only written. On
+    tensors the op returns the new value of `init`; after bufferization it
+    works on memrefs and returns nothing, and `smq-linalg-to-runtime-calls`
+    turns it into a call of `smq_rt_qmatmul_packed_f32`. This is how the
+    choice of kernel travels from `convert-smq-to-linalg` to the call: as
+    an op with typed operands, not a tag on a generic.
+
+    ```mlir
+    %y = smq.ukernel.qmatmul ins(%x, %codes, %scales, %zeros :
+           tensor<1x192xf32>, tensor<192x96xi8>, tensor<192x3xf32>,
+           tensor<192x3xf32>) outs(%init : tensor<1x192xf32>)
+           {bits = 4 : i64, group_size = 64 : i64} -> tensor<1x192xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$lhs, AnyShaped:$codes, AnyShaped:$scales,
+                       AnyShaped:$zero_points, AnyShaped:$init,
+                       ConfinedAttr<I64Attr, [IntMinValue<2>, IntMaxValue<8>]>:$bits,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$group_size,
+                       UnitAttr:$int8_activations);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $lhs `,` $codes `,` $scales `,` $zero_points `:` type($lhs) `,`
+    type($codes) `,` type($scales) `,` type($zero_points) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
   }];
   let hasVerifier = 1;
 }

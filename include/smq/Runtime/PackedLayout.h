@@ -1,0 +1,31 @@
+//===- PackedLayout.h - sizes of the kernels' packed codes -----*- C++ -*-===//
+//
+// Header-only, so the dialect's verifier and the runtime agree on one
+// definition without the compiler linking the runtime. Runtime.h describes
+// the layout itself.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_RUNTIME_PACKEDLAYOUT_H
+#define SMQ_RUNTIME_PACKEDLAYOUT_H
+
+#include <cstdint>
+
+namespace smq {
+
+/// Codes per chunk of the packed layout.
+constexpr int64_t kPackedChunk = 32;
+
+/// Bytes of one packed row of k codes of `bits` bits.
+constexpr int64_t packedRowBytes(int64_t k, int64_t bits) {
+  return (k + kPackedChunk - 1) / kPackedChunk * 4 * bits;
+}
+
+/// Whether the quantized kernels take this format.
+constexpr bool kernelFormatSupported(int64_t bits, int64_t group) {
+  return (bits == 2 || bits == 3 || bits == 4 || bits == 8) && group > 0 &&
+         group % kPackedChunk == 0;
+}
+
+} // namespace smq
+
+#endif // SMQ_RUNTIME_PACKEDLAYOUT_H

@@ -1,0 +1,88 @@
+//===- Kernels.h - one table of kernels per instruction-set level -*- C++ -*-===//
+//
+// KernelsImpl.inc is compiled once per x86-64 level (baseline, AVX2,
+// AVX-VNNI, AVX-512, AVX-512-VNNI), each time in its own namespace and with
+// its own -m flags, and exports one KernelTable. Dispatch.cpp picks a table
+// from CPUID at first use; Matmul.cpp splits work over threads and calls
+// into it. Kernel translation units use no C++ library templates, so no
+// inline function compiled for a higher level can be merged by the linker
+// into code that runs on a lower one.
+//
+//===----------------------------------------------------------------------===//
+#ifndef SMQ_LIB_RUNTIME_KERNELS_H
+#define SMQ_LIB_RUNTIME_KERNELS_H
+
+#include <cstdint>
+
+namespace smq::rt {
+
+/// C[m,n] += A[m,k]·B[k,n]; any strides.
+struct F32Gemm {
+  const float *a;
+  int64_t lda, acs;
+  const float *b;
+  int64_t ldb, bcs;
+  float *c;
+  int64_t ldc, ccs;
+  int64_t m, n, k;
+};
+
+/// C[m,n] = A[m,k]·Ŵᵀ, Ŵ[n,k] in the packed layout (Runtime.h).
+struct QGemm {
+  const float *a;
+  int64_t lda; // A's column stride is 1
+  const uint8_t *codes;
+  int64_t codeRow;
+  const float *scales;
+  int64_t scaleRow;
+  const float *zeros;
+  int64_t zeroRow;
+  float *c;
+  int64_t ldc; // C's column stride is 1
+  int64_t m, n, k, bits, group;
+};
+
+/// Activations quantized to int8 per group and row, for QGemm::m rows:
+/// q[row·kPadded + k], scale[row·groups + g], and sum[row·groups + g] =
+/// scale · Σ_k q over the group (for the zero-point term).
+struct QuantizedActs {
+  const int8_t *q;
+  const float *scale;
+  const float *sum;
+  int64_t kPadded, groups;
+};
+
+struct KernelTable {
+  const char *name;
+  /// Columns of C a gemmF32Cols call must start on a multiple of.
+  int64_t nr;
+  /// C[:, j0:j1) += A·B[:, j0:j1).
+  void (*gemmF32Cols)(const F32Gemm &, int64_t j0, int64_t j1);
+  /// Decode path, f32 activations: C[:, n0:n1) for m <= 4, A's rows
+  /// zero-padded to a multiple of 32; sums[row·groups + g] = Σ_k A over
+  /// group g.
+  void (*qgemvF32)(const QGemm &, const float *sums, int64_t n0, int64_t n1);
+  /// Decode path, int8 activations prepared by quantizeActs.
+  void (*qgemvI8)(const QGemm &, const QuantizedActs &, int64_t n0,
+                  int64_t n1);
+  /// Prompt path: C[:, j0:j1) with tiles of Ŵ decoded into cache; j0 is a
+  /// multiple of nr.
+  void (*qgemmCols)(const QGemm &, int64_t j0, int64_t j1);
+};
+
+/// Fills q, scale and sum for every row of g.a (buffers sized by the caller
+/// from QuantizedActs::kPadded and ::groups). Plain C++, any level.
+void quantizeActs(const QGemm &g, int8_t *q, float *scale, float *sum);
+
+extern const KernelTable kBaselineKernels;
+extern const KernelTable kAvx2Kernels;
+extern const KernelTable kAvxVnniKernels;
+extern const KernelTable kAvx512Kernels;
+extern const KernelTable kAvx512VnniKernels;
+
+/// The table of the level in use.
+const KernelTable &kernels();
+
+} // namespace smq::rt
+
+#endif // SMQ_LIB_RUNTIME_KERNELS_H

@@ -1,0 +1,303 @@
+//===- KernelsTest.cpp - the runtime's kernels against scalar references -===//
+//
+// Every test runs on every instruction-set level this CPU has (selected as
+// SMQ_CPU_ISA would), and checks results against a double-precision
+// reference written from the definitions in Runtime.h, plus bit-identical
+// results at 1, 2 and 3 threads.
+//
+//===----------------------------------------------------------------------===//
+#include "smq/Runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Matrix {
+  int64_t rows, cols, rowStride, colStride;
+  std::vector<float> data;
+  Matrix(int64_t r, int64_t c, bool transposed = false)
+      : rows(r), cols(c), rowStride(transposed ? 1 : c),
+        colStride(transposed ? r : 1), data(r * c, 0.0f) {}
+  float &at(int64_t i, int64_t j) {
+    return data[i * rowStride + j * colStride];
+  }
+  SmqMemRef2F32 ref() {
+    return {data.data(), data.data(), 0, {rows, cols}, {rowStride, colStride}};
+  }
+};
+
+class OnEveryIsa : public ::testing::TestWithParam<int> {
+protected:
+  void SetUp() override {
+    if (!smq_rt_isa_supported(GetParam()))
+      GTEST_SKIP() << smq_rt_isa_name(GetParam()) << " not on this CPU";
+    char err[256];
+    ASSERT_EQ(smq_rt_select_isa(smq_rt_isa_name(GetParam()), err, sizeof err),
+              0)
+        << err;
+    ASSERT_EQ(smq_rt_cpu_isa(), GetParam());
+  }
+  void TearDown() override {
+    smq_rt_select_isa("best", nullptr, 0);
+    smq_rt_set_num_threads(1);
+  }
+};
+
+std::string isaName(const ::testing::TestParamInfo<int> &info) {
+  return smq_rt_isa_name(info.param);
+}
+
+void fillRandom(Matrix &m, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (int64_t i = 0; i < m.rows; ++i)
+    for (int64_t j = 0; j < m.cols; ++j)
+      m.at(i, j) = d(rng);
+}
+
+/// Runs f at 1, 2 and 3 threads; every run must give the same bytes.
+template <typename F> std::vector<float> sameAtAnyThreadCount(F f) {
+  std::vector<float> first;
+  for (int threads : {1, 2, 3}) {
+    smq_rt_set_num_threads(threads);
+    std::vector<float> out = f();
+    if (first.empty())
+      first = out;
+    else
+      EXPECT_EQ(std::memcmp(first.data(), out.data(), out.size() * 4), 0)
+          << "differs at " << threads << " threads";
+  }
+  smq_rt_set_num_threads(1);
+  return first;
+}
+
+TEST_P(OnEveryIsa, F32MatmulOddShapes) {
+  std::mt19937 rng(1);
+  struct Shape {
+    int64_t m, n, k;
+    bool transposedB, transposedC;
+  };
+  for (Shape s : {Shape{1, 1, 1, false, false}, Shape{7, 13, 5, false, false},
+                  Shape{13, 67, 300, false, false},
+                  Shape{1, 257, 513, false, false},
+                  Shape{30, 300, 40, true, false},
+                  Shape{9, 40, 17, false, true},
+                  Shape{64, 640, 64, false, false}}) {
+    Matrix a(s.m, s.k), b(s.k, s.n, s.transposedB), c0(s.m, s.n, s.transposedC);
+    fillRandom(a, rng);
+    fillRandom(b, rng);
+    fillRandom(c0, rng);
+    std::vector<float> got = sameAtAnyThreadCount([&] {
+      Matrix c = c0;
+      SmqMemRef2F32 ra = a.ref(), rb = b.ref(), rc = c.ref();
+      _mlir_ciface_smq_rt_matmul_f32(&ra, &rb, &rc);
+      return c.data;
+    });
+    Matrix c = c0;
+    c.data = got;
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j) {
+        double want = c0.at(i, j), mag = std::fabs(want);
+        for (int64_t p = 0; p < s.k; ++p) {
+          want += double(a.at(i, p)) * b.at(p, j);
+          mag += std::fabs(double(a.at(i, p)) * b.at(p, j));
+        }
+        ASSERT_NEAR(c.at(i, j), want, 1e-6 * mag + 1e-7)
+            << s.m << "x" << s.n << "x" << s.k << " at " << i << "," << j;
+      }
+  }
+}
+
+/// A quantized weight in the bit-stream layout of smq.quantized_matmul,
+/// with its packed form.
+struct QWeight {
+  int64_t n, k, bits, group, groups;
+  std::vector<uint8_t> codes, stream, packed;
+  std::vector<float> scales, zeros;
+
+  QWeight(int64_t n, int64_t k, int64_t bits, int64_t group, bool symmetric,
+          std::mt19937 &rng)
+      : n(n), k(k), bits(bits), group(group),
+        groups((k + group - 1) / group) {
+    std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
+    std::uniform_real_distribution<float> scale(0.01f, 0.1f);
+    std::uniform_int_distribution<int> zero(0, (1 << bits) - 1);
+    codes.resize(n * k);
+    for (auto &c : codes)
+      c = static_cast<uint8_t>(code(rng));
+    int64_t rowBytes = (k * bits + 7) / 8;
+    stream.assign(n * rowBytes, 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t bit = 0; bit < bits; ++bit)
+          if (codes[r * k + j] >> bit & 1) {
+            int64_t at = j * bits + bit;
+            stream[r * rowBytes + at / 8] |= uint8_t(1 << (at % 8));
+          }
+    packed.resize(n * smq_rt_packed_row_bytes(k, bits));
+    smq_rt_pack_codes(bits, n, k, stream.data(), rowBytes, packed.data());
+    for (int64_t i = 0; i < n * groups; ++i) {
+      scales.push_back(scale(rng));
+      // Symmetric codes centre on 2^(bits-1), as the quantizers write them.
+      zeros.push_back(symmetric ? float(1 << (bits - 1)) : float(zero(rng)));
+    }
+  }
+  double weight(int64_t r, int64_t j) const {
+    int64_t g = r * groups + j / group;
+    return double(scales[g]) * (double(codes[r * k + j]) - zeros[g]);
+  }
+};
+
+/// What the int8 path multiplies by: activations quantized per group and
+/// row to [-127, 127] by round-half-even of a·127/max|a|.
+std::vector<double> int8Activations(const Matrix &a, int64_t group) {
+  std::vector<double> out(a.rows * a.cols);
+  for (int64_t i = 0; i < a.rows; ++i)
+    for (int64_t g0 = 0; g0 < a.cols; g0 += group) {
+      int64_t g1 = std::min(a.cols, g0 + group);
+      float amax = 0.0f;
+      for (int64_t j = g0; j < g1; ++j)
+        amax = std::max(amax, std::fabs(a.data[i * a.cols + j]));
+      for (int64_t j = g0; j < g1; ++j) {
+        float q = amax > 0 ? std::nearbyint(a.data[i * a.cols + j] *
+                                            (127.0f / amax))
+                           : 0.0f;
+        out[i * a.cols + j] = double(q) * (amax / 127.0f);
+      }
+    }
+  return out;
+}
+
+std::vector<float> runQmatmul(const Matrix &a, const QWeight &w, int acts) {
+  Matrix am = a, c(a.rows, w.n);
+  int64_t rowBytes = smq_rt_packed_row_bytes(w.k, w.bits);
+  std::vector<uint8_t> codes = w.packed;
+  std::vector<float> scales = w.scales, zeros = w.zeros;
+  int64_t params[3] = {w.bits, w.group, acts};
+  SmqMemRef2F32 ra = am.ref(), rc = c.ref();
+  SmqMemRef2U8 rcodes{codes.data(), codes.data(), 0, {w.n, rowBytes},
+                      {rowBytes, 1}};
+  SmqMemRef2F32 rs{scales.data(), scales.data(), 0, {w.n, w.groups},
+                   {w.groups, 1}};
+  SmqMemRef2F32 rz{zeros.data(), zeros.data(), 0, {w.n, w.groups},
+                   {w.groups, 1}};
+  SmqMemRef1I64 rp{params, params, 0, {3}, {1}};
+  // C is overwritten: start from garbage.
+  std::fill(c.data.begin(), c.data.end(), 12345.0f);
+  _mlir_ciface_smq_rt_qmatmul_packed_f32(&ra, &rcodes, &rs, &rz, &rp, &rc);
+  return c.data;
+}
+
+TEST_P(OnEveryIsa, QuantizedMatmulEveryFormat) {
+  std::mt19937 rng(7);
+  for (int64_t bits : {2, 3, 4, 8})
+    for (int64_t group : {32, 64, 128})
+      for (bool symmetric : {false, true})
+        for (int64_t m : {1, 3, 4, 5, 17})
+          for (int acts : {0, 1}) {
+            // K not a multiple of the group (nor of 32); N not of any tile.
+            int64_t n = 37, k = 2 * group + 40;
+            QWeight w(n, k, bits, group, symmetric, rng);
+            Matrix a(m, k);
+            fillRandom(a, rng);
+            std::vector<float> got =
+                sameAtAnyThreadCount([&] { return runQmatmul(a, w, acts); });
+            // The int8 path applies only to decoding (m <= 4).
+            bool int8 = acts == 1 && m <= 4;
+            std::vector<double> aq;
+            if (int8)
+              aq = int8Activations(a, group);
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t r = 0; r < n; ++r) {
+                double want = 0, mag = 0;
+                for (int64_t j = 0; j < k; ++j) {
+                  double x = int8 ? aq[i * k + j] : a.data[i * k + j];
+                  want += x * w.weight(r, j);
+                  mag += std::fabs(x * w.weight(r, j)) +
+                         std::fabs(x * w.scales[r * w.groups + j / group] *
+                                   w.zeros[r * w.groups + j / group]);
+                }
+                ASSERT_NEAR(got[i * n + r], want, 2e-6 * mag + 1e-6)
+                    << "bits " << bits << " group " << group << " m " << m
+                    << " acts " << acts << " sym " << symmetric << " at "
+                    << i << "," << r;
+              }
+          }
+}
+
+TEST_P(OnEveryIsa, QuantizedMatmulRecoversEachWeight) {
+  // With one-hot activations the product is one column of Ŵ.
+  std::mt19937 rng(3);
+  for (int64_t bits : {2, 3, 4, 8}) {
+    QWeight w(5, 70, bits, 32, false, rng);
+    for (int64_t j : {0, 15, 16, 31, 32, 63, 69}) {
+      Matrix a(1, w.k);
+      a.data[j] = 1.0f;
+      std::vector<float> got = runQmatmul(a, w, 0);
+      for (int64_t r = 0; r < w.n; ++r)
+        EXPECT_NEAR(got[r], w.weight(r, j), 1e-6)
+            << "bits " << bits << " row " << r << " k " << j;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtime, OnEveryIsa,
+                         ::testing::Range(0, int(SMQ_ISA_COUNT)), isaName);
+
+TEST(PackedCodes, HandDerivedLayout) {
+  // 4 bits: codes 0..31 of one chunk; byte j = code j | code j+16 << 4.
+  std::vector<uint8_t> stream(16), packed(16);
+  for (int j = 0; j < 32; ++j)
+    stream[j / 2] |= uint8_t((j % 16) << (4 * (j % 2)));
+  smq_rt_pack_codes(4, 1, 32, stream.data(), 16, packed.data());
+  for (int j = 0; j < 16; ++j)
+    EXPECT_EQ(packed[j], uint8_t((j % 16) | ((j + 16) % 16) << 4)) << j;
+  // 3 bits: code j = 7 for j = 9 only: low bits 3 at byte 1, bits 2..3;
+  // high bit at bit 9 of the word after 8 bytes.
+  std::vector<uint8_t> s3(12, 0), p3(12);
+  int64_t at = 9 * 3;
+  for (int b = 0; b < 3; ++b)
+    s3[(at + b) / 8] |= uint8_t(1 << ((at + b) % 8));
+  smq_rt_pack_codes(3, 1, 32, s3.data(), 12, p3.data());
+  std::vector<uint8_t> want(12, 0);
+  want[1] = 3 << 2;
+  want[8 + 1] = 1 << 1;
+  EXPECT_EQ(p3, want);
+  // A tail chunk is padded with code 0; row size counts whole chunks.
+  EXPECT_EQ(smq_rt_packed_row_bytes(33, 2), 16);
+  EXPECT_EQ(smq_rt_packed_row_bytes(32, 3), 12);
+}
+
+TEST(PackedCodes, SupportedFormats) {
+  EXPECT_TRUE(smq_rt_qformat_supported(4, 128));
+  EXPECT_TRUE(smq_rt_qformat_supported(3, 32));
+  EXPECT_FALSE(smq_rt_qformat_supported(5, 64));
+  EXPECT_FALSE(smq_rt_qformat_supported(4, 48));
+  EXPECT_FALSE(smq_rt_qformat_supported(4, 0));
+}
+
+TEST(Dispatch, RefusesUnknownAndMissingLevels) {
+  char err[256] = "";
+  EXPECT_NE(smq_rt_select_isa("avx9", err, sizeof err), 0);
+  EXPECT_NE(std::string(err).find("unknown CPU level 'avx9'"),
+            std::string::npos);
+  for (int isa = 0; isa < SMQ_ISA_COUNT; ++isa)
+    if (!smq_rt_isa_supported(isa)) {
+      int before = smq_rt_cpu_isa();
+      EXPECT_NE(smq_rt_select_isa(smq_rt_isa_name(isa), err, sizeof err), 0);
+      EXPECT_NE(std::string(err).find("lacks"), std::string::npos) << err;
+      EXPECT_EQ(smq_rt_cpu_isa(), before);
+    }
+  EXPECT_EQ(smq_rt_select_isa("baseline", err, sizeof err), 0);
+  EXPECT_EQ(smq_rt_cpu_isa(), SMQ_ISA_BASELINE);
+  EXPECT_EQ(smq_rt_select_isa("best", err, sizeof err), 0);
+  EXPECT_GE(smq_rt_cpu_isa(), SMQ_ISA_BASELINE);
+}
+
+} // namespace
