@@ -200,9 +200,11 @@ TEST_P(OnEveryIsa, QuantizedMatmulEveryFormat) {
     for (int64_t group : {32, 64, 128})
       for (bool symmetric : {false, true})
         for (int64_t m : {1, 3, 4, 5, 17})
-          for (int acts : {0, 1}) {
-            // K not a multiple of the group (nor of 32); N not of any tile.
-            int64_t n = 37, k = 2 * group + 40;
+          for (int acts : {0, 1})
+            for (int64_t kTail : {40, 8}) {
+            // K not a multiple of the group (nor of 32), and a last group
+            // of one chunk or of two; N not a multiple of any tile.
+            int64_t n = 37, k = 2 * group + kTail;
             QWeight w(n, k, bits, group, symmetric, rng);
             Matrix a(m, k);
             fillRandom(a, rng);
@@ -225,10 +227,10 @@ TEST_P(OnEveryIsa, QuantizedMatmulEveryFormat) {
                 }
                 ASSERT_NEAR(got[i * n + r], want, 2e-6 * mag + 1e-6)
                     << "bits " << bits << " group " << group << " m " << m
-                    << " acts " << acts << " sym " << symmetric << " at "
-                    << i << "," << r;
+                    << " k " << k << " acts " << acts << " sym "
+                    << symmetric << " at " << i << "," << r;
               }
-          }
+            }
 }
 
 TEST_P(OnEveryIsa, QuantizedMatmulRecoversEachWeight) {
