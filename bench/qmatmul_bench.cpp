@@ -1,13 +1,15 @@
 //===- qmatmul_bench.cpp - the quantized kernels against the memory limit ===//
 //
-//   smq-bench-qmatmul [--quick] [--threads T]
+//   smq-bench-qmatmul [--quick] [--hot] [--threads T]
 //
 // For every instruction-set level this CPU runs, times
 // smq_rt_qmatmul_packed_f32 on Llama-shaped weights (N×K 4096×4096,
 // 11008×4096, 4096×11008) at M = 1, 4, 16, 128 rows, bits 2/3/4, groups of
 // 32/64/128, f32 and int8 activations for decoding. Weights are cold: the
 // benchmark rotates through copies worth more than 4× the last-level cache.
-// It prints the median time, the weight bytes streamed per second (codes,
+// --hot reuses one copy instead (what a peer timed on one weight sees;
+// the weights may then sit in the last-level cache). SMQ_CPU_ISA restricts
+// the run to one level. It prints the median time, the weight bytes streamed per second (codes,
 // scales and zero points), and that as a share of the copy bandwidth it
 // measures itself (memcpy of a 1 GiB buffer on one thread), which bounds a
 // memory-bound decode GEMV; plus the f32 kernel on the same shapes as the
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -134,16 +137,18 @@ double timeF32(std::vector<std::vector<float>> &copies, std::vector<float> &a,
 } // namespace
 
 int main(int argc, char **argv) {
-  bool quick = false;
+  bool quick = false, hot = false;
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--quick")
       quick = true;
+    else if (arg == "--hot")
+      hot = true;
     else if (arg == "--threads" && i + 1 < argc)
       threads = std::max(1, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick] [--threads T]\n");
+      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick] [--hot] [--threads T]\n");
       return 2;
     }
   }
@@ -156,8 +161,11 @@ int main(int argc, char **argv) {
   size_t llc = lastLevelCache();
   double bw = copyBandwidth();
   std::printf("last-level cache %.0f MiB; memcpy %.1f GB/s (1 thread); "
-              "%d thread(s)\n",
-              llc / 1048576.0, bw, threads);
+              "%d thread(s); weights %s\n",
+              llc / 1048576.0, bw, threads,
+              hot ? "hot (one copy)" : "cold (copies > 4x the LLC)");
+  bool oneLevel = std::getenv("SMQ_CPU_ISA") != nullptr;
+  int forced = smq_rt_cpu_isa();
   std::printf("%-11s %-12s %4s %4s %5s %5s %10s %8s %7s %10s\n", "level",
               "N x K", "M", "bits", "group", "acts", "ms", "GB/s", "% copy",
               "f32 ms");
@@ -169,23 +177,24 @@ int main(int argc, char **argv) {
   std::vector<int64_t> bitsList = {2, 3, 4}, groups = {32, 64, 128};
   if (quick) {
     shapes = {{4096, 11008}};
-    ms = {1, 128};
-    groups = {128};
+    ms = {1, 4, 128};
+    groups = {32, 128};
+    bitsList = {2, 3, 4};
   }
   std::mt19937 rng(1);
   for (int isa = 0; isa < SMQ_ISA_COUNT; ++isa) {
-    if (!smq_rt_isa_supported(isa))
+    if (!smq_rt_isa_supported(isa) || (oneLevel && isa != forced))
       continue;
     smq_rt_select_isa(smq_rt_isa_name(isa), nullptr, 0);
     for (Shape s : shapes) {
       // f32 weights: one copy is already far larger than the cache.
       std::vector<std::vector<float>> fcopies(
-          std::max<size_t>(2, 4 * llc / (s.n * s.k * 4) + 1),
+          hot ? 1 : std::max<size_t>(2, 4 * llc / (s.n * s.k * 4) + 1),
           std::vector<float>(s.n * s.k, 0.5f));
       for (int64_t bits : bitsList)
         for (int64_t g : groups) {
           Weights w0 = makeWeights(s.n, s.k, bits, g, rng);
-          size_t copies = 4 * llc / w0.bytes() + 2;
+          size_t copies = hot ? 1 : 4 * llc / w0.bytes() + 2;
           std::vector<Weights> ws(copies, w0);
           for (int64_t m : ms) {
             std::vector<float> a(m * s.k, 0.25f), c(m * s.n);
