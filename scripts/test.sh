@@ -8,6 +8,8 @@ build="${SMQ_BUILD_DIR:-$root/build}"
 # ONNX Runtime is a second oracle; without it those tests report UNSUPPORTED.
 bash "$root/scripts/install-ort.sh" "$build/ort" ||
   echo "test: continuing without ONNX Runtime" >&2
+# Compiled models are cached inside the build folder, never in ~/.cache.
+export SMQ_CACHE_DIR="$build/test-cache"
 log="$build/test-results.txt"
 set +e
 /usr/lib/llvm-22/bin/lit -sv "$build/test" "$build/test/Unit" "$@" 2>&1 | tee "$log"

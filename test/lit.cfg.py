@@ -32,6 +32,10 @@ if os.path.isdir(config.shared_dir):
 if os.path.isdir(config.onnx_node_tests):
     config.available_features.add("onnx-node-tests")
 
+# The compile cache stays inside the build folder (tests that are about the
+# cache give each run a folder of its own).
+config.environment["SMQ_CACHE_DIR"] = os.path.join(config.smq_obj_root, "test-cache")
+
 # Instruction-set levels this CPU runs (SMQ_CPU_ISA=<level> forces one), so
 # that every kernel path is tested on a machine that has it. They mirror
 # lib/Runtime/Dispatch.cpp's checks.

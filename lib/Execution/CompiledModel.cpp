@@ -22,13 +22,20 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "smq/Execution/ObjectCache.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
 #include <cmath>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::smq;
@@ -95,7 +102,90 @@ FailureOr<TensorSpec> specOf(func::FuncOp func, Type type, StringRef name) {
   return TensorSpec{name.str(), std::vector<int64_t>(t.getShape()), *dtype};
 }
 
+/// The runtime functions compiled code calls, by the names it calls them.
+llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
+  llvm::orc::SymbolMap map;
+  auto add = [&](const char *name, void *fn) {
+    map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                           llvm::JITSymbolFlags::Exported};
+  };
+  add("_mlir_ciface_smq_rt_matmul_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_f32));
+  add("_mlir_ciface_smq_rt_batch_matmul_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
+  add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
+  add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
+  return map;
+}
+
+/// Object code for a module lowered to the LLVM dialect, with MLIR's packed
+/// entry wrappers (`_mlir_<name>`), as MLIR's ExecutionEngine compiles it.
+llvm::Expected<std::string> compileObject(ModuleOp module,
+                                          const CompileOptions &options,
+                                          llvm::TargetMachine *tm) {
+  ExecutionEngineOptions engineOptions;
+  auto transformer = makeOptimizingTransformer(options.optLevel, 0, tm);
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = options.optLevel >= 3
+                                         ? llvm::CodeGenOptLevel::Aggressive
+                                         : llvm::CodeGenOptLevel::Default;
+  engineOptions.enableObjectDump = true;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  (*engine)->registerSymbols(runtimeSymbols);
+  // ORC compiles on first lookup.
+  auto entry = (*engine)->lookupPacked("_mlir_ciface_" + options.entry);
+  if (!entry)
+    return entry.takeError();
+  llvm::SmallString<128> path;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("smq-model", "o", fd, path))
+    return llvm::errorCodeToError(ec);
+  ::close(fd);
+  (*engine)->dumpToObjectFile(path);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  if (!buffer)
+    return llvm::errorCodeToError(buffer.getError());
+  return (*buffer)->getBuffer().str();
+}
+
 } // namespace
+
+bool CompiledModel::load(llvm::StringRef object, const std::string &entryName,
+                         std::string *why) {
+  auto fail = [&](llvm::Error err) {
+    *why = llvm::toString(std::move(err));
+    return false;
+  };
+  auto created = llvm::orc::LLJITBuilder().create();
+  if (!created)
+    return fail(created.takeError());
+  std::unique_ptr<llvm::orc::LLJIT> loaded = std::move(*created);
+  llvm::orc::JITDylib &lib = loaded->getMainJITDylib();
+  // libm and libc (expf, malloc, memcpy) from this process.
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      loaded->getDataLayout().getGlobalPrefix());
+  if (!process)
+    return fail(process.takeError());
+  lib.addGenerator(std::move(*process));
+  llvm::orc::MangleAndInterner interner(loaded->getExecutionSession(),
+                                        loaded->getDataLayout());
+  if (llvm::Error err = lib.define(llvm::orc::absoluteSymbols(runtimeSymbols(interner))))
+    return fail(std::move(err));
+  if (llvm::Error err = loaded->addObjectFile(
+          llvm::MemoryBuffer::getMemBufferCopy(object, "smq-model")))
+    return fail(std::move(err));
+  auto fn = loaded->lookup("_mlir__mlir_ciface_" + entryName);
+  if (!fn)
+    return fail(fn.takeError());
+  entryFn = fn->toPtr<void (*)(void **)>();
+  jit = std::move(loaded);
+  return true;
+}
 
 std::unique_ptr<CompiledModel>
 CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
@@ -198,43 +288,50 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   } else {
     llvm::consumeError(tmBuilder.takeError());
   }
-  ExecutionEngineOptions engineOptions;
-  auto transformer =
-      makeOptimizingTransformer(options.optLevel, 0, tm.get());
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel =
-      options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
-                            : llvm::CodeGenOptLevel::Default;
-  auto engine = ExecutionEngine::create(module, engineOptions);
-  if (!engine) {
-    emitError(module.getLoc())
-        << "JIT compilation failed: " << llvm::toString(engine.takeError());
-    return nullptr;
+
+  // The object code depends on the lowered module (no weights: they are
+  // arguments), the host and the optimisation level.
+  ObjectCache cache = ObjectCache::fromEnvironment();
+  std::string key;
+  if (cache.enabled()) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os, OpPrintingFlags().enableDebugInfo(false));
+    std::string target =
+        tm ? (tm->getTargetTriple().str() + " " + tm->getTargetCPU().str() +
+              " " + tm->getTargetFeatureString().str())
+           : std::string("no-target-machine");
+    target += " O" + std::to_string(options.optLevel);
+    key = ObjectCache::key(text, target);
   }
-  model->engine = std::move(*engine);
-  model->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    auto add = [&](const char *name, void *fn) {
-      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                             llvm::JITSymbolFlags::Exported};
-    };
-    add("_mlir_ciface_smq_rt_matmul_f32",
-        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_f32));
-    add("_mlir_ciface_smq_rt_batch_matmul_f32",
-        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
-    add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
-        reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
-    add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
-    return map;
-  });
-  model->engine->initialize();
-  // ORC compiles on first lookup; do it now, so that compile time is
-  // reported here and the first call is not slow.
-  auto entryFn = model->engine->lookupPacked("_mlir_ciface_" + options.entry);
-  if (!entryFn) {
-    emitError(module.getLoc()) << "JIT compilation failed: "
-                               << llvm::toString(entryFn.takeError());
-    return nullptr;
+  std::string note;
+  std::optional<std::string> object =
+      cache.enabled() ? cache.lookup(key, &note) : std::nullopt;
+  if (!note.empty())
+    emitWarning(module.getLoc()) << note;
+  if (object) {
+    if (model->load(*object, options.entry, &note)) {
+      model->cached = true;
+    } else {
+      emitWarning(module.getLoc())
+          << "compile cache entry for this model could not be loaded (" << note
+          << "); rebuilt";
+      object.reset();
+    }
+  }
+  if (!object) {
+    auto compiled = compileObject(module, options, tm.get());
+    if (!compiled) {
+      emitError(module.getLoc())
+          << "JIT compilation failed: " << llvm::toString(compiled.takeError());
+      return nullptr;
+    }
+    if (!model->load(*compiled, options.entry, &note)) {
+      emitError(module.getLoc()) << "JIT compilation failed: " << note;
+      return nullptr;
+    }
+    if (cache.enabled() && !cache.store(key, *compiled, &note))
+      emitWarning(module.getLoc()) << note;
   }
   smq_rt_tune_allocator();
   model->seconds = std::chrono::duration<double>(
@@ -280,9 +377,6 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     descPtrs.push_back(d.data());
   for (auto &p : descPtrs)
     args.push_back(&p);
-  if (llvm::Error err = engine->invokePacked("_mlir_ciface_" + entry, args)) {
-    *why = llvm::toString(std::move(err));
-    return false;
-  }
+  entryFn(args.data());
   return true;
 }

@@ -322,7 +322,7 @@ int main(int argc, char **argv) {
   bool proxy = model.perturbable && (!withReference || reference.perturbable);
   smq::tools::Unigram unigram(*windows, model.vocab);
 
-  smq::eval::LanguageModelStats stats;
+  smq::eval::LanguageModelStats stats, refStats;
   Measures measures, refMeasures;
   int64_t index = 0;
   smq::HostArray tokens;
@@ -347,9 +347,12 @@ int main(int argc, char **argv) {
                               : nullptr);
       measures.candidates.add(logits.data<float>() + t * model.vocab,
                               model.vocab);
-      if (withReference)
+      if (withReference) {
         refMeasures.candidates.add(refLogits.data<float>() + t * model.vocab,
                                    model.vocab);
+        refStats.add(refLogits.data<float>() + t * model.vocab, model.vocab,
+                     w[t + 1], nullptr);
+      }
     }
     // Both models see the same neighbours and directions.
     if (measureWindows == 0 || index < measureWindows) {
@@ -385,6 +388,7 @@ int main(int argc, char **argv) {
   outs() << format("perplexity:   %.4f\n", stats.perplexity());
   if (withReference) {
     outs() << "reference:    " << referencePath << "\n";
+    outs() << format("reference perplexity: %.4f\n", refStats.perplexity());
     outs() << format("KL(ref||model): %.6f nats/token\n", stats.meanKl());
     outs() << format("top-1 agreement: %.4f\n", stats.top1Agreement());
   }
@@ -447,6 +451,9 @@ int main(int argc, char **argv) {
                   .str();
     if (withReference) {
       json += ",\n  \"reference\": " + jsonString(referencePath) + ",\n";
+      json += formatv("  \"reference_perplexity\": {0:f6},\n",
+                      refStats.perplexity())
+                  .str();
       json += formatv("  \"kl\": {0:f8},\n", stats.meanKl()).str();
       json += formatv("  \"top1_agreement\": {0:f6},\n", stats.top1Agreement())
                   .str();

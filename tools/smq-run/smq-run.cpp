@@ -128,9 +128,10 @@ int main(int argc, char **argv) {
                        .count());
     }
     std::sort(ms.begin(), ms.end());
-    outs() << format("compile %.1f ms; ms per pass: min %.3f median %.3f max "
+    outs() << format("compile %.1f ms%s; ms per pass: min %.3f median %.3f max "
                      "%.3f (%d threads, cpu %s)\n",
-                     model->compileSeconds() * 1e3, ms.front(),
+                     model->compileSeconds() * 1e3,
+                     model->fromCache() ? " (cached)" : "", ms.front(),
                      ms[ms.size() / 2], ms.back(), threads.get(),
                      smq::tools::KernelOptions::cpuLevel().c_str());
   }

@@ -1,7 +1,8 @@
 //===- CompiledModel.h - JIT-compiled smq models ----------------*- C++ -*-===//
 //
-// Compiles an smq module through --smq-cpu-pipeline with MLIR's
-// ExecutionEngine and runs it on host arrays. Weights are not compiled in:
+// Compiles an smq module through --smq-cpu-pipeline and MLIR's
+// ExecutionEngine (or takes its object code from the compile cache,
+// ObjectCache.h), links it with ORC, and runs it on host arrays. Weights are not compiled in:
 // they stay in the module's resource blobs (protobuf buffers or mmapped
 // external data) and are passed to the code on every call. A CompiledModel
 // must not outlive the MLIRContext of the module it was compiled from.
@@ -18,8 +19,8 @@
 #include <string>
 #include <vector>
 
-namespace mlir {
-class ExecutionEngine;
+namespace llvm::orc {
+class LLJIT;
 }
 
 namespace mlir::smq {
@@ -57,8 +58,10 @@ public:
   bool run(const std::vector<const ::smq::HostArray *> &inputs,
            std::vector<::smq::HostArray> &outputs, std::string *why);
 
-  /// Seconds spent lowering and JIT-compiling.
+  /// Seconds spent lowering and JIT-compiling (or loading from the cache).
   double compileSeconds() const { return seconds; }
+  /// Whether the object code came from the compile cache (ObjectCache.h).
+  bool fromCache() const { return cached; }
 
 private:
   CompiledModel() = default;
@@ -67,7 +70,13 @@ private:
     const char *data;
     std::vector<int64_t> shape;
   };
-  std::unique_ptr<ExecutionEngine> engine;
+  /// Links `object` and finds the packed entry `_mlir__mlir_ciface_<entry>`.
+  bool load(llvm::StringRef object, const std::string &entry,
+            std::string *why);
+
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  void (*entryFn)(void **) = nullptr;
+  bool cached = false;
   std::string entry;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   std::vector<Weight> weights;

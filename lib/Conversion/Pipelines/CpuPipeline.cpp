@@ -16,41 +16,63 @@
 
 #include "smq/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-static const char *kBufferize =
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{modify-public-functions},";
-
-static const char *kToLLVM =
-    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-    "convert-math-to-funcs,convert-math-to-llvm,convert-math-to-libm,"
-    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
-    "reconcile-unrealized-casts";
-
+// Every stage is added through its typed constructor, as upstream's GPU
+// pipelines and CIRCT's firtool do: a renamed or removed pass breaks the
+// build, not a user's run.
 void smq::buildCpuPipeline(OpPassManager &pm,
                            const CpuPipelineOptions &options) {
-  std::string pipeline =
-      // Packing needs the codes as constants: before externalizing them.
-      (options.useRuntimeMatmul
-           ? "smq-pack-quantized-weights{activations=" +
-                 options.quantizedActivations + "},"
-           : std::string()) +
-      std::string("smq-externalize-weights,convert-smq-to-linalg,"
-                  "canonicalize,func.func(linalg-fuse-elementwise-ops),"
-                  "canonicalize,cse,") +
-      (options.approximateMath ? "func.func(smq-approximate-math)," : "") +
-      kBufferize + "buffer-deallocation-pipeline," +
-      // After deallocation, which rewrites private function signatures.
-      (options.useRuntimeMatmul ? "smq-linalg-to-runtime-calls," : "") +
-      kToLLVM;
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error("smq-cpu-pipeline: a stage is not registered");
+  // Packing needs the codes as constants: before externalizing them.
+  if (options.useRuntimeMatmul) {
+    SmqPackQuantizedWeightsOptions pack;
+    pack.activations = options.quantizedActivations;
+    pm.addPass(createSmqPackQuantizedWeights(pack));
+  }
+  pm.addPass(createSmqExternalizeWeights());
+  pm.addPass(createConvertSmqToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (options.approximateMath)
+    pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // After deallocation, which rewrites private function signatures.
+  if (options.useRuntimeMatmul)
+    pm.addPass(createSmqLinalgToRuntimeCalls());
+
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void smq::registerCpuPipeline() {
