@@ -1,5 +1,5 @@
-// RUN: smq-opt %s --split-input-file --verify-diagnostics --smq-pack-quantized-weights | FileCheck %s
-// RUN: smq-opt %s --split-input-file --verify-diagnostics --smq-pack-quantized-weights=activations=int8 | FileCheck %s --check-prefix=INT8
+// RUN: smq-opt %s --split-input-file --verify-diagnostics --smq-pack-quantized-weights=activations=f32 | FileCheck %s
+// RUN: smq-opt %s --split-input-file --verify-diagnostics --smq-pack-quantized-weights | FileCheck %s --check-prefix=INT8
 
 // Two rows of 32 4-bit codes, row r holding (k + r) mod 16. In the bit
 // stream byte i is code 2i | code 2i+1 << 4 (0x10, 0x32, ...); packed, byte j
@@ -7,6 +7,7 @@
 // CHECK-LABEL: func.func @four_bits
 // CHECK: %[[C:.*]] = smq.constant dense_resource<codes.packed> : tensor<2x16xui8>
 // CHECK: smq.quantized_matmul %arg0, %[[C]], {{.*}} {bits = 4 : i64, group_size = 32 : i64, packed}
+// The default: int8 activations.
 // CHECK-NOT: dense_resource<codes>
 // CHECK: codes.packed: "0x0100000000112233445566778899AABBCCDDEEFF112233445566778899AABBCCDDEEFF00"
 // INT8: {bits = 4 : i64, group_size = 32 : i64, int8_activations, packed}

@@ -39,9 +39,9 @@ int ThreadsOption::get() const {
 KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
     : activations("quantized-activations",
                   llvm::cl::desc("Decoding quantized matmuls (at most 4 rows): "
-                                 "f32 activations (exact) or int8 (integer "
-                                 "dot products)"),
-                  llvm::cl::init("f32"), llvm::cl::cat(category)) {}
+                                 "int8 activations (integer dot products) or "
+                                 "f32 (exact)"),
+                  llvm::cl::init("int8"), llvm::cl::cat(category)) {}
 
 bool KernelOptions::apply(llvm::StringRef tool) const {
   if (activations != "f32" && activations != "int8") {

@@ -36,7 +36,7 @@ public:
   /// Applies SMQ_CPU_ISA and checks the options; on error prints
   /// "<tool>: ..." and returns false.
   bool apply(llvm::StringRef tool) const;
-  /// "f32" or "int8", for CompileOptions::quantizedActivations.
+  /// "int8" (the default) or "f32", for CompileOptions::quantizedActivations.
   std::string quantizedActivations() const;
   /// The level in use, as `smq-run --bench` reports it.
   static std::string cpuLevel();

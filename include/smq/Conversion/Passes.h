@@ -32,9 +32,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   Option<std::string> quantizedActivations{
       *this, "quantized-activations",
-      llvm::cl::desc("Decoding quantized matmuls: f32 activations (exact) or "
-                     "int8 (integer dot products)"),
-      llvm::cl::init("f32")};
+      llvm::cl::desc("Decoding quantized matmuls: int8 activations (integer "
+                     "dot products) or f32 (exact)"),
+      llvm::cl::init("int8")};
 };
 
 /// smq -> linalg -> bufferized loops -> LLVM dialect, with weights as

@@ -37,9 +37,9 @@ struct CompileOptions {
   unsigned optLevel = 2;
   /// Call the runtime's matmul kernels rather than compiled loops.
   bool runtimeMatmul = true;
-  /// Decoding quantized matmuls: "f32" activations (exact) or "int8"
-  /// (integer dot products).
-  std::string quantizedActivations = "f32";
+  /// Decoding quantized matmuls: "int8" activations (integer dot products;
+  /// the default, see docs/Benchmarks.md) or "f32" (exact).
+  std::string quantizedActivations = "int8";
 };
 
 class CompiledModel {
