@@ -76,7 +76,10 @@ void gemmF32(F32Gemm g, bool parallel) {
     g.ccs = 1;
   }
   const KernelTable &t = kernels();
-  forColumnPanels(g.n, t.nr, parallel && 2 * g.m * g.n * g.k > (1 << 24),
+  // Enough arithmetic, or (decoding) a large B to stream: a second thread
+  // adds its own share of memory bandwidth.
+  bool worthIt = 2 * g.m * g.n * g.k > (1 << 24) || g.n * g.k >= (1 << 18);
+  forColumnPanels(g.n, t.nr, parallel && worthIt,
                   [&](int64_t j0, int64_t j1) { t.gemmF32Cols(g, j0, j1); });
   if (!cCopy.empty())
     scatter(cCopy.data(), g.m, g.n, cOut, cRs, cCs);
