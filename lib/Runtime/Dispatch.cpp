@@ -110,9 +110,9 @@ int currentIsa() {
   // library has no channel for the error, so it warns and runs the best.
   char err[256];
   if (smq_rt_select_isa_from_env(err, sizeof err) != 0) {
-    std::fprintf(stderr, "smq runtime: %s; using %s\n", err,
-                 kNames[bestIsa()]);
-    current.store(bestIsa());
+    int best = bestIsa();
+    std::fprintf(stderr, "smq runtime: %s; using %s\n", err, kNames[best]);
+    current.store(best);
   }
   return current.load();
 }

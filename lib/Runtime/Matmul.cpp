@@ -41,18 +41,13 @@ void forColumnPanels(int64_t n, int64_t nr, bool parallel,
       panel(p);
 }
 
-/// A strided m×n matrix, copied to or from a contiguous one.
-void gather(const float *src, int64_t rs, int64_t cs, int64_t m, int64_t n,
-            float *dst) {
+/// dst[i·drs + j·dcs] = src[i·srs + j·scs] for an m×n matrix: strided
+/// operands to and from the contiguous ones the kernels take.
+void copyMatrix(const float *src, int64_t srs, int64_t scs, int64_t m,
+                int64_t n, float *dst, int64_t drs, int64_t dcs) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
-      dst[i * n + j] = src[i * rs + j * cs];
-}
-void scatter(const float *src, int64_t m, int64_t n, float *dst, int64_t rs,
-             int64_t cs) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      dst[i * rs + j * cs] = src[i * n + j];
+      dst[i * drs + j * dcs] = src[i * srs + j * scs];
 }
 
 void gemmF32(F32Gemm g, bool parallel) {
@@ -61,7 +56,7 @@ void gemmF32(F32Gemm g, bool parallel) {
   std::vector<float> aCopy, cCopy;
   if (g.acs != 1) {
     aCopy.resize(g.m * g.k);
-    gather(g.a, g.lda, g.acs, g.m, g.k, aCopy.data());
+    copyMatrix(g.a, g.lda, g.acs, g.m, g.k, aCopy.data(), g.k, 1);
     g.a = aCopy.data();
     g.lda = g.k;
     g.acs = 1;
@@ -70,7 +65,7 @@ void gemmF32(F32Gemm g, bool parallel) {
   int64_t cRs = g.ldc, cCs = g.ccs;
   if (g.ccs != 1) {
     cCopy.resize(g.m * g.n);
-    gather(g.c, g.ldc, g.ccs, g.m, g.n, cCopy.data());
+    copyMatrix(g.c, g.ldc, g.ccs, g.m, g.n, cCopy.data(), g.n, 1);
     g.c = cCopy.data();
     g.ldc = g.n;
     g.ccs = 1;
@@ -82,7 +77,7 @@ void gemmF32(F32Gemm g, bool parallel) {
   forColumnPanels(g.n, t.nr, parallel && worthIt,
                   [&](int64_t j0, int64_t j1) { t.gemmF32Cols(g, j0, j1); });
   if (!cCopy.empty())
-    scatter(cCopy.data(), g.m, g.n, cOut, cRs, cCs);
+    copyMatrix(cCopy.data(), g.n, 1, g.m, g.n, cOut, cRs, cCs);
 }
 
 /// Rows of Ŵ per decode task: enough to pay for a hand-off, few enough to
@@ -192,9 +187,7 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
     // Decode reads whole chunks of 32: rows padded with zeros.
     int64_t ld = decode ? kPadded : k;
     aCopy.assign(m * ld, 0.0f);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t p = 0; p < k; ++p)
-        aCopy[i * ld + p] = g.a[i * a->strides[0] + p * a->strides[1]];
+    copyMatrix(g.a, a->strides[0], a->strides[1], m, k, aCopy.data(), ld, 1);
     g.a = aCopy.data();
     g.lda = ld;
   }
@@ -240,5 +233,5 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
                     [&](int64_t j0, int64_t j1) { t.qgemmCols(g, j0, j1); });
   }
   if (!cCopy.empty())
-    scatter(cCopy.data(), m, n, cOut, c->strides[0], c->strides[1]);
+    copyMatrix(cCopy.data(), n, 1, m, n, cOut, c->strides[0], c->strides[1]);
 }
