@@ -201,17 +201,16 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->entry = options.entry;
 
-  // Weights become arguments first, so that the signature can be read off
-  // with their blobs before lowering erases the names.
+  // Weights become arguments first (after quantized codes are packed), so
+  // that the signature can be read off with their blobs before lowering
+  // erases the names; the pipeline's own first stage then finds nothing
+  // left to do.
+  CpuPipelineOptions pipelineOptions;
+  pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
+  pipelineOptions.quantizedActivations = options.quantizedActivations;
   {
     PassManager pm(ctx);
-    // Packing rewrites the codes' constants, so it comes first.
-    if (options.runtimeMatmul) {
-      SmqPackQuantizedWeightsOptions pack;
-      pack.activations = options.quantizedActivations;
-      pm.addPass(createSmqPackQuantizedWeights(pack));
-    }
-    pm.addPass(createSmqExternalizeWeights());
+    buildWeightArgumentStages(pm, pipelineOptions);
     if (failed(pm.run(module)))
       return nullptr;
   }
@@ -262,9 +261,6 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
 
   {
     PassManager pm(ctx);
-    CpuPipelineOptions pipelineOptions;
-    pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
-    pipelineOptions.quantizedActivations = options.quantizedActivations;
     buildCpuPipeline(pm, pipelineOptions);
     if (failed(pm.run(module)))
       return nullptr;

@@ -36,6 +36,12 @@ int ThreadsOption::get() const {
   return option->getNumOccurrences() ? std::max(1, option->getValue()) : 1;
 }
 
+std::string applyCpuIsaFromEnv() {
+  char err[256];
+  return smq_rt_select_isa_from_env(err, sizeof err) == 0 ? std::string()
+                                                          : std::string(err);
+}
+
 KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
     : activations("quantized-activations",
                   llvm::cl::desc("Decoding quantized matmuls (at most 4 rows): "
@@ -49,9 +55,9 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
                  << "not '" << activations << "'\n";
     return false;
   }
-  char err[256];
-  if (smq_rt_select_isa_from_env(err, sizeof err) != 0) {
-    llvm::errs() << tool << ": " << err << "\n";
+  std::string isaError = applyCpuIsaFromEnv();
+  if (!isaError.empty()) {
+    llvm::errs() << tool << ": " << isaError << "\n";
     return false;
   }
   return true;

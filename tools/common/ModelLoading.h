@@ -28,6 +28,10 @@ private:
   llvm::cl::opt<int> *option = nullptr;
 };
 
+/// Applies SMQ_CPU_ISA (see Runtime.h): empty on success, else why the
+/// level cannot be used ("SMQ_CPU_ISA=avx9: unknown CPU level ...").
+std::string applyCpuIsaFromEnv();
+
 /// How compiled models use the runtime's kernels: `--quantized-activations
 /// f32|int8`, and the instruction-set level SMQ_CPU_ISA forces.
 class KernelOptions {

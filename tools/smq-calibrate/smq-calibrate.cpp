@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
     argvRewritten.push_back(a.c_str());
   cl::ParseCommandLineOptions(static_cast<int>(argvRewritten.size()),
                               argvRewritten.data(), "SMQ calibration\n");
-  char isaError[256];
-  if (smq_rt_select_isa_from_env(isaError, sizeof isaError) != 0) {
+  std::string isaError = smq::tools::applyCpuIsaFromEnv();
+  if (!isaError.empty()) {
     errs() << "smq-calibrate: " << isaError << "\n";
     return 1;
   }

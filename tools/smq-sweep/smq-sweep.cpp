@@ -24,7 +24,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smq/Runtime/Runtime.h"
 #include "ModelLoading.h"
 #include "ToolDiagnostics.h"
 
@@ -280,8 +279,8 @@ int main(int argc, char **argv) {
   auto sweepStart = std::chrono::steady_clock::now();
 
   // Check everything the children would only find out later.
-  char isaError[256];
-  if (smq_rt_select_isa_from_env(isaError, sizeof isaError) != 0) {
+  std::string isaError = smq::tools::applyCpuIsaFromEnv();
+  if (!isaError.empty()) {
     errs() << "smq-sweep: error: " << isaError << "\n";
     return 2;
   }

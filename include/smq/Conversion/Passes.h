@@ -37,6 +37,13 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init("int8")};
 };
 
+/// The pipeline's first stages: quantized codes packed into the kernels'
+/// layout (with the runtime's kernels), then weights made arguments of the
+/// entry function. CompiledModel runs them alone first, to read the weights'
+/// blobs off the signature.
+void buildWeightArgumentStages(OpPassManager &pm,
+                               const CpuPipelineOptions &options);
+
 /// smq -> linalg -> bufferized loops -> LLVM dialect, with weights as
 /// arguments and results as out-parameters (see docs/Architecture.md).
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);

@@ -30,8 +30,8 @@ using namespace mlir;
 // Every stage is added through its typed constructor, as upstream's GPU
 // pipelines and CIRCT's firtool do: a renamed or removed pass breaks the
 // build, not a user's run.
-void smq::buildCpuPipeline(OpPassManager &pm,
-                           const CpuPipelineOptions &options) {
+void smq::buildWeightArgumentStages(OpPassManager &pm,
+                                    const CpuPipelineOptions &options) {
   // Packing needs the codes as constants: before externalizing them.
   if (options.useRuntimeMatmul) {
     SmqPackQuantizedWeightsOptions pack;
@@ -39,6 +39,11 @@ void smq::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(createSmqPackQuantizedWeights(pack));
   }
   pm.addPass(createSmqExternalizeWeights());
+}
+
+void smq::buildCpuPipeline(OpPassManager &pm,
+                           const CpuPipelineOptions &options) {
+  buildWeightArgumentStages(pm, options);
   pm.addPass(createConvertSmqToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
