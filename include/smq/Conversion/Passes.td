@@ -52,4 +52,21 @@ def SmqApproximateMath : Pass<"smq-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SmqReassociateReductions : Pass<"smq-reassociate-reductions"> {
+  let summary = "Let the combiners of reduction generics be reassociated";
+  let description = [{
+    Marks the float op that combines a `linalg.generic`'s reduction
+    accumulator with the next element (`arith.addf`, `arith.mulf`,
+    `arith.maximumf`, `arith.minimumf`, `arith.maxnumf`, `arith.minnumf`)
+    with `fastmath<reassoc>`. LLVM's loop vectorizer then keeps one partial
+    result per vector lane instead of a strictly sequential scalar chain:
+    layer norm's mean and variance and softmax's max and sum run at vector
+    speed. The order of summation is fixed by the compiled code, so results
+    stay identical from run to run and at any thread count; they differ
+    from a sequential sum in the last bits. Nothing else is relaxed.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SMQ_CONVERSION_PASSES_TD

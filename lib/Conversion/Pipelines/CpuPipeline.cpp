@@ -51,6 +51,7 @@ void smq::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   if (options.approximateMath)
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
+  pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
