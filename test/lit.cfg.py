@@ -24,7 +24,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.smq_tools_dir, config.llvm_tools_dir]
 tools = ["smq-opt", "smq-translate", "smq-onnx-conformance", "smq-run", "smq-eval", "smq-calibrate", "smq-stats", "smq-sweep"]
-llvm_config.add_tool_substitutions(["not", "count"], [config.llvm_tools_dir])
+llvm_config.add_tool_substitutions(["not", "count", "llvm-objdump"], [config.llvm_tools_dir])
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if os.path.isdir(config.shared_dir):

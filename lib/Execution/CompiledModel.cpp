@@ -30,6 +30,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -125,7 +126,23 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
                                           const CompileOptions &options,
                                           llvm::TargetMachine *tm) {
   ExecutionEngineOptions engineOptions;
-  auto transformer = makeOptimizingTransformer(options.optLevel, 0, tm);
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm);
+  // The engine's code generator targets the host; the functions' own
+  // target attributes override it, so the code is what `tm` describes (a
+  // forced lower level's CPU) through optimisation and code generation.
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      [&optimize, tm](llvm::Module *m) -> llvm::Error {
+    if (tm) {
+      for (llvm::Function &f : *m) {
+        if (f.isDeclaration())
+          continue;
+        f.addFnAttr("target-cpu", tm->getTargetCPU());
+        f.addFnAttr("target-features", tm->getTargetFeatureString());
+      }
+    }
+    return optimize(m);
+  };
+  // A function_ref: `transformer` outlives the engine's use of it.
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = options.optLevel >= 3
                                          ? llvm::CodeGenOptLevel::Aggressive
@@ -151,6 +168,44 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
   if (!buffer)
     return llvm::errorCodeToError(buffer.getError());
   return (*buffer)->getBuffer().str();
+}
+
+/// With SMQ_CPU_ISA below what the host has, generated code is built for
+/// that level's generic CPU as well, not for the host: a forced "avx2" run
+/// then executes the code an AVX2-only machine would get, not AVX-512 code
+/// beside AVX2 kernels. At the host's own level, the host CPU is the
+/// target, tuning included.
+void targetIsaLevel(llvm::orc::JITTargetMachineBuilder &builder) {
+  int best = SMQ_ISA_BASELINE;
+  for (int isa = SMQ_ISA_BASELINE; isa < SMQ_ISA_COUNT; ++isa)
+    if (smq_rt_isa_supported(isa))
+      best = isa;
+  int level = smq_rt_cpu_isa();
+  if (level >= best)
+    return;
+  const char *cpu = "x86-64";
+  std::vector<std::string> features;
+  switch (level) {
+  case SMQ_ISA_AVX2:
+    cpu = "x86-64-v3";
+    break;
+  case SMQ_ISA_AVXVNNI:
+    cpu = "x86-64-v3";
+    features.push_back("+avxvnni");
+    break;
+  case SMQ_ISA_AVX512:
+    cpu = "x86-64-v4";
+    break;
+  case SMQ_ISA_AVX512VNNI:
+    cpu = "x86-64-v4";
+    features.push_back("+avx512vnni");
+    break;
+  default:
+    break;
+  }
+  builder.setCPU(cpu);
+  builder.getFeatures() = llvm::SubtargetFeatures();
+  builder.addFeatures(features);
 }
 
 } // namespace
@@ -275,6 +330,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   // costs loops for a generic x86-64 and leaves AVX unused.
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   std::unique_ptr<llvm::TargetMachine> tm;
+  if (tmBuilder)
+    targetIsaLevel(*tmBuilder);
   if (tmBuilder) {
     auto created = tmBuilder->createTargetMachine();
     if (created)
