@@ -27,6 +27,18 @@ struct F32Gemm {
   int64_t m, n, k;
 };
 
+/// C[m,n] = A[m,k]·W + bias, W[k,n] in panels (Runtime.h); A and C have
+/// unit column strides, bias has n entries.
+struct F32PanelGemm {
+  const float *a;
+  int64_t lda;
+  const float *panels;
+  const float *bias;
+  float *c;
+  int64_t ldc;
+  int64_t m, n, k;
+};
+
 /// C[m,n] = A[m,k]·Ŵᵀ, Ŵ[n,k] in the packed layout (Runtime.h).
 struct QGemm {
   const float *a;
@@ -58,6 +70,9 @@ struct KernelTable {
   int64_t nr;
   /// C[:, j0:j1) += A·B[:, j0:j1).
   void (*gemmF32Cols)(const F32Gemm &, int64_t j0, int64_t j1);
+  /// C[:, j0:j1) = A·W[:, j0:j1) + bias[j0:j1) from panels; j0 is a
+  /// multiple of the panel width (32).
+  void (*gemmPanelsCols)(const F32PanelGemm &, int64_t j0, int64_t j1);
   /// Decode path, f32 activations: C[:, n0:n1) for m <= 4, A's rows
   /// zero-padded to a multiple of 32; sums[row·groups + g] = Σ_k A over
   /// group g.

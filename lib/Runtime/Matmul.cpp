@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "smq/Runtime/Runtime.h"
 
+#include "smq/Runtime/PackedLayout.h"
+
 #include "Kernels.h"
 #include "ThreadPool.h"
 
@@ -150,6 +152,67 @@ extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
   else
     for (int64_t bi = 0; bi < batch; ++bi)
       one(bi);
+}
+
+extern "C" void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
+                                                      SmqMemRef3F32 *panels,
+                                                      SmqMemRef1F32 *bias,
+                                                      SmqMemRef2F32 *c) {
+  int64_t m = a->sizes[0], k = a->sizes[1], n = c->sizes[1];
+  float *cOut = c->aligned + c->offset;
+  bool layoutOk = panels->sizes[0] == smq::f32PanelCount(n) &&
+                  panels->sizes[1] == k &&
+                  panels->sizes[2] == smq::kF32PanelWidth &&
+                  panels->strides[2] == 1 &&
+                  panels->strides[1] == smq::kF32PanelWidth &&
+                  panels->strides[0] == k * smq::kF32PanelWidth &&
+                  c->sizes[0] == m &&
+                  (bias->sizes[0] == 0 || bias->sizes[0] == n);
+  if (!layoutOk) {
+    // The op's verifier rules these out; never a silent answer.
+    std::fprintf(stderr, "smq runtime: f32 weight panels are not [%lld, %lld, "
+                         "%lld] and contiguous; the result is NaN\n",
+                 static_cast<long long>(smq::f32PanelCount(n)),
+                 static_cast<long long>(k),
+                 static_cast<long long>(smq::kF32PanelWidth));
+    for (int64_t i = 0; i < c->sizes[0]; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        cOut[i * c->strides[0] + j * c->strides[1]] =
+            std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  if (m == 0 || n == 0)
+    return;
+  std::vector<float> aCopy, cCopy, biasCopy;
+  F32PanelGemm g{a->aligned + a->offset, a->strides[0],
+                 panels->aligned + panels->offset, nullptr,
+                 cOut, c->strides[0], m, n, k};
+  if (a->strides[1] != 1) {
+    aCopy.resize(m * k);
+    copyMatrix(g.a, a->strides[0], a->strides[1], m, k, aCopy.data(), k, 1);
+    g.a = aCopy.data();
+    g.lda = k;
+  }
+  if (bias->sizes[0] == n) {
+    g.bias = bias->aligned + bias->offset;
+    if (bias->strides[0] != 1) {
+      biasCopy.resize(n);
+      for (int64_t j = 0; j < n; ++j)
+        biasCopy[j] = g.bias[j * bias->strides[0]];
+      g.bias = biasCopy.data();
+    }
+  }
+  if (c->strides[1] != 1) {
+    cCopy.resize(m * n);
+    g.c = cCopy.data();
+    g.ldc = n;
+  }
+  const KernelTable &t = kernels();
+  bool worthIt = 2 * m * n * k > (1 << 24) || n * k >= (1 << 18);
+  forColumnPanels(n, smq::kF32PanelWidth, worthIt,
+                  [&](int64_t j0, int64_t j1) { t.gemmPanelsCols(g, j0, j1); });
+  if (!cCopy.empty())
+    copyMatrix(cCopy.data(), n, 1, m, n, cOut, c->strides[0], c->strides[1]);
 }
 
 extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(

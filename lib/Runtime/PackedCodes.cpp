@@ -70,3 +70,16 @@ extern "C" void smq_rt_pack_codes(int64_t bits, int64_t n, int64_t k,
     }
   }
 }
+
+extern "C" void smq_rt_pack_f32_panels(int64_t k, int64_t n, const float *w,
+                                       int64_t ldw, float *panels) {
+  const int64_t pw = smq::kF32PanelWidth;
+  for (int64_t s = 0; s < smq::f32PanelCount(n); ++s) {
+    int64_t j0 = s * pw, width = n - j0 < pw ? n - j0 : pw;
+    for (int64_t p = 0; p < k; ++p) {
+      float *dst = panels + (s * k + p) * pw;
+      std::memcpy(dst, w + p * ldw + j0, width * sizeof(float));
+      std::memset(dst + width, 0, (pw - width) * sizeof(float));
+    }
+  }
+}

@@ -114,6 +114,90 @@ TEST_P(OnEveryIsa, F32MatmulOddShapes) {
   }
 }
 
+/// The panel layout of Runtime.h, written out from its definition.
+TEST(F32Panels, HandDerivedLayout) {
+  // W is 2×33: one full panel of 32 columns and one with a single column.
+  int64_t k = 2, n = 33;
+  std::vector<float> w(k * n);
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j)
+      w[p * n + j] = float(100 * p + j);
+  std::vector<float> panels(2 * k * 32, -1.0f);
+  smq_rt_pack_f32_panels(k, n, w.data(), n, panels.data());
+  EXPECT_EQ(panels[0], 0.0f);            // panel 0, row 0, column 0
+  EXPECT_EQ(panels[31], 31.0f);          // panel 0, row 0, column 31
+  EXPECT_EQ(panels[32 + 5], 105.0f);     // panel 0, row 1, column 5
+  EXPECT_EQ(panels[64], 32.0f);          // panel 1, row 0, column 32
+  EXPECT_EQ(panels[64 + 1], 0.0f);       // padding
+  EXPECT_EQ(panels[96], 132.0f);         // panel 1, row 1, column 32
+  EXPECT_EQ(panels[127], 0.0f);
+}
+
+/// C = A·W + bias from panels: odd shapes, with and without bias, strided
+/// A and C, against a double reference; the same bytes at any thread count;
+/// and each row the same whether it is decoded alone (M <= 4) or with
+/// others (tiles), since both sum bias then k in order.
+TEST_P(OnEveryIsa, F32PanelsOddShapes) {
+  std::mt19937 rng(3);
+  struct Shape {
+    int64_t m, n, k;
+    bool bias, transposedA, transposedC;
+  };
+  for (Shape s : {Shape{1, 1, 1, true, false, false},
+                  Shape{2, 7, 5, false, false, false},
+                  Shape{3, 33, 17, true, false, false},
+                  Shape{4, 100, 300, true, false, false},
+                  Shape{5, 67, 260, true, false, false},
+                  Shape{13, 129, 513, true, false, false},
+                  Shape{7, 40, 9, false, true, true},
+                  Shape{64, 640, 64, true, false, false},
+                  Shape{1, 1100, 300, true, false, false}}) {
+    Matrix a(s.m, s.k, s.transposedA), w(s.k, s.n);
+    fillRandom(a, rng);
+    fillRandom(w, rng);
+    std::vector<float> bias(s.bias ? s.n : 0);
+    for (float &b : bias)
+      b = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+    int64_t count = (s.n + 31) / 32;
+    std::vector<float> panels(count * s.k * 32);
+    smq_rt_pack_f32_panels(s.k, s.n, w.data.data(), s.n, panels.data());
+    auto run = [&](Matrix &x) {
+      Matrix c(x.rows, s.n, s.transposedC);
+      std::fill(c.data.begin(), c.data.end(), 1e30f); // overwritten
+      SmqMemRef2F32 ra = x.ref(), rc = c.ref();
+      SmqMemRef3F32 rp{panels.data(), panels.data(), 0, {count, s.k, 32},
+                       {s.k * 32, 32, 1}};
+      SmqMemRef1F32 rb{bias.data(), bias.data(), 0,
+                       {static_cast<int64_t>(bias.size())}, {1}};
+      _mlir_ciface_smq_rt_matmul_panels_f32(&ra, &rp, &rb, &rc);
+      return c;
+    };
+    Matrix c(s.m, s.n, s.transposedC);
+    c.data = sameAtAnyThreadCount([&] { return run(a).data; });
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j) {
+        double want = s.bias ? bias[j] : 0.0, mag = std::fabs(want);
+        for (int64_t p = 0; p < s.k; ++p) {
+          want += double(a.at(i, p)) * w.at(p, j);
+          mag += std::fabs(double(a.at(i, p)) * w.at(p, j));
+        }
+        ASSERT_NEAR(c.at(i, j), want, 1e-6 * mag + 1e-7)
+            << s.m << "x" << s.n << "x" << s.k << " at " << i << "," << j;
+      }
+    // Row by row through the decode path.
+    for (int64_t i = 0; i < s.m; ++i) {
+      Matrix row(1, s.k);
+      for (int64_t p = 0; p < s.k; ++p)
+        row.at(0, p) = a.at(i, p);
+      Matrix one = run(row);
+      for (int64_t j = 0; j < s.n; ++j)
+        ASSERT_EQ(one.at(0, j), c.at(i, j))
+            << "row " << i << " of " << s.m << "x" << s.n << "x" << s.k
+            << ", column " << j;
+    }
+  }
+}
+
 /// A quantized weight in the bit-stream layout of smq.quantized_matmul,
 /// with its packed form.
 struct QWeight {

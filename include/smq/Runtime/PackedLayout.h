@@ -26,6 +26,17 @@ constexpr bool kernelFormatSupported(int64_t bits, int64_t group) {
          group % kPackedChunk == 0;
 }
 
+/// Columns per panel of an f32 weight in the kernels' layout: panel s holds
+/// W[0:K, 32s : 32s+32) row by row (zero-padded past N), so panels[s][p]
+/// is 32 contiguous floats. One layout for every level: AVX-512 takes a
+/// panel row as two vectors, AVX2 in two halves of two, SSE in four.
+constexpr int64_t kF32PanelWidth = 32;
+
+/// Panels of an f32 weight with n columns.
+constexpr int64_t f32PanelCount(int64_t n) {
+  return (n + kF32PanelWidth - 1) / kF32PanelWidth;
+}
+
 } // namespace smq
 
 #endif // SMQ_RUNTIME_PACKEDLAYOUT_H

@@ -108,6 +108,32 @@ void _mlir_ciface_smq_rt_qmatmul_packed_f32(SmqMemRef2F32 *a,
                                             SmqMemRef1I64 *params,
                                             SmqMemRef2F32 *c);
 
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} SmqMemRef1F32;
+
+/* The f32 weight layout of the kernels ("panels"): W[K,N] is cut into
+ * ceil(N/32) panels of 32 columns; panel s holds rows p = 0..K-1 of
+ * W[p, 32s : 32s+32) as 32 contiguous floats, zero-padded past column N.
+ * So a [ceil(N/32), K, 32] array. Every level's kernels read this one
+ * layout, so it is fixed when a model is compiled. */
+void smq_rt_pack_f32_panels(int64_t k, int64_t n, const float *w, int64_t ldw,
+                            float *panels);
+
+/* C[M,N] = A[M,K] · W + bias[N] for W in panels ([ceil(N/32), K, 32],
+ * contiguous). C is overwritten. M ≤ 4 streams the panels once (decode);
+ * larger M runs the register tiles of smq_rt_matmul_f32 straight from them,
+ * with no copy of W. Each C element sums bias, then k = 0..K-1 in order,
+ * on every path and at any thread count. */
+void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
+                                           SmqMemRef3F32 *panels,
+                                           SmqMemRef1F32 *bias,
+                                           SmqMemRef2F32 *c);
+
 /* Instruction-set levels the kernels are built for. One build carries all
  * of them; the best one the CPU (and OS) supports is chosen at first use,
  * or SMQ_CPU_ISA=baseline|avx2|avxvnni|avx512|avx512vnni forces one. */
