@@ -1,6 +1,8 @@
 //===- PackQuantizedWeights.cpp - codes into the kernels' layout ----------===//
 #include "smq/Transforms/Passes.h"
 
+#include "ConstantBytes.h"
+
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Runtime/PackedLayout.h"
 #include "smq/Runtime/Runtime.h"
@@ -19,20 +21,6 @@ using namespace mlir;
 using namespace mlir::smq;
 
 namespace {
-
-/// The bytes of a constant's value, dense or dense_resource.
-std::optional<ArrayRef<char>> constantBytes(Attribute value) {
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    return blob->getData();
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(value))
-    if (!dense.isSplat())
-      return dense.getRawData();
-  return std::nullopt;
-}
 
 struct PackQuantizedWeightsPass
     : public mlir::smq::impl::SmqPackQuantizedWeightsBase<PackQuantizedWeightsPass> {

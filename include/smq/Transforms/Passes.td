@@ -141,4 +141,24 @@ def SmqPackQuantizedWeights : Pass<"smq-pack-quantized-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::smq::SmqDialect"];
 }
 
+def SmqPackF32Weights : Pass<"smq-pack-f32-weights", "ModuleOp"> {
+  let summary = "Lay f32 matmul weights out in the CPU kernels' panels, and fold their biases in";
+  let description = [{
+    Rewrites every `smq.matmul` whose right operand is a constant K×N f32
+    weight into `smq.packed_matmul` on that weight's panels (32 columns
+    each, row by row: the layout every level's kernels stream; see
+    `include/smq/Runtime/Runtime.h`). A weight shared by several products
+    is packed once, and the original constant goes once nothing uses it.
+
+    If the product's only use is an `smq.add` of a constant N-vector, that
+    bias becomes the op's `bias` operand and the add goes: the kernel
+    writes bias plus products in one pass over the output.
+
+    This runs when a model is compiled, before weights become arguments, so
+    the kernels never copy a weight per call (they did: a column panel per
+    call, 7 MB per pass of the bundled GPT at 128 tokens).
+  }];
+  let dependentDialects = ["::mlir::smq::SmqDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD

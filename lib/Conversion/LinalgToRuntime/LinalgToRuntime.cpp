@@ -98,6 +98,16 @@ struct LinalgToRuntimeCallsPass
                   op.getZeroPoints(), params, op.getInit()});
       op->erase();
     }
+    SmallVector<smq::UKernelMatMulOp> panelMatmuls;
+    module.walk([&](smq::UKernelMatMulOp op) {
+      if (op.getNumResults() == 0)
+        panelMatmuls.push_back(op);
+    });
+    for (smq::UKernelMatMulOp op : panelMatmuls) {
+      callKernel(module, op, "smq_rt_matmul_panels_f32",
+                 {op.getLhs(), op.getPanels(), op.getBias(), op.getInit()});
+      op->erase();
+    }
     for (Operation *op : matmuls) {
       bool batch = isa<linalg::BatchMatmulOp>(op);
       auto lop = cast<linalg::LinalgOp>(op);

@@ -37,6 +37,7 @@ void smq::buildWeightArgumentStages(OpPassManager &pm,
     SmqPackQuantizedWeightsOptions pack;
     pack.activations = options.quantizedActivations;
     pm.addPass(createSmqPackQuantizedWeights(pack));
+    pm.addPass(createSmqPackF32Weights());
   }
   pm.addPass(createSmqExternalizeWeights());
 }

@@ -845,6 +845,41 @@ struct QuantizedMatMulPattern : public OpConversionPattern<QuantizedMatMulOp> {
   }
 };
 
+/// Weight panels go to the runtime kernel (smq.ukernel.matmul), which
+/// writes bias plus products: no zero fill, no copy of the weight, no
+/// separate bias pass.
+struct PackedMatMulPattern : public OpConversionPattern<PackedMatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PackedMatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = staticResult(rewriter, op);
+    if (failed(type))
+      return failure();
+    Location loc = op.getLoc();
+    auto lhs = cast<RankedTensorType>(adaptor.getLhs().getType());
+    int64_t k = lhs.getShape().back(), m = lhs.getNumElements() / k;
+    int64_t n = op.getN();
+    Type f32 = rewriter.getF32Type();
+    auto out = RankedTensorType::get({m, n}, f32);
+    Value x = reshapeTo(rewriter, loc, adaptor.getLhs(),
+                        RankedTensorType::get({m, k}, f32));
+    Value bias = adaptor.getBias();
+    if (!bias) {
+      auto biasType = RankedTensorType::get({n}, f32);
+      bias = arith::ConstantOp::create(
+          rewriter, loc, biasType,
+          DenseElementsAttr::get(biasType, rewriter.getF32FloatAttr(0.0f)));
+    }
+    auto kernel = UKernelMatMulOp::create(rewriter, loc, TypeRange{out}, x,
+                                          adaptor.getPanels(), bias,
+                                          emptyTensor(rewriter, loc, out));
+    rewriter.replaceOp(op,
+                       reshapeTo(rewriter, loc, kernel.getResult()[0], *type));
+    return success();
+  }
+};
+
 Value transpose2d(OpBuilder &b, Location loc, Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
@@ -1198,7 +1233,7 @@ struct ConvertSmqToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<SmqDialect>();
     // Kernel calls stay smq ops down to bufferization.
-    target.addLegalOp<UKernelQMatMulOp>();
+    target.addLegalOp<UKernelQMatMulOp, UKernelMatMulOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
@@ -1220,7 +1255,7 @@ struct ConvertSmqToLinalgPass
         WherePattern, ExpandPattern, ReducePattern<ReduceMeanOp>,
         ReducePattern<ReduceSumOp>, ReducePattern<ReduceMaxOp>,
         SoftmaxPattern, LayerNormPattern, MatMulPattern, GemmPattern,
-        QuantizedMatMulPattern,
+        QuantizedMatMulPattern, PackedMatMulPattern,
         GatherPattern, ReshapeLikePattern<ReshapeOp>,
         ReshapeLikePattern<UnsqueezeOp>, ReshapeLikePattern<SqueezeOp>,
         TransposePattern, ConcatPattern, SlicePattern, SplitPattern,

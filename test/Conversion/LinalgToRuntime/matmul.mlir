@@ -51,3 +51,12 @@ func.func @on_tensors(%x: tensor<1x32xf32>, %codes: tensor<8x8xi8>, %s: tensor<8
   %r = smq.ukernel.qmatmul ins(%x, %codes, %s, %z : tensor<1x32xf32>, tensor<8x8xi8>, tensor<8x1xf32>, tensor<8x1xf32>) outs(%y : tensor<1x8xf32>) {bits = 2 : i64, group_size = 32 : i64} -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
 }
+
+// The f32 panel kernel op becomes one call, operands in order.
+// CHECK-LABEL: func.func @panels
+// CHECK: call @smq_rt_matmul_panels_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
+// CHECK-NOT: smq.ukernel.matmul
+func.func @panels(%x: memref<2x64xf32>, %p: memref<2x64x32xf32>, %b: memref<40xf32>, %y: memref<2x40xf32>) {
+  smq.ukernel.matmul ins(%x, %p, %b : memref<2x64xf32>, memref<2x64x32xf32>, memref<40xf32>) outs(%y : memref<2x40xf32>)
+  return
+}

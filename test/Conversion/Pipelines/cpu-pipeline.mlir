@@ -1,10 +1,11 @@
 // The whole CPU pipeline: LLVM dialect out, weights as arguments (no weight
-// data in the code), results as out-parameters, matmuls on the runtime.
+// data in the code), results as out-parameters, matmuls on the runtime:
+// the constant weight in panels, laid out when the model is compiled.
 // RUN: smq-opt %s --smq-cpu-pipeline | FileCheck %s
 // CHECK-NOT: smq.
-// CHECK: llvm.func private @smq_rt_matmul_f32
+// CHECK: llvm.func private @smq_rt_matmul_panels_f32
 // CHECK: llvm.func @main
-// CHECK: llvm.call @smq_rt_matmul_f32
+// CHECK: llvm.call @smq_rt_matmul_panels_f32
 // CHECK-NOT: 0x040000000000803F
 func.func @main(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = smq.constant dense_resource<w> : tensor<4x2xf32>

@@ -14,3 +14,15 @@ func.func @kernel(%x: tensor<1x32xf32>, %codes: tensor<8x8xi8>, %s: tensor<8x1xf
   %r = smq.ukernel.qmatmul ins(%x, %codes, %s, %z : tensor<1x32xf32>, tensor<8x8xi8>, tensor<8x1xf32>, tensor<8x1xf32>) outs(%init : tensor<1x8xf32>) {bits = 2 : i64, group_size = 32 : i64} -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
 }
+
+// The f32 panel kernel op likewise writes its init's buffer in place.
+// CHECK-LABEL: func.func @panels
+// CHECK: %[[OUT:.*]] = memref.alloc() {{.*}}: memref<2x40xf32>
+// CHECK-NOT: memref.copy
+// CHECK: smq.ukernel.matmul ins({{.*}}) outs(%[[OUT]] : memref<2x40xf32>)
+// CHECK: return %[[OUT]]
+func.func @panels(%x: tensor<2x64xf32>, %p: tensor<2x64x32xf32>, %b: tensor<40xf32>) -> tensor<2x40xf32> {
+  %init = tensor.empty() : tensor<2x40xf32>
+  %r = smq.ukernel.matmul ins(%x, %p, %b : tensor<2x64xf32>, tensor<2x64x32xf32>, tensor<40xf32>) outs(%init : tensor<2x40xf32>) -> tensor<2x40xf32>
+  return %r : tensor<2x40xf32>
+}

@@ -75,3 +75,28 @@ func.func @qmatmul_unpacked(%x: tensor<1x64xf32>, %c: tensor<8x32xui8>, %s: tens
   %y = smq.quantized_matmul %x, %c, %s, %z {bits = 4 : i64, group_size = 32 : i64} : (tensor<1x64xf32>, tensor<8x32xui8>, tensor<8x2xf32>, tensor<8x2xf32>) -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
 }
+
+// -----
+
+// f32 weight panels go to the kernel op with the batch folded into M; no
+// fill of the output, and a zero bias when the op has none.
+// CHECK-LABEL: func.func @packed_matmul
+// CHECK: %[[X:.*]] = tensor.reshape %arg0({{.*}}) : (tensor<2x3x64xf32>, tensor<2xi64>) -> tensor<6x64xf32>
+// CHECK: %[[B:.*]] = arith.constant dense<0.000000e+00> : tensor<40xf32>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<6x40xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: %[[Y:.*]] = smq.ukernel.matmul ins(%[[X]], %arg1, %[[B]] : tensor<6x64xf32>, tensor<2x64x32xf32>, tensor<40xf32>) outs(%[[INIT]] : tensor<6x40xf32>) -> tensor<6x40xf32>
+// CHECK: tensor.reshape %[[Y]]({{.*}}) : (tensor<6x40xf32>, tensor<3xi64>) -> tensor<2x3x40xf32>
+func.func @packed_matmul(%x: tensor<2x3x64xf32>, %p: tensor<2x64x32xf32>) -> tensor<2x3x40xf32> {
+  %y = smq.packed_matmul %x, %p {n = 40 : i64} : (tensor<2x3x64xf32>, tensor<2x64x32xf32>) -> tensor<2x3x40xf32>
+  return %y : tensor<2x3x40xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @packed_matmul_bias
+// CHECK: smq.ukernel.matmul ins(%arg0, %arg1, %arg2 : tensor<4x64xf32>, tensor<2x64x32xf32>, tensor<40xf32>)
+func.func @packed_matmul_bias(%x: tensor<4x64xf32>, %p: tensor<2x64x32xf32>, %b: tensor<40xf32>) -> tensor<4x40xf32> {
+  %y = smq.packed_matmul %x, %p, %b {n = 40 : i64} : (tensor<4x64xf32>, tensor<2x64x32xf32>, tensor<40xf32>) -> tensor<4x40xf32>
+  return %y : tensor<4x40xf32>
+}

@@ -254,3 +254,43 @@ func.func @ukernel_mixed(%x: tensor<1x32xf32>, %c: memref<4x16xi8>, %s: tensor<4
   %0 = smq.ukernel.qmatmul ins(%x, %c, %s, %z : tensor<1x32xf32>, memref<4x16xi8>, tensor<4x1xf32>, tensor<4x1xf32>) outs(%y : tensor<1x4xf32>) {bits = 4 : i64, group_size = 32 : i64} -> tensor<1x4xf32>
   return
 }
+
+// -----
+
+func.func @packed_panels_shape(%x: tensor<4x64xf32>, %p: tensor<2x64x32xf32>) {
+  // expected-error @+1 {{panels of a 64x100 weight must be 4x64x32}}
+  %0 = smq.packed_matmul %x, %p {n = 100 : i64} : (tensor<4x64xf32>, tensor<2x64x32xf32>) -> tensor<4x100xf32>
+  return
+}
+
+// -----
+
+func.func @packed_bias(%x: tensor<4x64xf32>, %p: tensor<1x64x32xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{bias must have 20 elements}}
+  %0 = smq.packed_matmul %x, %p, %b {n = 20 : i64} : (tensor<4x64xf32>, tensor<1x64x32xf32>, tensor<16xf32>) -> tensor<4x20xf32>
+  return
+}
+
+// -----
+
+func.func @packed_result(%x: tensor<2x4x64xf32>, %p: tensor<1x64x32xf32>) {
+  // expected-error @+1 {{result must be lhs's shape with 20 as its last dimension}}
+  %0 = smq.packed_matmul %x, %p {n = 20 : i64} : (tensor<2x4x64xf32>, tensor<1x64x32xf32>) -> tensor<8x20xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_matmul_shapes(%x: tensor<2x64xf32>, %p: tensor<1x64x32xf32>, %b: tensor<20xf32>, %y: tensor<2x40xf32>) {
+  // expected-error @+1 {{needs 2x64x32 panels, a 40-element bias and a 2x40 init}}
+  %0 = smq.ukernel.matmul ins(%x, %p, %b : tensor<2x64xf32>, tensor<1x64x32xf32>, tensor<20xf32>) outs(%y : tensor<2x40xf32>) -> tensor<2x40xf32>
+  return
+}
+
+// -----
+
+func.func @ukernel_matmul_results(%x: memref<2x64xf32>, %p: memref<1x64x32xf32>, %b: memref<20xf32>, %y: memref<2x20xf32>) {
+  // expected-error @+1 {{returns one tensor on tensors and nothing on memrefs}}
+  %0 = smq.ukernel.matmul ins(%x, %p, %b : memref<2x64xf32>, memref<1x64x32xf32>, memref<20xf32>) outs(%y : memref<2x20xf32>) -> tensor<2x20xf32>
+  return
+}

@@ -536,9 +536,110 @@ LogicalResult QuantizedMatMulOp::verify() {
   return success();
 }
 
+LogicalResult PackedMatMulOp::verify() {
+  auto x = cast<RankedTensorType>(getLhs().getType());
+  auto panels = cast<RankedTensorType>(getPanels().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  int64_t n = getN();
+  if (x.getRank() < 2)
+    return emitOpError("needs lhs of rank >= 2");
+  int64_t k = x.getShape().back();
+  SmallVector<int64_t> want = {::smq::f32PanelCount(n), k,
+                               ::smq::kF32PanelWidth};
+  if (!panels.hasStaticShape() || panels.getShape() != ArrayRef<int64_t>(want))
+    return emitOpError("panels of a ")
+           << k << "x" << n << " weight must be " << want[0] << "x" << want[1]
+           << "x" << want[2];
+  if (getBias() &&
+      cast<RankedTensorType>(getBias().getType()).getShape() !=
+          ArrayRef<int64_t>{n})
+    return emitOpError("bias must have ") << n << " elements";
+  SmallVector<int64_t> shape(x.getShape());
+  shape.back() = n;
+  if (failed(verifyCompatibleShape(result.getShape(), shape)))
+    return emitOpError("result must be lhs's shape with ")
+           << n << " as its last dimension";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel calls
 //===----------------------------------------------------------------------===//
+
+LogicalResult UKernelMatMulOp::verify() {
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  ShapedType x = shaped(getLhs()), panels = shaped(getPanels()),
+             bias = shaped(getBias()), init = shaped(getInit());
+  for (ShapedType t : {x, panels, bias, init})
+    if (!t.hasStaticShape() || !t.getElementType().isF32())
+      return emitOpError("needs f32 operands of static shape");
+  bool tensors = isa<RankedTensorType>(init);
+  for (ShapedType t : {x, panels, bias})
+    if (isa<RankedTensorType>(t) != tensors)
+      return emitOpError("needs all tensors or all memrefs");
+  if (tensors != (getNumResults() == 1))
+    return emitOpError("returns one tensor on tensors and nothing on memrefs");
+  if (x.getRank() != 2 || init.getRank() != 2 || panels.getRank() != 3 ||
+      bias.getRank() != 1)
+    return emitOpError("needs 2-D lhs and init, 3-D panels and a 1-D bias");
+  int64_t m = x.getDimSize(0), k = x.getDimSize(1), n = init.getDimSize(1);
+  SmallVector<int64_t> want = {::smq::f32PanelCount(n), k,
+                               ::smq::kF32PanelWidth};
+  if (init.getDimSize(0) != m || panels.getShape() != ArrayRef<int64_t>(want) ||
+      bias.getDimSize(0) != n)
+    return emitOpError("needs ")
+           << want[0] << "x" << want[1] << "x" << want[2] << " panels, a " << n
+           << "-element bias and a " << m << "x" << n << " init";
+  return success();
+}
+
+void UKernelMatMulOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (&operand == &getInitMutable())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+  }
+}
+
+bool UKernelMatMulOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return &operand != &getInitMutable();
+}
+
+bool UKernelMatMulOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return &operand == &getInitMutable();
+}
+
+bufferization::AliasingValueList UKernelMatMulOp::getAliasingValues(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  if (&operand != &getInitMutable() || getNumResults() == 0)
+    return {};
+  return {{getResult()[0], bufferization::BufferRelation::Equivalent}};
+}
+
+LogicalResult
+UKernelMatMulOp::bufferize(RewriterBase &rewriter,
+                           const bufferization::BufferizationOptions &options,
+                           bufferization::BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value v : getOperands()) {
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(*this);
+  UKernelMatMulOp::create(rewriter, getLoc(), TypeRange{}, buffers,
+                          (*this)->getAttrs());
+  bufferization::replaceOpWithBufferizedValues(rewriter, *this, buffers[3]);
+  return success();
+}
 
 LogicalResult UKernelQMatMulOp::verify() {
   auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };

@@ -257,9 +257,65 @@ def Smq_QuantizedMatMulOp : Smq_InferredOp<"quantized_matmul"> {
   let hasVerifier = 1;
 }
 
+def Smq_PackedMatMulOp : Smq_Op<"packed_matmul", [Pure]> {
+  let summary = "x · W (+ bias) for an f32 weight stored in the kernels' panels";
+  let description = [{
+    What `smq.matmul` computes with a constant K×N f32 weight W (then
+    `smq.add` of an N-vector bias, if given), with W stored in the CPU
+    kernels' panel layout: `panels` is [ceil(N/32), K, 32], panel s holding
+    W[:, 32s : 32s+32) row by row, zero-padded past column N (see
+    `include/smq/Runtime/Runtime.h`). `n` is N. The result is
+    `lhs[..., K] · W + bias`, shape `[..., N]`.
+
+    Made by `--smq-pack-f32-weights`, so a model's weights are laid out for
+    the kernels once, when it is compiled, and never copied per call.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$lhs, TensorOf<[F32]>:$panels,
+                       Optional<TensorOf<[F32]>>:$bias,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$n);
+  let results = (outs TensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $panels (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel calls
 //===----------------------------------------------------------------------===//
+
+def Smq_UKernelMatMulOp : Smq_Op<"ukernel.matmul", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "The runtime's f32 matmul on weight panels, as an op";
+  let description = [{
+    `init[M, N] = lhs[M, K] · W + bias[N]` for W in panels (see
+    `smq.packed_matmul`). `init` is only written: the kernel stores bias
+    plus the products, so no zero fill and no separate bias pass precede
+    or follow it. On tensors the op returns the new value of `init`; after
+    bufferization it works on memrefs and returns nothing, and
+    `smq-linalg-to-runtime-calls` turns it into a call of
+    `smq_rt_matmul_panels_f32`.
+
+    ```mlir
+    %y = smq.ukernel.matmul ins(%x, %panels, %bias : tensor<128x192xf32>,
+           tensor<6x192x32xf32>, tensor<192xf32>)
+           outs(%init : tensor<128x192xf32>) -> tensor<128x192xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$lhs, AnyShaped:$panels, AnyShaped:$bias,
+                       AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $lhs `,` $panels `,` $bias `:` type($lhs) `,` type($panels) `,`
+    type($bias) `)` `outs` `(` $init `:` type($init) `)` attr-dict
+    (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+}
 
 def Smq_UKernelQMatMulOp : Smq_Op<"ukernel.qmatmul", [
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
