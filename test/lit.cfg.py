@@ -23,7 +23,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.smq_tools_dir, config.llvm_tools_dir]
-tools = ["smq-opt", "smq-translate", "smq-onnx-conformance", "smq-run", "smq-eval", "smq-calibrate", "smq-stats", "smq-sweep"]
+tools = ["smq-opt", "smq-translate", "smq-onnx-conformance", "smq-run", "smq-eval", "smq-calibrate", "smq-stats", "smq-sweep", "smq-compile"]
 llvm_config.add_tool_substitutions(["not", "count", "llvm-objdump"], [config.llvm_tools_dir])
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -22,6 +22,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "smq/Execution/ObjectCache.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -30,7 +31,12 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -172,6 +178,15 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
   return (*buffer)->getBuffer().str();
 }
 
+void initializeNativeTarget() {
+  static bool ready = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)ready;
+}
+
 /// With SMQ_CPU_ISA below what the host has, generated code is built for
 /// that level's generic CPU as well, not for the host: a forced "avx2" run
 /// then executes the code an AVX2-only machine would get, not AVX-512 code
@@ -244,20 +259,9 @@ bool CompiledModel::load(llvm::StringRef object, const std::string &entryName,
   return true;
 }
 
-std::unique_ptr<CompiledModel>
-CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
-  auto start = std::chrono::steady_clock::now();
-  static bool targetsReady = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    return true;
-  }();
-  (void)targetsReady;
-
+FailureOr<ModelSignature>
+mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   MLIRContext *ctx = module.getContext();
-  std::unique_ptr<CompiledModel> model(new CompiledModel());
-  model->entry = options.entry;
-
   // Weights become arguments first (after quantized codes are packed), so
   // that the signature can be read off with their blobs before lowering
   // erases the names; the pipeline's own first stage then finds nothing
@@ -269,13 +273,14 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     PassManager pm(ctx);
     buildWeightArgumentStages(pm, pipelineOptions);
     if (failed(pm.run(module)))
-      return nullptr;
+      return failure();
   }
   auto func = module.lookupSymbol<func::FuncOp>(options.entry);
   if (!func || func.isExternal()) {
     emitError(module.getLoc()) << "no entry function '" << options.entry << "'";
-    return nullptr;
+    return failure();
   }
+  ModelSignature signature;
   // Inputs by name; weights by blob key, whose bytes stay owned by the
   // context's resource manager.
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
@@ -283,24 +288,25 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     if (auto key = func.getArgAttrOfType<StringAttr>(i, kWeightArgAttr)) {
       auto spec = specOf(func, type, key.getValue());
       if (failed(spec))
-        return nullptr;
+        return failure();
       auto *entry = DenseResourceElementsHandle::getManagerInterface(ctx)
                         .getBlobManager()
                         .lookup(key.getValue());
       AsmResourceBlob *blob = entry ? entry->getBlob() : nullptr;
       if (!blob) {
         func.emitError() << "weight '" << key.getValue() << "' has no data";
-        return nullptr;
+        return failure();
       }
-      model->weights.push_back({blob->getData().data(), spec->shape});
+      signature.weights.push_back(*spec);
+      signature.weightBytes.push_back(blob->getData());
       continue;
     }
     auto name = func.getArgAttrOfType<StringAttr>(i, "smq.name");
     auto spec = specOf(func, type, name ? name.getValue()
                                         : StringRef("arg" + std::to_string(i)));
     if (failed(spec))
-      return nullptr;
-    model->inputSpecs.push_back(*spec);
+      return failure();
+    signature.inputs.push_back(*spec);
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "smq.name");
@@ -308,8 +314,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
                        name ? name.getValue()
                             : StringRef("output" + std::to_string(i)));
     if (failed(spec))
-      return nullptr;
-    model->outputSpecs.push_back(*spec);
+      return failure();
+    signature.outputs.push_back(*spec);
   }
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   // Names have been read; LLVM IR has no place for them.
@@ -320,8 +326,26 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     PassManager pm(ctx);
     buildCpuPipeline(pm, pipelineOptions);
     if (failed(pm.run(module)))
-      return nullptr;
+      return failure();
   }
+  return signature;
+}
+
+std::unique_ptr<CompiledModel>
+CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  initializeNativeTarget();
+  MLIRContext *ctx = module.getContext();
+  std::unique_ptr<CompiledModel> model(new CompiledModel());
+  model->entry = options.entry;
+  FailureOr<ModelSignature> signature = lowerModel(module, options);
+  if (failed(signature))
+    return nullptr;
+  model->inputSpecs = signature->inputs;
+  model->outputSpecs = signature->outputs;
+  for (size_t i = 0; i < signature->weights.size(); ++i)
+    model->weights.push_back(
+        {signature->weightBytes[i].data(), signature->weights[i].shape});
 
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
@@ -332,8 +356,12 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   // costs loops for a generic x86-64 and leaves AVX unused.
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   std::unique_ptr<llvm::TargetMachine> tm;
-  if (tmBuilder)
+  if (tmBuilder && !options.targetCpu.empty()) {
+    tmBuilder->setCPU(options.targetCpu);
+    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
+  } else if (tmBuilder) {
     targetIsaLevel(*tmBuilder);
+  }
   if (tmBuilder) {
     auto created = tmBuilder->createTargetMachine();
     if (created)
@@ -434,4 +462,77 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     args.push_back(&p);
   entryFn(args.data());
   return true;
+}
+
+FailureOr<std::string>
+mlir::smq::emitRelocatableObject(ModuleOp module,
+                                 const CompileOptions &options) {
+  initializeNativeTarget();
+  MLIRContext *ctx = module.getContext();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    emitError(module.getLoc()) << "no LLVM target for " << triple.str()
+                               << ": " << error;
+    return failure();
+  }
+  std::string cpu = options.targetCpu.empty() ? "x86-64" : options.targetCpu;
+  std::string features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures host;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      host.AddFeature(f.first(), f.second);
+    features = host.getString();
+  }
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
+      llvm::CodeModel::Small,
+      options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+                            : llvm::CodeGenOptLevel::Default));
+  if (!tm || !tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
+    emitError(module.getLoc()) << "unknown target CPU '" << cpu
+                               << "' (LLVM names such as x86-64, x86-64-v3, "
+                                  "skylake-avx512, or native)";
+    return failure();
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule) {
+    emitError(module.getLoc()) << "translation to LLVM IR failed";
+    return failure();
+  }
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm->createDataLayout());
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm->getTargetCPU());
+    f.addFnAttr("target-features", tm->getTargetFeatureString());
+  }
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    emitError(module.getLoc()) << "LLVM optimisation failed: "
+                               << llvm::toString(std::move(err));
+    return failure();
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile)) {
+    emitError(module.getLoc()) << "LLVM cannot emit object code for " << cpu;
+    return failure();
+  }
+  codegen.run(*llvmModule);
+  return std::string(buffer.begin(), buffer.end());
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Compares two float32 .npy arrays (pure Python, no numpy).
 
-    compare_npy.py ACTUAL EXPECTED [--atol A] [--rtol R]
+    compare_npy.py ACTUAL EXPECTED [--atol A] [--rtol R] [--raw-f32]
+
+With --raw-f32, EXPECTED is raw little-endian float32 data (what a C API
+program writes), taken to have ACTUAL's shape.
 
 Prints the max absolute difference and fails if any element is outside
 atol + rtol * |expected|.
@@ -35,9 +38,17 @@ def main():
     ap.add_argument("expected")
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--rtol", type=float, default=0.0)
+    ap.add_argument("--raw-f32", action="store_true")
     args = ap.parse_args()
     sa, a = read_npy(args.actual)
-    se, e = read_npy(args.expected)
+    if args.raw_f32:
+        body = open(args.expected, "rb").read()
+        se, e = sa, struct.unpack("<%df" % (len(body) // 4), body)
+        if len(e) != len(a):
+            print("size mismatch: %d vs %d elements" % (len(a), len(e)))
+            return 1
+    else:
+        se, e = read_npy(args.expected)
     if tuple(sa) != tuple(se):
         print("shape mismatch: %s vs %s" % (sa, se))
         return 1

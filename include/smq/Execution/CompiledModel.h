@@ -14,6 +14,7 @@
 #include "smq/Support/HostArray.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
 
 #include <memory>
 #include <string>
@@ -40,7 +41,35 @@ struct CompileOptions {
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";
+  /// The CPU generated code is built for: empty for the JIT's default (the
+  /// host, or the generic CPU of the level SMQ_CPU_ISA forces), else an
+  /// LLVM CPU name ("x86-64", "x86-64-v3", "skylake-avx512", ...). The
+  /// runtime's kernels dispatch by CPU either way.
+  std::string targetCpu;
 };
+
+/// A module's interface once weights are arguments: inputs and outputs in
+/// order, and the weights passed between them, each with its bytes (owned
+/// by the module's context).
+struct ModelSignature {
+  std::vector<TensorSpec> inputs, outputs;
+  /// name = the weight's blob key.
+  std::vector<TensorSpec> weights;
+  std::vector<llvm::ArrayRef<char>> weightBytes;
+};
+
+/// Lowers `module` in place through --smq-cpu-pipeline, after reading its
+/// signature (weights packed and made arguments first). The entry function
+/// `options.entry` then has the C interface `_mlir_ciface_<entry>` taking
+/// one memref descriptor pointer per input, weight and output, in that
+/// order. Emits diagnostics and fails on dynamic shapes or a missing entry.
+FailureOr<ModelSignature> lowerModel(ModuleOp module,
+                                     const CompileOptions &options);
+
+/// Relocatable, position-independent object code of a lowered module for
+/// `options.targetCpu` (empty: "x86-64"), as a shared library needs it.
+FailureOr<std::string> emitRelocatableObject(ModuleOp module,
+                                             const CompileOptions &options);
 
 class CompiledModel {
 public:

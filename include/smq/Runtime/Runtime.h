@@ -134,6 +134,9 @@ void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
                                            SmqMemRef1F32 *bias,
                                            SmqMemRef2F32 *c);
 
+/* The checksum of AOT weights files (Artifact.h): fast, not cryptographic. */
+uint64_t smq_rt_checksum64(const void *data, size_t size);
+
 /* Instruction-set levels the kernels are built for. One build carries all
  * of them; the best one the CPU (and OS) supports is chosen at first use,
  * or SMQ_CPU_ISA=baseline|avx2|avxvnni|avx512|avx512vnni forces one. */

@@ -1,0 +1,74 @@
+/*===- Artifact.h - the ABI between smq-compile's libraries and the runtime -===*
+ *
+ * An AOT library exports one function, <prefix>_smq_model_v1. The runtime
+ * calls it with the kernels the model's code needs (so the library links
+ * only libc and libm, and works with a static or a shared runtime) and gets
+ * back the model's description. smq-compile writes this header's text into
+ * the C file it generates, so both sides see one definition.
+ *
+ * Element types are SmqElementType's values (smq-c/Runtime.h).
+ *
+ *===---------------------------------------------------------------------===*/
+#ifndef SMQ_RUNTIME_ARTIFACT_H
+#define SMQ_RUNTIME_ARTIFACT_H
+
+#include <stdint.h>
+
+#define SMQ_ARTIFACT_ABI 1
+
+typedef struct {
+  const char *name;
+  int32_t elementType;
+  int32_t rank;
+  const int64_t *shape;
+  uint64_t byteSize;
+} SmqArtifactTensor;
+
+/* What the runtime gives the model's code (memref descriptors by pointer,
+ * as MLIR's C interface passes them). */
+typedef struct {
+  uint32_t abi;
+  uint32_t count; /* function pointers that follow */
+  void (*matmulF32)(void *a, void *b, void *c);
+  void (*batchMatmulF32)(void *a, void *b, void *c);
+  void (*matmulPanelsF32)(void *a, void *panels, void *bias, void *c);
+  void (*qmatmulPackedF32)(void *a, void *codes, void *scales, void *zeros,
+                           void *params, void *c);
+  void (*memrefCopy)(int64_t elementSize, void *src, void *dst);
+} SmqArtifactImports;
+
+typedef struct {
+  uint32_t abi;
+  uint32_t reserved;
+  const char *producer;
+  /* Hash of the weights' names, element types and shapes; the weights
+   * file carries the same value. */
+  uint64_t weightsKey;
+  int32_t numInputs, numWeights, numOutputs, reserved2;
+  const SmqArtifactTensor *inputs, *weights, *outputs;
+  /* args[i] points to a pointer to the memref descriptor of input i, then
+   * weight i, then output i, in that order. */
+  void (*entry)(void **args);
+  /* A weights file image inside the library (--embed-weights), or null. */
+  const unsigned char *embeddedWeights;
+  uint64_t embeddedWeightsSize;
+} SmqArtifact;
+
+typedef const SmqArtifact *(*SmqArtifactEntryFn)(const SmqArtifactImports *);
+
+/* The weights file: a header, a table, then each weight's bytes.
+ *   0  char     magic[8] = "SMQWGHT1"
+ *   8  uint32   version (1)
+ *  12  uint32   count
+ *  16  uint64   weightsKey
+ *  24  uint64   dataOffset (a multiple of 4096)
+ *  32  uint64   dataSize
+ *  40  uint64   checksum of the dataSize bytes at dataOffset
+ *  48  uint64   offset[i], size[i] for i < count, relative to dataOffset
+ * Weights of 4 KiB or more start on 4 KiB boundaries, smaller ones on 64
+ * bytes; the file is exactly dataOffset + dataSize bytes long. */
+#define SMQ_WEIGHTS_MAGIC "SMQWGHT1"
+#define SMQ_WEIGHTS_VERSION 1
+#define SMQ_WEIGHTS_HEADER_BYTES 48
+
+#endif /* SMQ_RUNTIME_ARTIFACT_H */

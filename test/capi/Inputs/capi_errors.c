@@ -1,0 +1,84 @@
+/* Misuse and bad files through the C API: every case must come back as a
+ * status with a message, never a crash.
+ *   capi_errors LIB WEIGHTS TRUNCATED_WEIGHTS DAMAGED_WEIGHTS OTHER_WEIGHTS
+ *               TRUNCATED_LIB */
+#include <smq-c/Runtime.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int failures;
+
+static void expectFailure(const char *what, SmqStatus *status) {
+  if (!status) {
+    printf("%s: UNEXPECTED SUCCESS\n", what);
+    ++failures;
+    return;
+  }
+  printf("%s: %s\n", what, smqStatusMessage(status));
+  smqStatusDestroy(status);
+}
+
+int main(int argc, char **argv) {
+  SmqModel *model = NULL;
+  SmqTensorInfo info;
+  SmqBuffer in, out, tooSmall;
+  SmqStatus *status;
+  float small[4];
+  if (argc != 7)
+    return 2;
+  expectFailure("null out", smqModelLoad(argv[1], argv[2], NULL));
+  expectFailure("null library", smqModelLoad(NULL, argv[2], &model));
+  expectFailure("missing library",
+                smqModelLoad("/nonexistent/libx.so", argv[2], &model));
+  expectFailure("truncated library", smqModelLoad(argv[6], argv[2], &model));
+  expectFailure("wrong prefix",
+                smqModelLoadWithPrefix(argv[1], argv[2], "other", &model));
+  expectFailure("no weights", smqModelLoad(argv[1], NULL, &model));
+  expectFailure("missing weights",
+                smqModelLoad(argv[1], "/nonexistent/x.weights", &model));
+  expectFailure("truncated weights", smqModelLoad(argv[1], argv[3], &model));
+  expectFailure("damaged weights", smqModelLoad(argv[1], argv[4], &model));
+  expectFailure("other model's weights",
+                smqModelLoad(argv[1], argv[5], &model));
+  expectFailure("library as weights", smqModelLoad(argv[1], argv[1], &model));
+  if (model) {
+    printf("a failed load set the model\n");
+    return 1;
+  }
+
+  status = smqModelLoad(argv[1], argv[2], &model);
+  if (status) {
+    printf("load: %s\n", smqStatusMessage(status));
+    return 1;
+  }
+  expectFailure("null info", smqModelInputInfo(model, 0, NULL));
+  expectFailure("input index", smqModelInputInfo(model, 7, &info));
+  expectFailure("output index", smqModelOutputInfo(model, 7, &info));
+  expectFailure("null model run", smqModelRun(NULL, NULL, 0, NULL, 0));
+  expectFailure("input count", smqModelRun(model, NULL, 0, NULL, 0));
+  in.data = NULL;
+  in.byteSize = 1024;
+  out.data = NULL;
+  out.byteSize = 0;
+  expectFailure("null input data", smqModelRun(model, &in, 1, &out, 1));
+  if (out.data) {
+    printf("a failed run allocated an output\n");
+    return 1;
+  }
+  in.data = small;
+  in.byteSize = sizeof small;
+  expectFailure("input too small", smqModelRun(model, &in, 1, &out, 1));
+  in.data = calloc(1, 1 << 16);
+  in.byteSize = 1 << 16;
+  tooSmall.data = small;
+  tooSmall.byteSize = sizeof small;
+  expectFailure("output too small", smqModelRun(model, &in, 1, &tooSmall, 1));
+  printf("status of success: '%s'\n", smqStatusMessage(NULL));
+  free(in.data);
+  smqModelDestroy(model);
+  smqModelDestroy(NULL);
+  smqStatusDestroy(NULL);
+  printf("%d unexpected successes\n", failures);
+  return failures != 0;
+}

@@ -1,0 +1,101 @@
+/* Runs a one-input model made by smq-compile through the C API:
+ *   run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw [THREADS]
+ * prints the signature, reads the input's raw bytes, writes the first
+ * output's raw bytes (runtime-allocated) and the others' sizes. The example
+ * of docs/CAPI.md. */
+#include <smq-c/Runtime.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check(SmqStatus *status, const char *what) {
+  if (!status)
+    return 0;
+  fprintf(stderr, "%s: %s\n", what, smqStatusMessage(status));
+  smqStatusDestroy(status);
+  return 1;
+}
+
+static void printInfo(const char *kind, const SmqTensorInfo *info) {
+  size_t d;
+  printf("%s %s type %d shape", kind, info->name, (int)info->type);
+  for (d = 0; d < info->rank; ++d)
+    printf("%s%lld", d ? "x" : " ", (long long)info->shape[d]);
+  printf("\n");
+}
+
+int main(int argc, char **argv) {
+  SmqModel *model = NULL;
+  SmqTensorInfo info;
+  SmqBuffer input, *outputs;
+  size_t i, numOutputs, bytes = 1;
+  FILE *f;
+  int rc = 1;
+  if (argc < 5) {
+    fprintf(stderr, "usage: run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw "
+                    "[THREADS]\n");
+    return 2;
+  }
+  if (smqRuntimeApiVersion() != SMQ_RUNTIME_API_VERSION) {
+    fprintf(stderr, "runtime API %d, header %d\n", smqRuntimeApiVersion(),
+            SMQ_RUNTIME_API_VERSION);
+    return 1;
+  }
+  if (argc > 5)
+    smqSetNumThreads(atoi(argv[5]));
+  if (check(smqModelLoad(argv[1], strcmp(argv[2], "-") ? argv[2] : NULL,
+                         &model),
+            "load"))
+    return 1;
+  if (smqModelNumInputs(model) != 1) {
+    fprintf(stderr, "expected a one-input model\n");
+    goto done;
+  }
+  if (check(smqModelInputInfo(model, 0, &info), "input info"))
+    goto done;
+  printInfo("input", &info);
+  bytes = smqElementSize(info.type);
+  for (i = 0; i < info.rank; ++i)
+    bytes *= (size_t)info.shape[i];
+  numOutputs = smqModelNumOutputs(model);
+  for (i = 0; i < numOutputs; ++i) {
+    if (check(smqModelOutputInfo(model, i, &info), "output info"))
+      goto done;
+    printInfo("output", &info);
+  }
+
+  input.byteSize = bytes;
+  input.data = malloc(bytes);
+  f = fopen(argv[3], "rb");
+  if (!input.data || !f || fread(input.data, 1, bytes, f) != bytes) {
+    fprintf(stderr, "cannot read %zu bytes from %s\n", bytes, argv[3]);
+    if (f)
+      fclose(f);
+    free(input.data);
+    goto done;
+  }
+  fclose(f);
+  outputs = calloc(numOutputs, sizeof *outputs); /* data NULL: allocated */
+  if (!outputs || check(smqModelRun(model, &input, 1, outputs, numOutputs),
+                        "run")) {
+    free(outputs);
+    free(input.data);
+    goto done;
+  }
+  f = fopen(argv[4], "wb");
+  if (f && fwrite(outputs[0].data, 1, outputs[0].byteSize, f) ==
+               outputs[0].byteSize) {
+    printf("wrote %zu bytes\n", outputs[0].byteSize);
+    rc = 0;
+  }
+  if (f)
+    fclose(f);
+  for (i = 0; i < numOutputs; ++i)
+    smqFree(outputs[i].data);
+  free(outputs);
+  free(input.data);
+done:
+  smqModelDestroy(model);
+  return rc;
+}
