@@ -8,7 +8,7 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libonnx-testdata libeigen3-dev
-  python3-onnx python3-numpy libopenblas-dev
+  python3-onnx python3-numpy libopenblas-dev pkgconf
 )
 
 # ONNX Runtime (the test oracle and benchmark peer) comes from npm. Node.js
