@@ -87,7 +87,8 @@ struct LinalgToRuntimeCallsPass
       Location loc = op.getLoc();
       Value params = memref::AllocaOp::create(
           b, loc, MemRefType::get({3}, b.getI64Type()));
-      int64_t values[3] = {op.getBits(), op.getGroupSize(),
+      int64_t values[3] = {static_cast<int64_t>(op.getBits()),
+                           static_cast<int64_t>(op.getGroupSize()),
                            op.getInt8Activations() ? 1 : 0};
       for (int i = 0; i < 3; ++i)
         memref::StoreOp::create(
