@@ -375,7 +375,8 @@ struct QuantizeWeightsPass
     s.threads = threads;
     s.quiet = quiet;
     if (bits < 2 || bits > 8) {
-      module.emitError() << "bits must be between 2 and 8, got " << bits;
+      module.emitError() << "bits must be between 2 and 8, got "
+                         << static_cast<int64_t>(bits.getValue());
       return signalPassFailure();
     }
     if (groupSize < 0) {

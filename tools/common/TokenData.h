@@ -3,6 +3,7 @@
 #define SMQ_TOOLS_COMMON_TOKENDATA_H
 
 #include "smq/Support/Random.h"
+#include "smq/Support/Unigram.h"
 
 #include "llvm/Support/CommandLine.h"
 
@@ -39,22 +40,8 @@ struct TokenOptions {
 std::optional<std::vector<std::vector<int64_t>>>
 loadTokenWindows(const TokenSource &source);
 
-/// The unigram distribution of token windows, and the neighbours of
-/// ../shared/docs/SMOOTHNESS.md drawn from it: one token, at a random
-/// position, replaced by a token drawn from the distribution.
-class Unigram {
-public:
-  /// Counts the tokens in [0, bound), or every non-negative one if bound
-  /// is 0.
-  Unigram(const std::vector<std::vector<int64_t>> &windows, int64_t bound);
-  /// `w` with one token replaced; draws the position, then the token.
-  std::vector<int64_t> neighbour(const std::vector<int64_t> &w,
-                                 SplitMix64 &rng) const;
-
-private:
-  std::vector<uint64_t> counts;
-  uint64_t total = 0;
-};
+/// Neighbours of token windows (smq/Support/Unigram.h).
+using ::smq::Unigram;
 
 } // namespace smq::tools
 

@@ -21,6 +21,7 @@
 #include "TokenData.h"
 #include "ToolDiagnostics.h"
 
+#include "smq/Execution/Calibration.h"
 #include "smq/Execution/CompiledModel.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Runtime.h"
@@ -117,94 +118,32 @@ int main(int argc, char **argv) {
   auto module = smq::tools::loadTokenModel(modelPath, context, seqLen);
   if (!module)
     return 1;
-  {
-    mlir::PassManager pm(&context);
-    pm.addPass(mlir::smq::createSmqExposeActivations());
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-  auto model = mlir::smq::CompiledModel::compile(*module, {});
-  if (!model)
-    return 1;
-  if (model->inputs().size() != 1 ||
-      model->inputs()[0].dtype != smq::DType::I64) {
-    errs() << modelPath << ": error: expected one int64 token input\n";
-    return 1;
-  }
-
-  // Which outputs are observations, and of which weight.
-  std::vector<std::pair<size_t, std::string>> observed;
-  for (size_t i = 0; i < model->outputs().size(); ++i) {
-    llvm::StringRef name = model->outputs()[i].name;
-    if (name.consume_front(mlir::smq::kObservePrefix))
-      observed.push_back({i, name.str()});
-  }
-  if (observed.empty()) {
-    errs() << modelPath << ": error: the model has no weight-bearing op "
-                           "(MatMul or Gemm with a constant weight)\n";
-    return 1;
-  }
   smq_rt_set_num_threads(threads.get());
-
-  for (const auto &w : *windows)
-    for (int64_t t : w)
-      if (t < 0) {
-        errs() << "smq-calibrate: negative token id " << t << "\n";
-        return 1;
-      }
-  smq::tools::Unigram unigram(*windows, 0);
-
-  smq::quant::StatisticsFile stats;
-  bool diag = statsMode == "diag";
-  smq::SplitMix64 rng{seed};
-  smq::HostArray tokens, neighbour;
-  tokens.dtype = neighbour.dtype = smq::DType::I64;
-  tokens.shape = neighbour.shape = {1, seqLen};
-  tokens.bytes.resize(seqLen * 8);
-  neighbour.bytes.resize(seqLen * 8);
+  mlir::smq::CalibrationOptions options;
+  options.seed = seed;
+  options.diagonal = statsMode == "diag";
+  options.holdout = holdout;
   bool tty = isatty(STDERR_FILENO);
-  auto start = std::chrono::steady_clock::now();
-  size_t n = windows->size();
-  for (size_t s = 0; s < n; ++s) {
-    const auto &w = (*windows)[s];
-    bool heldOut = holdout > 0 && s % holdout == static_cast<size_t>(holdout) - 1;
-    if (heldOut) {
-      stats.heldOutLength = seqLen;
-      stats.heldOutTokens.insert(stats.heldOutTokens.end(), w.begin(), w.end());
-    }
-    std::memcpy(tokens.bytes.data(), w.data(), seqLen * 8);
-    std::vector<int64_t> near = unigram.neighbour(w, rng);
-    std::memcpy(neighbour.bytes.data(), near.data(), seqLen * 8);
-
-    std::vector<smq::HostArray> out, outNeighbour;
-    std::string why;
-    if (!model->run({&tokens}, out, &why) ||
-        !model->run({&neighbour}, outNeighbour, &why)) {
-      errs() << "smq-calibrate: " << why << "\n";
-      return 1;
-    }
-    for (const auto &[index, key] : observed) {
-      const smq::HostArray &x = out[index], &xn = outNeighbour[index];
-      int64_t k = x.shape.back(), rows = x.numElements() / k;
-      auto it = stats.layers.find(key);
-      if (it == stats.layers.end())
-        it = stats.layers.emplace(key, smq::quant::LayerStatistics(k, diag))
-                 .first;
-      it->second.accumulate(x.data<float>(), xn.data<float>(), rows, heldOut);
-    }
-    if (!quiet) {
-      double elapsed = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
-      double eta = elapsed / (s + 1) * (n - s - 1);
+  if (!quiet)
+    options.progress = [&](size_t done, size_t total, size_t layers,
+                           double elapsed) {
+      double eta = elapsed / done * (total - done);
       errs() << format("%scalibrate: sequence %zu/%zu, %zu layers, %.1f s, "
                        "ETA %.1f s%s",
-                       tty ? "\r" : "", s + 1, n, observed.size(), elapsed,
-                       eta, tty ? "" : "\n");
-    }
+                       tty ? "\r" : "", done, total, layers, elapsed, eta,
+                       tty ? "" : "\n");
+    };
+  std::string failure;
+  auto calibrated = mlir::smq::calibrate(*module, *windows, options, &failure);
+  if (mlir::failed(calibrated)) {
+    if (!failure.empty())
+      errs() << modelPath << ": error: " << failure << "\n";
+    return 1;
   }
+  smq::quant::StatisticsFile &stats = *calibrated;
   if (!quiet && tty)
     errs() << "\n";
+  size_t n = windows->size();
 
   stats.provenance = "model=" + modelPath.getValue() +
                      " data=" +
