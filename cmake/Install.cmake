@@ -1,7 +1,9 @@
 # What `cmake --install build --prefix P` puts in P. Components: `runtime`
 # (libsmq_runtime shared and static, the C API and runtime headers, the
-# CMake package and smq-runtime.pc: all a deployment toolchain needs) and
-# `tools` (smq-compile and the other tools, which need LLVM/MLIR 22).
+# CMake package and smq-runtime.pc: all a deployment toolchain needs),
+# `compiler` (libsmq_compiler, the C API of smq-c/Compiler.h; it needs
+# Debian's LLVM/MLIR 22, ONNX and protobuf libraries) and `tools`
+# (smq-compile and the other tools).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -30,6 +32,15 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/smq-runtime.pc.in
   ${PROJECT_BINARY_DIR}/smq-runtime.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/smq-runtime.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT runtime)
+
+# The compiler and the tools find Debian's libMLIR/libLLVM where they are.
+set_target_properties(smq_compiler smq-compile smq-run smq-opt smq-translate
+  smq-eval smq-calibrate smq-stats smq-sweep PROPERTIES
+  INSTALL_RPATH "${LLVM_LIBRARY_DIR}")
+install(TARGETS smq_compiler EXPORT SMQCompilerTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT compiler)
+install(EXPORT SMQCompilerTargets NAMESPACE SMQ::
+  DESTINATION ${SMQ_CMAKE_DIR} COMPONENT compiler)
 
 install(TARGETS smq-compile smq-run smq-opt smq-translate smq-eval
   smq-calibrate smq-stats smq-sweep

@@ -10,6 +10,7 @@
 
 #include "smq/Runtime/Artifact.h"
 #include "smq/Runtime/Runtime.h"
+#include "smq/Runtime/Status.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -26,10 +27,6 @@
 #include <new>
 #include <string>
 #include <vector>
-
-struct SmqStatus {
-  std::string message;
-};
 
 struct SmqModel {
   void *library = nullptr;
