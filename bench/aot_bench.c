@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
   SmqModel *model = NULL;
   SmqStatus *status;
   SmqTensorInfo info;
-  SmqBuffer input, *outputs;
+  SmqBuffer input = {0}, *outputs;
   size_t i, bytes, numOutputs;
   int reps, r;
   double t0, load, first, *ms;

@@ -430,10 +430,34 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
                   std::to_string(numOutputs));
     if ((numInputs && !inputs) || (numOutputs && !outputs))
       return fail("smqModelRun: inputs and outputs must not be NULL");
+    // What the caller says a buffer holds must be what the model takes.
+    auto mismatch = [](const char *kind, const SmqArtifactTensor &t,
+                       const SmqBuffer &b) -> std::string {
+      if (b.type != 0 && b.type != t.elementType)
+        return std::string(kind) + " " + describe(t) + " has element type " +
+               std::to_string(t.elementType) + ", the buffer says " +
+               std::to_string(static_cast<int>(b.type));
+      if (b.shape) {
+        bool same = b.rank == static_cast<size_t>(t.rank);
+        for (size_t d = 0; same && d < b.rank; ++d)
+          same = b.shape[d] == t.shape[d];
+        if (!same) {
+          std::string s = "[";
+          for (size_t d = 0; d < b.rank; ++d)
+            s += (d ? "x" : "") + std::to_string(b.shape[d]);
+          return std::string(kind) + " " + describe(t) +
+                 " has another shape than the buffer's " + s + "]";
+        }
+      }
+      return std::string();
+    };
     for (size_t i = 0; i < numInputs; ++i) {
       const SmqArtifactTensor &t = a.inputs[i];
       if (!inputs[i].data)
         return fail("smqModelRun: input " + describe(t) + " has no data");
+      std::string why = mismatch("input", t, inputs[i]);
+      if (!why.empty())
+        return fail("smqModelRun: " + why);
       if (inputs[i].byteSize < t.byteSize)
         return fail("smqModelRun: input " + describe(t) + " needs " +
                     std::to_string(t.byteSize) + " bytes, got " +
@@ -441,6 +465,9 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
     }
     for (size_t i = 0; i < numOutputs; ++i) {
       const SmqArtifactTensor &t = a.outputs[i];
+      std::string why = mismatch("output", t, outputs[i]);
+      if (!why.empty())
+        return fail("smqModelRun: " + why);
       if (outputs[i].data && outputs[i].byteSize < t.byteSize)
         return fail("smqModelRun: output " + describe(t) + " needs " +
                     std::to_string(t.byteSize) + " bytes, got " +
@@ -483,6 +510,9 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
       if (allocated[i]) {
         outputs[i].data = allocated[i];
         outputs[i].byteSize = a.outputs[i].byteSize;
+        outputs[i].type = static_cast<SmqElementType>(a.outputs[i].elementType);
+        outputs[i].rank = static_cast<size_t>(a.outputs[i].rank);
+        outputs[i].shape = a.outputs[i].shape;
       }
     return nullptr;
   } catch (const std::bad_alloc &) {

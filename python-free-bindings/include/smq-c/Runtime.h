@@ -72,10 +72,17 @@ typedef struct {
   const int64_t *shape;
 } SmqTensorInfo;
 
-/* A buffer passed to smqModelRun: row-major and contiguous. */
+/* A buffer passed to smqModelRun: row-major and contiguous. type, rank and
+ * shape describe what the caller believes it holds; when given (type
+ * nonzero, shape non-NULL) they are checked against the model's and a
+ * mismatch is an error naming the tensor. Zero-initialise what you do not
+ * set: SmqBuffer b = {0}; */
 typedef struct {
   void *data;
   size_t byteSize;
+  SmqElementType type; /* 0: not checked */
+  size_t rank;
+  const int64_t *shape; /* NULL: not checked */
 } SmqBuffer;
 
 /*--- Models -------------------------------------------------------------*/

@@ -22,7 +22,8 @@ static void expectFailure(const char *what, SmqStatus *status) {
 int main(int argc, char **argv) {
   SmqModel *model = NULL;
   SmqTensorInfo info;
-  SmqBuffer in, out, tooSmall;
+  SmqBuffer in = {0}, out = {0}, tooSmall = {0};
+  const int64_t wrongShape[2] = {1, 64};
   SmqStatus *status;
   float small[4];
   if (argc != 7)
@@ -74,6 +75,19 @@ int main(int argc, char **argv) {
   tooSmall.data = small;
   tooSmall.byteSize = sizeof small;
   expectFailure("output too small", smqModelRun(model, &in, 1, &tooSmall, 1));
+  in.type = SMQ_ELEMENT_I32;
+  expectFailure("input type", smqModelRun(model, &in, 1, &out, 1));
+  in.type = SMQ_ELEMENT_I64;
+  in.rank = 2;
+  in.shape = wrongShape;
+  expectFailure("input shape", smqModelRun(model, &in, 1, &out, 1));
+  in.shape = NULL;
+  out.type = SMQ_ELEMENT_F16;
+  expectFailure("output type", smqModelRun(model, &in, 1, &out, 1));
+  if (out.data) {
+    printf("a failed run allocated an output\n");
+    return 1;
+  }
   printf("status of success: '%s'\n", smqStatusMessage(NULL));
   free(in.data);
   smqModelDestroy(model);

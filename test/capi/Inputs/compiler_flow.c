@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
   int64_t *tokens, ids[128];
   size_t seqs, i;
   unsigned char *text;
-  SmqBuffer input, output;
+  SmqBuffer input = {0}, output = {0};
   FILE *f;
   char *statsPath, *mlirPath, *libPath, *logitsPath;
   if (argc != 6)

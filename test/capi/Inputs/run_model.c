@@ -27,8 +27,8 @@ static void printInfo(const char *kind, const SmqTensorInfo *info) {
 
 int main(int argc, char **argv) {
   SmqModel *model = NULL;
-  SmqTensorInfo info;
-  SmqBuffer input, *outputs;
+  SmqTensorInfo info, inputInfo;
+  SmqBuffer input = {0}, *outputs;
   size_t i, numOutputs, bytes = 1;
   FILE *f;
   int rc = 1;
@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
   if (check(smqModelInputInfo(model, 0, &info), "input info"))
     goto done;
   printInfo("input", &info);
+  inputInfo = info;
   bytes = smqElementSize(info.type);
   for (i = 0; i < info.rank; ++i)
     bytes *= (size_t)info.shape[i];
@@ -67,6 +68,10 @@ int main(int argc, char **argv) {
 
   input.byteSize = bytes;
   input.data = malloc(bytes);
+  /* Say what the buffer holds: the runtime checks it. */
+  input.type = inputInfo.type;
+  input.rank = inputInfo.rank;
+  input.shape = inputInfo.shape;
   f = fopen(argv[3], "rb");
   if (!input.data || !f || fread(input.data, 1, bytes, f) != bytes) {
     fprintf(stderr, "cannot read %zu bytes from %s\n", bytes, argv[3]);
