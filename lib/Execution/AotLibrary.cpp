@@ -157,6 +157,9 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
        "void *c) { rt->batchMatmulF32(a, b, c); }\n"
     << "HIDDEN void _mlir_ciface_smq_rt_matmul_panels_f32(void *a, void *p, "
        "void *b, void *c) { rt->matmulPanelsF32(a, p, b, c); }\n"
+    << "HIDDEN void _mlir_ciface_smq_rt_matmul_panels_gelu_f32(void *a, "
+       "void *p, void *b, void *c) { rt->matmulPanelsGeluF32(a, p, b, c); "
+       "}\n"
     << "HIDDEN void _mlir_ciface_smq_rt_qmatmul_packed_f32(void *a, void *q, "
        "void *s, void *z, void *p, void *c) { rt->qmatmulPackedF32(a, q, s, "
        "z, p, c); }\n"
@@ -190,7 +193,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "__attribute__((visibility(\"default\"))) const SmqArtifact *"
     << symbol << "(const SmqArtifactImports *imports) {\n"
     << "  if (!imports || imports->abi != SMQ_ARTIFACT_ABI || imports->count "
-       "< 5)\n    return 0;\n  rt = imports;\n";
+       "< 6)\n    return 0;\n  rt = imports;\n";
   if (!embedded.empty())
     c << "  artifact.embeddedWeights = smq_embedded_weights;\n"
       << "  artifact.embeddedWeightsSize = (uint64_t)(smq_embedded_weights_end"

@@ -122,6 +122,8 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_batch_matmul_f32));
   add("_mlir_ciface_smq_rt_matmul_panels_f32",
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_panels_f32));
+  add("_mlir_ciface_smq_rt_matmul_panels_gelu_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_panels_gelu_f32));
   add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));

@@ -54,7 +54,7 @@ SmqStatus *failOutOfMemory() { return fail("out of memory"); }
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      5,
+      6,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -83,6 +83,12 @@ const SmqArtifactImports &imports() {
       [](int64_t size, void *src, void *dst) {
         memrefCopy(size, static_cast<SmqUnrankedMemRef *>(src),
                    static_cast<SmqUnrankedMemRef *>(dst));
+      },
+      [](void *a, void *p, void *bias, void *c) {
+        _mlir_ciface_smq_rt_matmul_panels_gelu_f32(
+            static_cast<SmqMemRef2F32 *>(a), static_cast<SmqMemRef3F32 *>(p),
+            static_cast<SmqMemRef1F32 *>(bias),
+            static_cast<SmqMemRef2F32 *>(c));
       },
   };
   return table;

@@ -37,6 +37,8 @@ struct F32PanelGemm {
   float *c;
   int64_t ldc;
   int64_t m, n, k;
+  /// C = GELU(C) as it is stored.
+  bool gelu;
 };
 
 /// C[m,n] = A[m,k]·Ŵᵀ, Ŵ[n,k] in the packed layout (Runtime.h).

@@ -154,10 +154,9 @@ extern "C" void _mlir_ciface_smq_rt_batch_matmul_f32(SmqMemRef3F32 *a,
       one(bi);
 }
 
-extern "C" void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
-                                                      SmqMemRef3F32 *panels,
-                                                      SmqMemRef1F32 *bias,
-                                                      SmqMemRef2F32 *c) {
+namespace {
+void matmulPanels(SmqMemRef2F32 *a, SmqMemRef3F32 *panels, SmqMemRef1F32 *bias,
+                  SmqMemRef2F32 *c, bool gelu) {
   int64_t m = a->sizes[0], k = a->sizes[1], n = c->sizes[1];
   float *cOut = c->aligned + c->offset;
   bool layoutOk = panels->sizes[0] == smq::f32PanelCount(n) &&
@@ -186,7 +185,7 @@ extern "C" void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
   std::vector<float> aCopy, cCopy, biasCopy;
   F32PanelGemm g{a->aligned + a->offset, a->strides[0],
                  panels->aligned + panels->offset, nullptr,
-                 cOut, c->strides[0], m, n, k};
+                 cOut, c->strides[0], m, n, k, gelu};
   if (a->strides[1] != 1) {
     aCopy.resize(m * k);
     copyMatrix(g.a, a->strides[0], a->strides[1], m, k, aCopy.data(), k, 1);
@@ -213,6 +212,20 @@ extern "C" void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
                   [&](int64_t j0, int64_t j1) { t.gemmPanelsCols(g, j0, j1); });
   if (!cCopy.empty())
     copyMatrix(cCopy.data(), n, 1, m, n, cOut, c->strides[0], c->strides[1]);
+}
+} // namespace
+
+extern "C" void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
+                                                      SmqMemRef3F32 *panels,
+                                                      SmqMemRef1F32 *bias,
+                                                      SmqMemRef2F32 *c) {
+  matmulPanels(a, panels, bias, c, false);
+}
+
+extern "C" void _mlir_ciface_smq_rt_matmul_panels_gelu_f32(
+    SmqMemRef2F32 *a, SmqMemRef3F32 *panels, SmqMemRef1F32 *bias,
+    SmqMemRef2F32 *c) {
+  matmulPanels(a, panels, bias, c, true);
 }
 
 extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(

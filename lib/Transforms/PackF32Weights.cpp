@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace mlir::smq {
@@ -52,6 +53,81 @@ std::optional<std::pair<AddOp, Value>> biasAdd(MatMulOp mm, int64_t n) {
       !type.getElementType().isF32() || !other.getDefiningOp<ConstantOp>())
     return std::nullopt;
   return std::make_pair(add, other);
+}
+
+/// Whether `v` is a constant splat of `value` (within float rounding).
+bool isSplat(Value v, double value) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue()) : nullptr;
+  if (!dense || !dense.isSplat() ||
+      !isa<FloatType>(dense.getElementType()))
+    return false;
+  double got = dense.getSplatValue<APFloat>().convertToDouble();
+  return std::fabs(got - value) <= 1e-6 * std::fabs(value);
+}
+
+/// The other operand of a two-operand op, if `v` is one of them.
+Value otherOperand(Operation *op, Value v) {
+  if (op->getNumOperands() != 2)
+    return nullptr;
+  if (op->getOperand(0) == v)
+    return op->getOperand(1);
+  if (op->getOperand(1) == v)
+    return op->getOperand(0);
+  return nullptr;
+}
+
+/// GELU applied to `y`, as ONNX exports of PyTorch write it:
+///   y * (1 + erf(y / √2)) * 0.5   (Div, Erf, Add, Mul, Mul),
+/// or an smq.gelu with approximate = "none". Returns the op whose result is
+/// GELU(y), if y has no other users.
+Operation *geluOf(Value y) {
+  auto users = llvm::to_vector(y.getUsers());
+  if (users.size() == 1)
+    if (auto gelu = dyn_cast<GeluOp>(users[0]))
+      return gelu.getApproximate() == "none" ? gelu.getOperation() : nullptr;
+  if (users.size() != 2)
+    return nullptr;
+  auto div = dyn_cast<DivOp>(users[0]);
+  Operation *mul = users[1];
+  if (!div) {
+    div = dyn_cast<DivOp>(users[1]);
+    mul = users[0];
+  }
+  if (!div || !isa<MulOp>(mul) || div.getLhs() != y ||
+      !isSplat(div.getRhs(), std::sqrt(2.0)) || !div->hasOneUse())
+    return nullptr;
+  auto erf = dyn_cast<ErfOp>(*div->user_begin());
+  if (!erf || !erf->hasOneUse())
+    return nullptr;
+  auto add = dyn_cast<AddOp>(*erf->user_begin());
+  if (!add || !add->hasOneUse() || !isSplat(otherOperand(add, erf), 1.0) ||
+      *add->user_begin() != mul || otherOperand(mul, add) != y ||
+      !mul->hasOneUse())
+    return nullptr;
+  auto half = dyn_cast<MulOp>(*mul->user_begin());
+  if (!half || !isSplat(otherOperand(half, mul->getResult(0)), 0.5) ||
+      half.getType() != y.getType())
+    return nullptr;
+  return half;
+}
+
+/// Erases `root` and the ops feeding it that nothing else uses, back to
+/// (and not including) `stop`.
+void eraseChain(Operation *root, Value stop) {
+  SmallVector<Operation *> work = {root};
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    if (!op->use_empty())
+      continue;
+    SmallVector<Value> operands(op->getOperands());
+    op->erase();
+    for (Value v : operands)
+      if (v != stop)
+        if (Operation *def = v.getDefiningOp())
+          if (def->use_empty() && !isa<ConstantOp>(def))
+            work.push_back(def);
+  }
 }
 
 struct PackF32WeightsPass
@@ -111,6 +187,12 @@ struct PackF32WeightsPass
         op.erase();
       if (cst.use_empty())
         cst.erase();
+      // An exact GELU of the product moves into the kernel's store.
+      if (Operation *gelu = geluOf(packed.getResult())) {
+        packed.setGelu(true);
+        gelu->getResult(0).replaceAllUsesWith(packed.getResult());
+        eraseChain(gelu, packed.getResult());
+      }
     }
   }
 };

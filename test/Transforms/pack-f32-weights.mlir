@@ -56,3 +56,64 @@ func.func @shared_and_unfused(%x: tensor<3x4xf32>, %x2: tensor<3x4xf32>, %a: ten
     }
   }
 #-}
+
+// -----
+
+// GELU in the form ONNX exports of PyTorch write it, y·(1 + erf(y/√2))·0.5,
+// on a product with a bias: the kernel applies it as it stores (gelu), and
+// the elementwise chain goes.
+// CHECK-LABEL: func.func @linear_gelu
+// CHECK: %[[Y:.*]] = smq.packed_matmul %arg0, %{{.*}}, %{{.*}} {gelu, n = 8 : i64}
+// CHECK-NOT: smq.erf
+// CHECK-NOT: smq.mul
+// CHECK: return %[[Y]]
+func.func @linear_gelu(%x: tensor<3x4xf32>) -> tensor<3x8xf32> {
+  %w = smq.constant dense_resource<w3> : tensor<4x8xf32>
+  %b = smq.constant dense_resource<b3> : tensor<8xf32>
+  %m = smq.matmul %x, %w : (tensor<3x4xf32>, tensor<4x8xf32>) -> tensor<3x8xf32>
+  %y = smq.add %m, %b : (tensor<3x8xf32>, tensor<8xf32>) -> tensor<3x8xf32>
+  %s = smq.constant dense<1.41421354> : tensor<f32>
+  %d = smq.div %y, %s : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  %e = smq.erf %d : tensor<3x8xf32>
+  %one = smq.constant dense<1.0> : tensor<f32>
+  %a = smq.add %e, %one : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  %p = smq.mul %y, %a : (tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<3x8xf32>
+  %half = smq.constant dense<0.5> : tensor<f32>
+  %g = smq.mul %p, %half : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  return %g : tensor<3x8xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      w3: "0x040000000000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F",
+      b3: "0x040000000000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F"
+    }
+  }
+#-}
+
+// -----
+
+// Not GELU: the last factor is 0.25, not 0.5. Nothing fuses.
+// CHECK-LABEL: func.func @not_gelu
+// CHECK: smq.packed_matmul %arg0, %{{.*}} {n = 8 : i64}
+// CHECK: smq.erf
+func.func @not_gelu(%x: tensor<3x4xf32>) -> tensor<3x8xf32> {
+  %w = smq.constant dense_resource<w4> : tensor<4x8xf32>
+  %y = smq.matmul %x, %w : (tensor<3x4xf32>, tensor<4x8xf32>) -> tensor<3x8xf32>
+  %s = smq.constant dense<1.41421354> : tensor<f32>
+  %d = smq.div %y, %s : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  %e = smq.erf %d : tensor<3x8xf32>
+  %one = smq.constant dense<1.0> : tensor<f32>
+  %a = smq.add %e, %one : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  %p = smq.mul %y, %a : (tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<3x8xf32>
+  %c = smq.constant dense<0.25> : tensor<f32>
+  %g = smq.mul %p, %c : (tensor<3x8xf32>, tensor<f32>) -> tensor<3x8xf32>
+  return %g : tensor<3x8xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      w4: "0x040000000000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F"
+    }
+  }
+#-}

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -194,6 +195,57 @@ TEST_P(OnEveryIsa, F32PanelsOddShapes) {
         ASSERT_EQ(one.at(0, j), c.at(i, j))
             << "row " << i << " of " << s.m << "x" << s.n << "x" << s.k
             << ", column " << j;
+    }
+  }
+}
+
+/// GELU as the kernel's epilogue: against 0.5 y (1 + erf(y/√2)) in double
+/// on y = A·W + bias, over inputs that reach erf's flat tails, on the
+/// decode and prompt paths, the same bytes at any thread count, and each
+/// row the same alone as in a prompt.
+TEST_P(OnEveryIsa, F32PanelsGelu) {
+  std::mt19937 rng(5);
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 37, 20},
+                         {3, 70, 50}, {9, 65, 33}, {40, 130, 300}}) {
+    Matrix a(m, k), w(k, n);
+    fillRandom(a, rng);
+    fillRandom(w, rng);
+    std::vector<float> bias(n);
+    for (float &b : bias)
+      b = std::uniform_real_distribution<float>(-3.0f, 3.0f)(rng);
+    int64_t count = (n + 31) / 32;
+    std::vector<float> panels(count * k * 32);
+    smq_rt_pack_f32_panels(k, n, w.data.data(), n, panels.data());
+    auto run = [&](Matrix &x) {
+      Matrix c(x.rows, n);
+      SmqMemRef2F32 ra = x.ref(), rc = c.ref();
+      SmqMemRef3F32 rp{panels.data(), panels.data(), 0, {count, k, 32},
+                       {k * 32, 32, 1}};
+      SmqMemRef1F32 rb{bias.data(), bias.data(), 0, {n}, {1}};
+      _mlir_ciface_smq_rt_matmul_panels_gelu_f32(&ra, &rp, &rb, &rc);
+      return c;
+    };
+    Matrix c(m, n);
+    c.data = sameAtAnyThreadCount([&] { return run(a).data; });
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double y = bias[j], mag = std::fabs(y);
+        for (int64_t p = 0; p < k; ++p) {
+          y += double(a.at(i, p)) * w.at(p, j);
+          mag += std::fabs(double(a.at(i, p)) * w.at(p, j));
+        }
+        double want = 0.5 * y * (1.0 + std::erf(y / std::sqrt(2.0)));
+        ASSERT_NEAR(c.at(i, j), want, 2e-6 * (1 + std::fabs(y)) + 1e-6 * mag)
+            << m << "x" << n << "x" << k << " at " << i << "," << j
+            << " (y = " << y << ")";
+      }
+    for (int64_t i = 0; i < m; ++i) {
+      Matrix row(1, k);
+      for (int64_t p = 0; p < k; ++p)
+        row.at(0, p) = a.at(i, p);
+      Matrix one = run(row);
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(one.at(0, j), c.at(i, j)) << "row " << i << ", column " << j;
     }
   }
 }

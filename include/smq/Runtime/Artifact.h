@@ -35,6 +35,8 @@ typedef struct {
   void (*qmatmulPackedF32)(void *a, void *codes, void *scales, void *zeros,
                            void *params, void *c);
   void (*memrefCopy)(int64_t elementSize, void *src, void *dst);
+  /* count >= 6 */
+  void (*matmulPanelsGeluF32)(void *a, void *panels, void *bias, void *c);
 } SmqArtifactImports;
 
 typedef struct {

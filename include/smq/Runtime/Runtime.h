@@ -133,6 +133,12 @@ void _mlir_ciface_smq_rt_matmul_panels_f32(SmqMemRef2F32 *a,
                                            SmqMemRef3F32 *panels,
                                            SmqMemRef1F32 *bias,
                                            SmqMemRef2F32 *c);
+/* The same, then C = GELU(C) = 0.5 C (1 + erf(C/√2)) applied to each output
+ * as it is stored (erf to about 2e-7 absolute). */
+void _mlir_ciface_smq_rt_matmul_panels_gelu_f32(SmqMemRef2F32 *a,
+                                                SmqMemRef3F32 *panels,
+                                                SmqMemRef1F32 *bias,
+                                                SmqMemRef2F32 *c);
 
 /* The checksum of AOT weights files (Artifact.h): fast, not cryptographic. */
 uint64_t smq_rt_checksum64(const void *data, size_t size);

@@ -152,7 +152,10 @@ def SmqPackF32Weights : Pass<"smq-pack-f32-weights", "ModuleOp"> {
 
     If the product's only use is an `smq.add` of a constant N-vector, that
     bias becomes the op's `bias` operand and the add goes: the kernel
-    writes bias plus products in one pass over the output.
+    writes bias plus products in one pass over the output. If the result
+    then feeds exactly an exact GELU (`smq.gelu` with approximate = "none",
+    or the Div/Erf/Add/Mul/Mul form of ONNX exports of PyTorch), the op is
+    marked `gelu` and the kernel applies it as it stores, on every thread.
 
     This runs when a model is compiled, before weights become arguments, so
     the kernels never copy a weight per call (they did: a column panel per

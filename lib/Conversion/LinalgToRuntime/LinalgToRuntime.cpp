@@ -105,7 +105,9 @@ struct LinalgToRuntimeCallsPass
         panelMatmuls.push_back(op);
     });
     for (smq::UKernelMatMulOp op : panelMatmuls) {
-      callKernel(module, op, "smq_rt_matmul_panels_f32",
+      callKernel(module, op,
+                 op.getGelu() ? "smq_rt_matmul_panels_gelu_f32"
+                              : "smq_rt_matmul_panels_f32",
                  {op.getLhs(), op.getPanels(), op.getBias(), op.getInit()});
       op->erase();
     }

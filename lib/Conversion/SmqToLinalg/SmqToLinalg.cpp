@@ -873,7 +873,8 @@ struct PackedMatMulPattern : public OpConversionPattern<PackedMatMulOp> {
     }
     auto kernel = UKernelMatMulOp::create(rewriter, loc, TypeRange{out}, x,
                                           adaptor.getPanels(), bias,
-                                          emptyTensor(rewriter, loc, out));
+                                          emptyTensor(rewriter, loc, out),
+                                          op.getGeluAttr());
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, kernel.getResult()[0], *type));
     return success();

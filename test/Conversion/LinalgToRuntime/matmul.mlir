@@ -60,3 +60,11 @@ func.func @panels(%x: memref<2x64xf32>, %p: memref<2x64x32xf32>, %b: memref<40xf
   smq.ukernel.matmul ins(%x, %p, %b : memref<2x64xf32>, memref<2x64x32xf32>, memref<40xf32>) outs(%y : memref<2x40xf32>)
   return
 }
+
+// With gelu, the kernel that applies it as it stores.
+// CHECK-LABEL: func.func @panels_gelu
+// CHECK: call @smq_rt_matmul_panels_gelu_f32(
+func.func @panels_gelu(%x: memref<2x64xf32>, %p: memref<2x64x32xf32>, %b: memref<40xf32>, %y: memref<2x40xf32>) {
+  smq.ukernel.matmul ins(%x, %p, %b : memref<2x64xf32>, memref<2x64x32xf32>, memref<40xf32>) outs(%y : memref<2x40xf32>) {gelu}
+  return
+}

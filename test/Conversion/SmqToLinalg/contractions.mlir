@@ -100,3 +100,12 @@ func.func @packed_matmul_bias(%x: tensor<4x64xf32>, %p: tensor<2x64x32xf32>, %b:
   %y = smq.packed_matmul %x, %p, %b {n = 40 : i64} : (tensor<4x64xf32>, tensor<2x64x32xf32>, tensor<40xf32>) -> tensor<4x40xf32>
   return %y : tensor<4x40xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @packed_matmul_gelu
+// CHECK: smq.ukernel.matmul ins({{.*}}) outs({{.*}}) {gelu}
+func.func @packed_matmul_gelu(%x: tensor<4x64xf32>, %p: tensor<2x64x32xf32>) -> tensor<4x40xf32> {
+  %y = smq.packed_matmul %x, %p {gelu, n = 40 : i64} : (tensor<4x64xf32>, tensor<2x64x32xf32>) -> tensor<4x40xf32>
+  return %y : tensor<4x40xf32>
+}

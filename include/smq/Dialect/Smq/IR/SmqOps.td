@@ -269,10 +269,14 @@ def Smq_PackedMatMulOp : Smq_Op<"packed_matmul", [Pure]> {
 
     Made by `--smq-pack-f32-weights`, so a model's weights are laid out for
     the kernels once, when it is compiled, and never copied per call.
+
+    With `gelu`, the result is GELU(lhs · W + bias), the exact (erf) form
+    `0.5 y (1 + erf(y/√2))`, applied by the kernel as it stores its output.
   }];
   let arguments = (ins TensorOf<[F32]>:$lhs, TensorOf<[F32]>:$panels,
                        Optional<TensorOf<[F32]>>:$bias,
-                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$n);
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$n,
+                       UnitAttr:$gelu);
   let results = (outs TensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $lhs `,` $panels (`,` $bias^)? attr-dict `:`
@@ -298,7 +302,8 @@ def Smq_UKernelMatMulOp : Smq_Op<"ukernel.matmul", [
     or follow it. On tensors the op returns the new value of `init`; after
     bufferization it works on memrefs and returns nothing, and
     `smq-linalg-to-runtime-calls` turns it into a call of
-    `smq_rt_matmul_panels_f32`.
+    `smq_rt_matmul_panels_f32` (`smq_rt_matmul_panels_gelu_f32` with
+    `gelu`, which applies GELU to each output as it is stored).
 
     ```mlir
     %y = smq.ukernel.matmul ins(%x, %panels, %bias : tensor<128x192xf32>,
@@ -307,7 +312,7 @@ def Smq_UKernelMatMulOp : Smq_Op<"ukernel.matmul", [
     ```
   }];
   let arguments = (ins AnyShaped:$lhs, AnyShaped:$panels, AnyShaped:$bias,
-                       AnyShaped:$init);
+                       AnyShaped:$init, UnitAttr:$gelu);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $panels `,` $bias `:` type($lhs) `,` type($panels) `,`
