@@ -566,6 +566,62 @@ LogicalResult PackedMatMulOp::verify() {
 // Kernel calls
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+// The kernel ops are destination-style: they read every operand but
+// `init`, write `init` in place, and on tensors return its new value.
+
+void kernelEffects(
+    Operation *op, OpOperand &init,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (&operand == &init)
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+  }
+}
+
+bufferization::AliasingValueList kernelAliasing(Operation *op,
+                                                OpOperand &operand,
+                                                OpOperand &init) {
+  if (&operand != &init || op->getNumResults() == 0)
+    return {};
+  return {{op->getResult(0), bufferization::BufferRelation::Equivalent}};
+}
+
+/// Recreates `op` on buffers, without results, and replaces it by its
+/// init's buffer.
+template <typename OpT>
+LogicalResult bufferizeKernel(OpT op, RewriterBase &rewriter,
+                              const bufferization::BufferizationOptions &options,
+                              bufferization::BufferizationState &state) {
+  SmallVector<Value> buffers;
+  Value initBuffer;
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value v = operand.get();
+    if (isa<TensorType>(v.getType())) {
+      FailureOr<Value> buffer =
+          bufferization::getBuffer(rewriter, v, options, state);
+      if (failed(buffer))
+        return failure();
+      v = *buffer;
+    }
+    buffers.push_back(v);
+    if (&operand == &op.getInitMutable())
+      initBuffer = v;
+  }
+  rewriter.setInsertionPoint(op);
+  OpT::create(rewriter, op.getLoc(), TypeRange{}, buffers, op->getAttrs());
+  bufferization::replaceOpWithBufferizedValues(rewriter, op, initBuffer);
+  return success();
+}
+
+} // namespace
+
 LogicalResult UKernelMatMulOp::verify() {
   auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
   ShapedType x = shaped(getLhs()), panels = shaped(getPanels()),
@@ -596,14 +652,7 @@ LogicalResult UKernelMatMulOp::verify() {
 void UKernelMatMulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()))
-      continue;
-    if (&operand == &getInitMutable())
-      effects.emplace_back(MemoryEffects::Write::get(), &operand);
-    else
-      effects.emplace_back(MemoryEffects::Read::get(), &operand);
-  }
+  kernelEffects(*this, getInitMutable(), effects);
 }
 
 bool UKernelMatMulOp::bufferizesToMemoryRead(
@@ -618,27 +667,14 @@ bool UKernelMatMulOp::bufferizesToMemoryWrite(
 
 bufferization::AliasingValueList UKernelMatMulOp::getAliasingValues(
     OpOperand &operand, const bufferization::AnalysisState &) {
-  if (&operand != &getInitMutable() || getNumResults() == 0)
-    return {};
-  return {{getResult()[0], bufferization::BufferRelation::Equivalent}};
+  return kernelAliasing(*this, operand, getInitMutable());
 }
 
 LogicalResult
 UKernelMatMulOp::bufferize(RewriterBase &rewriter,
                            const bufferization::BufferizationOptions &options,
                            bufferization::BufferizationState &state) {
-  SmallVector<Value> buffers;
-  for (Value v : getOperands()) {
-    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options, state);
-    if (failed(buffer))
-      return failure();
-    buffers.push_back(*buffer);
-  }
-  rewriter.setInsertionPoint(*this);
-  UKernelMatMulOp::create(rewriter, getLoc(), TypeRange{}, buffers,
-                          (*this)->getAttrs());
-  bufferization::replaceOpWithBufferizedValues(rewriter, *this, buffers[3]);
-  return success();
+  return bufferizeKernel(*this, rewriter, options, state);
 }
 
 LogicalResult UKernelQMatMulOp::verify() {
@@ -680,14 +716,7 @@ LogicalResult UKernelQMatMulOp::verify() {
 void UKernelQMatMulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()))
-      continue;
-    if (&operand == &getInitMutable())
-      effects.emplace_back(MemoryEffects::Write::get(), &operand);
-    else
-      effects.emplace_back(MemoryEffects::Read::get(), &operand);
-  }
+  kernelEffects(*this, getInitMutable(), effects);
 }
 
 bool UKernelQMatMulOp::bufferizesToMemoryRead(
@@ -702,31 +731,14 @@ bool UKernelQMatMulOp::bufferizesToMemoryWrite(
 
 bufferization::AliasingValueList UKernelQMatMulOp::getAliasingValues(
     OpOperand &operand, const bufferization::AnalysisState &) {
-  if (&operand != &getInitMutable() || getNumResults() == 0)
-    return {};
-  return {{getResult()[0], bufferization::BufferRelation::Equivalent}};
+  return kernelAliasing(*this, operand, getInitMutable());
 }
 
 LogicalResult
 UKernelQMatMulOp::bufferize(RewriterBase &rewriter,
                             const bufferization::BufferizationOptions &options,
                             bufferization::BufferizationState &state) {
-  SmallVector<Value> buffers;
-  for (Value v : getOperands()) {
-    if (!isa<TensorType>(v.getType())) {
-      buffers.push_back(v);
-      continue;
-    }
-    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, v, options, state);
-    if (failed(buffer))
-      return failure();
-    buffers.push_back(*buffer);
-  }
-  rewriter.setInsertionPoint(*this);
-  UKernelQMatMulOp::create(rewriter, getLoc(), TypeRange{}, buffers,
-                           (*this)->getAttrs());
-  bufferization::replaceOpWithBufferizedValues(rewriter, *this, buffers[4]);
-  return success();
+  return bufferizeKernel(*this, rewriter, options, state);
 }
 
 //===----------------------------------------------------------------------===//
