@@ -130,6 +130,18 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   return map;
 }
 
+/// Gives every function defined in `m` the CPU and features of `tm`: the
+/// optimiser and the code generator then build for that CPU whatever
+/// target machine runs them (the JIT's code generator targets the host).
+void targetFunctions(llvm::Module &m, const llvm::TargetMachine &tm) {
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    f.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+}
+
 /// Object code for a module lowered to the LLVM dialect, with MLIR's packed
 /// entry wrappers (`_mlir_<name>`), as MLIR's ExecutionEngine compiles it.
 llvm::Expected<std::string> compileObject(ModuleOp module,
@@ -142,14 +154,8 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
   // forced lower level's CPU) through optimisation and code generation.
   std::function<llvm::Error(llvm::Module *)> transformer =
       [&optimize, tm](llvm::Module *m) -> llvm::Error {
-    if (tm) {
-      for (llvm::Function &f : *m) {
-        if (f.isDeclaration())
-          continue;
-        f.addFnAttr("target-cpu", tm->getTargetCPU());
-        f.addFnAttr("target-features", tm->getTargetFeatureString());
-      }
-    }
+    if (tm)
+      targetFunctions(*m, *tm);
     return optimize(m);
   };
   // A function_ref: `transformer` outlives the engine's use of it.
@@ -515,12 +521,7 @@ mlir::smq::emitRelocatableObject(ModuleOp module,
   }
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
-  for (llvm::Function &f : *llvmModule) {
-    if (f.isDeclaration())
-      continue;
-    f.addFnAttr("target-cpu", tm->getTargetCPU());
-    f.addFnAttr("target-features", tm->getTargetFeatureString());
-  }
+  targetFunctions(*llvmModule, *tm);
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error err = optimize(llvmModule.get())) {
     emitError(module.getLoc()) << "LLVM optimisation failed: "

@@ -43,6 +43,13 @@ void forColumnPanels(int64_t n, int64_t nr, bool parallel,
       panel(p);
 }
 
+/// Whether an f32 product is worth a second thread: enough arithmetic, or
+/// (decoding) a large B to stream, where another thread adds its own share
+/// of memory bandwidth.
+bool worthThreads(int64_t m, int64_t n, int64_t k) {
+  return 2 * m * n * k > (1 << 24) || n * k >= (1 << 18);
+}
+
 /// dst[i·drs + j·dcs] = src[i·srs + j·scs] for an m×n matrix: strided
 /// operands to and from the contiguous ones the kernels take.
 void copyMatrix(const float *src, int64_t srs, int64_t scs, int64_t m,
@@ -73,10 +80,7 @@ void gemmF32(F32Gemm g, bool parallel) {
     g.ccs = 1;
   }
   const KernelTable &t = kernels();
-  // Enough arithmetic, or (decoding) a large B to stream: a second thread
-  // adds its own share of memory bandwidth.
-  bool worthIt = 2 * g.m * g.n * g.k > (1 << 24) || g.n * g.k >= (1 << 18);
-  forColumnPanels(g.n, t.nr, parallel && worthIt,
+  forColumnPanels(g.n, t.nr, parallel && worthThreads(g.m, g.n, g.k),
                   [&](int64_t j0, int64_t j1) { t.gemmF32Cols(g, j0, j1); });
   if (!cCopy.empty())
     copyMatrix(cCopy.data(), g.n, 1, g.m, g.n, cOut, cRs, cCs);
@@ -207,8 +211,7 @@ void matmulPanels(SmqMemRef2F32 *a, SmqMemRef3F32 *panels, SmqMemRef1F32 *bias,
     g.ldc = n;
   }
   const KernelTable &t = kernels();
-  bool worthIt = 2 * m * n * k > (1 << 24) || n * k >= (1 << 18);
-  forColumnPanels(n, smq::kF32PanelWidth, worthIt,
+  forColumnPanels(n, smq::kF32PanelWidth, worthThreads(m, n, k),
                   [&](int64_t j0, int64_t j1) { t.gemmPanelsCols(g, j0, j1); });
   if (!cCopy.empty())
     copyMatrix(cCopy.data(), n, 1, m, n, cOut, c->strides[0], c->strides[1]);

@@ -22,23 +22,15 @@
 #include "ToolDiagnostics.h"
 
 #include "smq/Execution/Calibration.h"
-#include "smq/Execution/CompiledModel.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Runtime.h"
-#include "smq/Support/Random.h"
-#include "smq/Transforms/Passes.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <chrono>
-#include <cstring>
-#include <random>
 #include <unistd.h>
 
 using namespace llvm;
