@@ -14,11 +14,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SMQ_BUILD_DIR:-$root/build}"
 shared="${SMQ_SHARED_DIR:-$root/../shared}"
+source "$root/bench/onnx-python.sh"
 bash "$root/scripts/build.sh" >/dev/null
 ninja -C "$build" smq-bench-aot >/dev/null
 work="$build/bench/aot"
 mkdir -p "$work"
-py=${SMQ_PYTHON:-/usr/bin/python3}
 export SMQ_CACHE=off
 python3 "$root/bench/write_tokens.py" "$work/tok128.npy" 128
 python3 "$root/test/capi/Inputs/npy_raw.py" to-raw "$work/tok128.npy" "$work/tok128.raw"
@@ -53,6 +53,7 @@ for bits in 4 3 2; do
   row "gpt_w$bits" "$work/gpt_w$bits.mlir" 100
 done
 if [ "${1:-}" != "--quick" ]; then
+  py=$(onnx_python)
   [ -f "$build/bench/decoder/model.onnx" ] ||
     "$py" "$root/bench/make_decoder.py" "$build/bench/decoder" >/dev/null
   "$build/bin/smq-translate" --import-onnx "$build/bench/decoder/model.onnx" \

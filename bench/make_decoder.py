@@ -10,21 +10,15 @@ q/k/v/o and up/down MatMuls with biases, causal attention (Where on a
 constant mask), erf GELU; a final LayerNorm and head. Weights are small
 seeded random values in OUTDIR/model.onnx.data, so model.onnx stays small.
 
-The protobuf wire format is written by hand (field numbers from onnx.proto)
-so no Python onnx package is needed.
+Needs the onnx package and numpy (Debian's python3-onnx, python3-numpy).
 """
 import argparse
-import array
 import math
-import random
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../utils"))
-from onnxwire import BOOL, FLOAT, INT32, INT64, f_bytes, f_float, f_varint, varint  # noqa: E402
-
-
-fv, fb, ff32 = f_varint, f_bytes, f_float
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 
 class Graph:
@@ -38,66 +32,44 @@ class Graph:
         self.count += 1
         return "%s_%d" % (stem, self.count)
 
-    def external(self, name, dims, raw, dtype=FLOAT):
+    def external(self, name, array):
+        """A float initializer whose data goes to model.onnx.data, 64-aligned."""
         pad = (-self.offset) % 64
         self.data.write(b"\0" * pad)
         self.offset += pad
-        t = b"".join(fv(1, d) for d in dims) + fv(2, dtype) + fb(8, name)
+        t = TensorProto(name=name, data_type=TensorProto.FLOAT,
+                        data_location=TensorProto.EXTERNAL)
+        t.dims.extend(array.shape)
         for k, v in (("location", "model.onnx.data"),
-                     ("offset", str(self.offset)), ("length", str(len(raw)))):
-            t += fb(13, fb(1, k) + fb(2, v))
-        t += fv(14, 1)
-        self.data.write(raw)
-        self.offset += len(raw)
+                     ("offset", self.offset), ("length", array.nbytes)):
+            entry = t.external_data.add()
+            entry.key, entry.value = k, str(v)
+        self.data.write(memoryview(array))
+        self.offset += array.nbytes
         self.inits.append(t)
         return name
 
-    def inline(self, name, dims, raw, dtype):
-        t = b"".join(fv(1, d) for d in dims) + fv(2, dtype) + fb(8, name)
-        self.inits.append(t + fb(9, raw))
+    def inline(self, name, array):
+        self.inits.append(numpy_helper.from_array(array, name))
         return name
 
     def weight(self, stem, dims, rng, scale):
-        n = 1
-        for d in dims:
-            n *= d
-        # A seeded random block, tiled: fast to write, not degenerate.
-        block = array.array("f", (rng.uniform(-scale, scale) for _ in range(4099)))
-        reps = n // len(block) + 1
-        raw = (block * reps)[:n].tobytes()
-        return self.external(self.name(stem), dims, raw)
+        """Uniform in [-scale, scale), seeded."""
+        x = rng.random(dims, dtype=np.float32)
+        x *= 2 * scale
+        x -= scale
+        return self.external(self.name(stem), x)
 
     def ints(self, values):
-        return self.inline(self.name("c"), [len(values)],
-                           array.array("q", values).tobytes(), INT64)
+        return self.inline(self.name("c"), np.array(values, dtype=np.int64))
 
     def scalar(self, x):
-        return self.inline(self.name("s"), [], array.array("f", [x]).tobytes(),
-                           FLOAT)
+        return self.inline(self.name("s"), np.array(x, dtype=np.float32))
 
-    def op(self, op_type, inputs, attrs=b"", outputs=1):
+    def op(self, op_type, inputs, outputs=1, **attrs):
         outs = [self.name(op_type.lower()) for _ in range(outputs)]
-        node = b"".join(fb(1, i) for i in inputs) + b"".join(fb(2, o) for o in outs)
-        node += fb(3, outs[0]) + fb(4, op_type) + attrs
-        self.nodes.append(node)
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=outs[0], **attrs))
         return outs[0] if outputs == 1 else outs
-
-
-def attr_int(name, v):
-    return fb(5, fb(1, name) + fv(3, v) + fv(20, 2))
-
-
-def attr_float(name, v):
-    return fb(5, fb(1, name) + ff32(2, v) + fv(20, 1))
-
-
-def attr_ints(name, vs):
-    return fb(5, fb(1, name) + b"".join(fv(8, v) for v in vs) + fv(20, 7))
-
-
-def value_info(name, elem, dims):
-    shape = b"".join(fb(1, fv(1, d)) for d in dims)
-    return fb(1, name) + fb(2, fb(1, fv(1, elem) + fb(2, shape)))
 
 
 def main():
@@ -112,7 +84,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
-    rng = random.Random(a.seed)
+    rng = np.random.default_rng(a.seed)
     g = Graph(a.outdir)
     d, s, h = a.d, a.seq, a.heads
     hd = d // h
@@ -121,27 +93,25 @@ def main():
 
     tok = g.op("Gather", [w("tok", [a.vocab, d]), "input_ids"])
     x = g.op("Add", [tok, w("pos", [s, d])])
-    mask = g.inline("causal_mask", [s, s],
-                    bytes(1 if j > i else 0 for i in range(s) for j in range(s)),
-                    BOOL)
+    mask = g.inline("causal_mask", np.triu(np.ones((s, s), dtype=bool), k=1))
     neg = g.scalar(-1e9)
     scale = g.scalar(math.sqrt(hd))
     heads_shape = g.ints([1, s, h, hd])
     merged_shape = g.ints([1, s, d])
     ln = lambda t: g.op("LayerNormalization", [t, g.weight("ln_w", [d], rng, 0.1),
                                               b("ln_b", d)],
-                        attr_int("axis", -1) + attr_float("epsilon", 1e-5))
+                        axis=-1, epsilon=1e-5)
     for _ in range(a.layers):
         n1 = ln(x)
         q, k, v = (g.op("Add", [g.op("MatMul", [n1, w(nm, [d, d])]), b(nm + "_b", d)])
                    for nm in ("q", "k", "v"))
         split = lambda t, perm: g.op(
-            "Transpose", [g.op("Reshape", [t, heads_shape])], attr_ints("perm", perm))
+            "Transpose", [g.op("Reshape", [t, heads_shape])], perm=perm)
         qh, kh, vh = split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1]), split(v, [0, 2, 1, 3])
         scores = g.op("Div", [g.op("MatMul", [qh, kh]), scale])
         scores = g.op("Where", [mask, neg, scores])
-        probs = g.op("Softmax", [scores], attr_int("axis", -1))
-        ctx = g.op("Transpose", [g.op("MatMul", [probs, vh])], attr_ints("perm", [0, 2, 1, 3]))
+        probs = g.op("Softmax", [scores], axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [probs, vh])], perm=[0, 2, 1, 3])
         ctx = g.op("Reshape", [ctx, merged_shape])
         x = g.op("Add", [x, g.op("Add", [g.op("MatMul", [ctx, w("o", [d, d])]), b("o_b", d)])])
         n2 = ln(x)
@@ -154,13 +124,14 @@ def main():
     logits = g.op("MatMul", [ln(x), w("head", [d, a.vocab])])
     g.data.close()
 
-    graph = b"".join(fb(1, n) for n in g.nodes) + fb(2, "decoder")
-    graph += b"".join(fb(5, t) for t in g.inits)
-    graph += fb(11, value_info("input_ids", INT64, [1, s]))
-    graph += fb(12, value_info(logits, FLOAT, [1, s, a.vocab]))
-    model = fv(1, 8) + fb(2, "smq-bench") + fb(8, fb(1, "") + fv(2, 17)) + fb(7, graph)
-    with open(os.path.join(a.outdir, "model.onnx"), "wb") as f:
-        f.write(model)
+    graph = helper.make_graph(
+        g.nodes, "decoder",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, s])],
+        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, s, a.vocab])],
+        g.inits)
+    model = helper.make_model(graph, ir_version=8, producer_name="smq-bench",
+                              opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, os.path.join(a.outdir, "model.onnx"))
     params = g.offset // 4
     print("wrote %s: d=%d layers=%d ff=%d heads=%d, about %.1fM parameters, output '%s'"
           % (a.outdir, d, a.layers, a.ff, h, params / 1e6, logits))

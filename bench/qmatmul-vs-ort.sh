@@ -12,8 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SMQ_BUILD_DIR:-$root/build}"
 shared="${SMQ_SHARED_DIR:-$root/../shared}"
-py="${SMQ_PYTHON:-/usr/bin/python3}"
+source "$root/bench/onnx-python.sh"
 bash "$root/scripts/build.sh" smq-bench-qmatmul >/dev/null
+py=$(onnx_python)  # after build.sh: its setup installs python3-onnx
 bash "$root/scripts/install-ort.sh" "$build/ort"
 work="$build/bench/matmulnbits"
 mkdir -p "$work"

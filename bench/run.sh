@@ -16,6 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SMQ_BUILD_DIR:-$root/build}"
 shared="${SMQ_SHARED_DIR:-$root/../shared}"
+source "$root/bench/onnx-python.sh"
 bash "$root/scripts/build.sh" >/dev/null
 bash "$root/scripts/install-ort.sh" "$build/ort"
 work="$build/bench"
@@ -77,10 +78,11 @@ for level in "${levels[@]}"; do
   done
 done
 if [ "$quick" != "--quick" ]; then
+  py=$(onnx_python)
   [ -f "$work/decoder/model.onnx" ] ||
-    python3 "$root/bench/make_decoder.py" "$work/decoder" >/dev/null
+    "$py" "$root/bench/make_decoder.py" "$work/decoder" >/dev/null
   [ -f "$work/decoder1/model.onnx" ] ||
-    python3 "$root/bench/make_decoder.py" "$work/decoder1" --seq 1 >/dev/null
+    "$py" "$root/bench/make_decoder.py" "$work/decoder1" --seq 1 >/dev/null
   for level in "${main_levels[@]}"; do
     for t in 1 2; do
       row "decoder d1024 L8 1x128" "$work/decoder/model.onnx" "$work/tok128.npy" $t 10 "$level"

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import subprocess
 
 import lit.formats
 import lit.util
@@ -18,6 +19,29 @@ config.substitutions.append(("%smq_src", config.smq_src_root))
 config.substitutions.append(("%smq_obj", config.smq_obj_root))
 config.substitutions.append(("%node_tests", config.onnx_node_tests))
 config.substitutions.append(("%python", "python3"))
+
+# %pyonnx: a Python that imports onnx and numpy, for the generators that
+# write ONNX files (Debian's python3-onnx; a python3 first on PATH, such as
+# pyenv's, may lack it). Tests that use it REQUIRE python-onnx.
+def find_pyonnx():
+    for py in ("/usr/bin/python3", lit.util.which("python3")):
+        if not py:
+            continue
+        try:
+            ok = subprocess.run([py, "-c", "import onnx, numpy"],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL).returncode == 0
+        except OSError:
+            ok = False
+        if ok:
+            return py
+    return None
+
+
+pyonnx = find_pyonnx()
+if pyonnx:
+    config.available_features.add("python-onnx")
+config.substitutions.append(("%pyonnx", pyonnx or "python3"))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()

@@ -4,44 +4,42 @@ external data (good and hostile) and inconsistent tensors.
 
     make_model.py CASE OUTDIR
 
-Encodes the protobuf wire format by hand (field numbers from onnx.proto), so
-the tests need no Python onnx package.
+The hostile cases set the TensorProto's fields directly and never run ONNX's
+checker, so each writes exactly the bad input its test expects. Needs the
+onnx package.
 """
-import struct
 import os
+import struct
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../utils"))
-from onnxwire import BOOL, FLOAT, INT32, INT64, f_bytes, f_float, f_varint, varint  # noqa: E402
-
-
-def value_info(name, dims):
-    shape = b"".join(f_bytes(1, f_varint(1, d)) for d in dims)
-    tensor_type = f_varint(1, FLOAT) + f_bytes(2, shape)
-    return f_bytes(1, name) + f_bytes(2, f_bytes(1, tensor_type))
+import onnx
+from onnx import TensorProto, helper
 
 
 def tensor(name, dims, raw=None, external=None):
-    t = b"".join(f_varint(1, d) for d in dims) + f_varint(2, FLOAT)
-    t += f_bytes(8, name)
+    """A float initializer, with raw_data or external data as given."""
+    t = TensorProto(name=name, data_type=TensorProto.FLOAT)
+    t.dims.extend(dims)
     if raw is not None:
-        t += f_bytes(9, raw)
+        t.raw_data = raw
     if external is not None:
         for k, v in external.items():
-            t += f_bytes(13, f_bytes(1, k) + f_bytes(2, str(v)))
-        t += f_varint(14, 1)  # data_location = EXTERNAL
+            entry = t.external_data.add()
+            entry.key, entry.value = k, str(v)
+        t.data_location = TensorProto.EXTERNAL
     return t
 
 
 def model(initializer):
     """y = MatMul(x, w) with x: [1, 4] and w: [4, 2]."""
-    node = f_bytes(1, "x") + f_bytes(1, "w") + f_bytes(2, "y")
-    node += f_bytes(3, "mm0") + f_bytes(4, "MatMul")
-    graph = f_bytes(1, node) + f_bytes(2, "g") + f_bytes(5, initializer)
-    graph += f_bytes(11, value_info("x", [1, 4]))
-    graph += f_bytes(12, value_info("y", [1, 2]))
-    opset = f_bytes(1, "") + f_varint(2, 17)
-    return f_varint(1, 8) + f_bytes(8, opset) + f_bytes(7, graph)
+    node = helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")
+    graph = helper.make_graph(
+        [node], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [initializer])
+    return helper.make_model(graph, ir_version=8,
+                             opset_imports=[helper.make_opsetid("", 17)])
 
 
 WEIGHTS = struct.pack("<8f", 1, 2, 3, 4, 5, 6, 7, 8)
@@ -83,8 +81,7 @@ def main():
         init = tensor("w", [1 << 40, 1 << 30], raw=WEIGHTS)
     else:
         sys.exit("unknown case " + case)
-    with open(path, "wb") as f:
-        f.write(model(init))
+    onnx.save(model(init), path)
 
 
 if __name__ == "__main__":
