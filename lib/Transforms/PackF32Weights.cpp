@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "smq/Transforms/Passes.h"
 
-#include "ConstantBytes.h"
+#include "smq/Dialect/Smq/IR/ConstantBytes.h"
 
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Runtime/PackedLayout.h"

@@ -1,7 +1,7 @@
 //===- PackQuantizedWeights.cpp - codes into the kernels' layout ----------===//
 #include "smq/Transforms/Passes.h"
 
-#include "ConstantBytes.h"
+#include "smq/Dialect/Smq/IR/ConstantBytes.h"
 
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Runtime/PackedLayout.h"

@@ -16,6 +16,7 @@
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Eval/Metrics.h"
+#include "smq/Quant/CodeLayout.h"
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
@@ -46,16 +47,11 @@ namespace {
 
 /// Packs codes row by row into little-endian bit streams.
 std::vector<uint8_t> packCodes(const q::QuantizedWeight &w) {
-  int64_t rowBytes = (w.cols * w.bits + 7) / 8;
+  int64_t rowBytes = q::streamBytes(w.cols, w.bits);
   std::vector<uint8_t> out(w.rows * rowBytes, 0);
   for (int64_t r = 0; r < w.rows; ++r)
-    for (int64_t c = 0; c < w.cols; ++c) {
-      uint32_t v = w.codes[r * w.cols + c];
-      int64_t bit = c * w.bits;
-      for (int b = 0; b < w.bits; ++b, ++bit)
-        if (v >> b & 1)
-          out[r * rowBytes + bit / 8] |= uint8_t(1u << (bit % 8));
-    }
+    for (int64_t c = 0; c < w.cols; ++c)
+      q::streamSet(&out[r * rowBytes], c, w.bits, w.codes[r * w.cols + c]);
   return out;
 }
 
@@ -339,6 +335,9 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         b, loc, use.input, it->second.codes, it->second.scales,
         it->second.zeros, b.getI64IntegerAttr(s.bits),
         b.getI64IntegerAttr(group));
+    // The ONNX node the weight came from, for --export-onnx.
+    if (Attribute node = op->getAttr(kOnnxNodeAttr))
+      result.getDefiningOp()->setAttr(kOnnxNodeAttr, node);
     if (auto gemm = dyn_cast<GemmOp>(op)) {
       // alpha·(A·Ŵᵀ) + beta·C
       result = scaled(b, loc, result, gemm.getAlpha().convertToFloat());

@@ -123,10 +123,22 @@ private:
 /// (a null Value for outputs the rule does not produce).
 using ImportRule = LogicalResult (*)(NodeImporter &, SmallVectorImpl<Value> &);
 
-/// The rule for `opType`, or null if the op is unsupported.
-ImportRule lookupImportRule(const std::string &opType);
-/// Every op type that has a rule.
+/// The rule for `opType` in `domain` ("" or "ai.onnx" for the default
+/// domain), or null if the op is unsupported.
+ImportRule lookupImportRule(const std::string &domain,
+                            const std::string &opType);
+/// Every op type that has a rule (`domain.OpType` outside the default
+/// domain).
 std::vector<std::string> importRuleNames();
+
+/// Rules for quantized ONNX (QuantOpConverters.cpp): MatMulNBits and
+/// DequantizeLinear.
+ImportRule lookupQuantRule(const std::string &domain,
+                           const std::string &opType);
+std::vector<std::string> quantRuleNames();
+/// `lhs · rhs` as smq.quantized_matmul when `rhs` is an smq.dequantize
+/// (a DequantizeLinear of a constant weight); a null Value otherwise.
+FailureOr<Value> fuseDequantizedRhs(NodeImporter &n, Value lhs, Value rhs);
 
 } // namespace mlir::smq::onnx_import
 

@@ -75,6 +75,10 @@ Type mlir::smq::onnx_import::convertElementType(MLIRContext *ctx,
     return IntegerType::get(ctx, 32, IntegerType::Unsigned);
   case TP::UINT64:
     return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  case kOnnxUint4:
+    return IntegerType::get(ctx, 4, IntegerType::Unsigned);
+  case kOnnxInt4:
+    return IntegerType::get(ctx, 4);
   default:
     return nullptr;
   }
@@ -85,7 +89,7 @@ namespace {
 /// Bytes per element as stored in raw_data and in MLIR blobs (bool: 1).
 size_t storageBytes(Type elt) {
   unsigned bits = elt.getIntOrFloatBitWidth();
-  return bits == 1 ? 1 : bits / 8;
+  return bits <= 8 ? 1 : bits / 8;
 }
 
 /// A read-only memory map of (part of) an external data file.
@@ -230,7 +234,16 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
   }
   auto type = RankedTensorType::get(dims, elt);
   size_t bytes = storageBytes(elt);
-  uint64_t needed = static_cast<uint64_t>(*count) * bytes;
+  // 4-bit tensors are stored two to a byte, low nibble first; SMQ keeps one
+  // per byte (MLIR's storage of i4), so they are unpacked below.
+  bool nibbles = elt.getIntOrFloatBitWidth() == 4;
+  uint64_t needed = nibbles ? (static_cast<uint64_t>(*count) + 1) / 2
+                            : static_cast<uint64_t>(*count) * bytes;
+  if (nibbles && t.data_location() != onnx::TensorProto::EXTERNAL &&
+      !t.has_raw_data()) {
+    *why = "tensor '" + name + "' is 4-bit and must use raw_data";
+    return nullptr;
+  }
 
   std::optional<AsmResourceBlob> blob;
   std::string typedRaw;
@@ -294,6 +307,19 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
     raw = &typedRaw;
   }
 
+  if (nibbles) {
+    ArrayRef<char> packed = blob ? blob->getData()
+                                 : ArrayRef<char>(raw->data(), raw->size());
+    bool isSigned = !elt.isUnsignedInteger();
+    std::vector<char> unpacked(*count);
+    for (int64_t i = 0; i < *count; ++i) {
+      int v = (static_cast<uint8_t>(packed[i / 2]) >> (i % 2 * 4)) & 0xF;
+      unpacked[i] = static_cast<char>(isSigned && v >= 8 ? v - 16 : v);
+    }
+    return DenseResourceElementsAttr::get(
+        type, resourceKey(name),
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(unpacked, 1));
+  }
   bool small = *count <= 16 && !blob;
   if (small && !forceResource) {
     // Scalars and tiny vectors stay inline, where a reader can see them.
@@ -643,11 +669,11 @@ LogicalResult ModelImporter::checkSupport() {
   for (int i = 0; i < model.graph().node_size(); ++i) {
     const onnx::NodeProto &node = model.graph().node(i);
     const std::string &domain = node.domain();
-    if (!domain.empty() && domain != "ai.onnx")
+    if (!domain.empty() && domain != "ai.onnx" && domain != "com.microsoft")
       return emitError(nodeLoc(node, i))
              << nodeContext(node, opset) << "domain '" << domain
              << "' is not supported";
-    if (!lookupImportRule(node.op_type()))
+    if (!lookupImportRule(domain, node.op_type()))
       return emitError(nodeLoc(node, i))
              << nodeContext(node, opset) << "op is not supported";
   }
@@ -782,7 +808,7 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
     const onnx::NodeProto &node = graph.node(i);
     Location loc = nodeLoc(node, i);
     // checkSupport() refused unknown domains and ops before validation.
-    ImportRule rule = lookupImportRule(node.op_type());
+    ImportRule rule = lookupImportRule(node.domain(), node.op_type());
     SmallVector<Value> inputs;
     for (const std::string &name : node.input()) {
       if (name.empty()) {
@@ -798,8 +824,23 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
     NodeImporter importer(builder, node, opset, loc, std::move(inputs),
                           modelDir);
     SmallVector<Value> outputs;
+    Operation *last = entry->empty() ? nullptr : &entry->back();
     if (failed(rule(importer, outputs)))
       return failure();
+    // Name the weight-bearing ops after their node, for --export-onnx.
+    for (Operation &op : llvm::make_range(
+             last ? std::next(last->getIterator()) : entry->begin(),
+             entry->end())) {
+      Value weight;
+      if (auto mm = dyn_cast<MatMulOp>(op))
+        weight = mm.getRhs();
+      else if (auto gemm = dyn_cast<GemmOp>(op))
+        weight = gemm.getB();
+      else if (isa<QuantizedMatMulOp>(op))
+        weight = op.getOperand(1);
+      if (weight && weight.getDefiningOp<ConstantOp>())
+        op.setAttr(kOnnxNodeAttr, cast<NameLoc>(loc).getName());
+    }
     for (int k = 0; k < node.output_size(); ++k) {
       if (node.output(k).empty())
         continue;
@@ -820,6 +861,16 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
     resultTypes.push_back(it->second.getType());
   }
   func::ReturnOp::create(builder, fileLoc, results);
+  // A DequantizeLinear no MatMul took is expanded to f32 once, here.
+  for (Operation &op : llvm::make_early_inc_range(*entry))
+    if (auto dq = dyn_cast<DequantizeOp>(op); dq && !dq->use_empty()) {
+      SmallVector<Value> folded;
+      builder.setInsertionPoint(dq);
+      if (failed(builder.tryFold(dq, folded)) || folded.empty())
+        return emitError(dq.getLoc()) << "could not expand a dequantized "
+                                         "weight";
+      dq.getResult().replaceAllUsesWith(folded[0]);
+    }
   // Folding leaves the shape plumbing's constants behind; drop the dead ones
   // (weights no node uses go too).
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
@@ -868,11 +919,9 @@ mlir::smq::importOnnxFile(const std::string &path, MLIRContext *context,
 
 bool mlir::smq::isSupportedOnnxOp(const std::string &domain,
                                   const std::string &opType, int64_t opset) {
-  if (!domain.empty() && domain != "ai.onnx")
-    return false;
   if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset)
     return false;
-  return lookupImportRule(opType) != nullptr;
+  return lookupImportRule(domain, opType) != nullptr;
 }
 
 std::vector<std::string> mlir::smq::supportedOnnxOps() {

@@ -281,7 +281,9 @@ LogicalResult importMatMul(NodeImporter &n, Results &out) {
       return failure();
     rhs = *v;
   }
-  auto mm = n.build1<MatMulOp>(lhs, rhs);
+  auto mm = fuseDequantizedRhs(n, lhs, rhs);
+  if (succeeded(mm) && !*mm)
+    mm = n.build1<MatMulOp>(lhs, rhs);
   if (failed(mm))
     return failure();
   Value result = *mm;
@@ -708,7 +710,12 @@ const RuleEntry kRules[] = {
 
 } // namespace
 
-ImportRule mlir::smq::onnx_import::lookupImportRule(const std::string &opType) {
+ImportRule mlir::smq::onnx_import::lookupImportRule(const std::string &domain,
+                                                    const std::string &opType) {
+  if (ImportRule rule = lookupQuantRule(domain, opType))
+    return rule;
+  if (!domain.empty() && domain != "ai.onnx")
+    return nullptr;
   for (const RuleEntry &e : kRules)
     if (opType == e.name)
       return e.rule;
@@ -716,7 +723,7 @@ ImportRule mlir::smq::onnx_import::lookupImportRule(const std::string &opType) {
 }
 
 std::vector<std::string> mlir::smq::onnx_import::importRuleNames() {
-  std::vector<std::string> names;
+  std::vector<std::string> names = quantRuleNames();
   for (const RuleEntry &e : kRules)
     names.push_back(e.name);
   std::sort(names.begin(), names.end());

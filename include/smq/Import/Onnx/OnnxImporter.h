@@ -38,6 +38,11 @@ struct OnnxImportOptions {
 constexpr int64_t kMinOnnxOpset = 7;
 constexpr int64_t kMaxOnnxOpset = 21;
 
+/// TensorProto data types of ONNX 1.16 (opset 21) that the libonnx SMQ
+/// builds against may not name.
+constexpr int32_t kOnnxUint4 = 21;
+constexpr int32_t kOnnxInt4 = 22;
+
 /// Imports the model at `path`. Returns null after emitting diagnostics.
 OwningOpRef<ModuleOp> importOnnxFile(const std::string &path,
                                      MLIRContext *context,

@@ -11,6 +11,8 @@
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Dialect/Smq/IR/ConstantBytes.h"
+#include "smq/Quant/CodeLayout.h"
 #include "smq/Runtime/PackedLayout.h"
 
 #include "HostTensor.h"
@@ -502,18 +504,43 @@ LogicalResult QuantizedMatMulOp::inferReturnTypes(
 }
 SMQ_COMPATIBLE_RESULTS(QuantizedMatMulOp)
 
+/// Checks codes, scales and zero points of an N×K weight of `bits`-bit
+/// codes in groups of `g` (smq.quantized_matmul, smq.dequantize).
+static LogicalResult verifyQuantizedWeight(Operation *op, int64_t k,
+                                           Value codesValue, Value scalesValue,
+                                           Value zerosValue, int64_t bits,
+                                           int64_t g, bool packed) {
+  auto codes = dyn_cast<RankedTensorType>(codesValue.getType());
+  auto scales = dyn_cast<RankedTensorType>(scalesValue.getType());
+  auto zeros = dyn_cast<RankedTensorType>(zerosValue.getType());
+  if (!codes || !scales || !zeros || !codes.hasStaticShape() ||
+      !scales.hasStaticShape() || !zeros.hasStaticShape())
+    return op->emitOpError("needs static shapes");
+  if (codes.getRank() != 2 || scales.getRank() != 2)
+    return op->emitOpError("needs 2-D codes and scales");
+  int64_t n = codes.getDimSize(0);
+  int64_t rowBytes =
+      packed ? ::smq::packedRowBytes(k, bits) : (k * bits + 7) / 8;
+  int64_t groups = (k + g - 1) / g;
+  if (codes.getDimSize(1) != rowBytes)
+    return op->emitOpError("codes must hold ")
+           << rowBytes << " bytes per row for " << k << " inputs of " << bits
+           << " bits" << (packed ? " (packed)" : "") << ", not "
+           << codes.getDimSize(1);
+  if (scales.getShape() != ArrayRef<int64_t>{n, groups} ||
+      zeros.getShape() != scales.getShape())
+    return op->emitOpError("scales and zero points must be ")
+           << n << "x" << groups << " (rows x groups)";
+  return success();
+}
+
 LogicalResult QuantizedMatMulOp::verify() {
   auto x = dyn_cast<RankedTensorType>(getLhs().getType());
-  auto codes = dyn_cast<RankedTensorType>(getCodes().getType());
-  auto scales = dyn_cast<RankedTensorType>(getScales().getType());
-  auto zeros = dyn_cast<RankedTensorType>(getZeroPoints().getType());
-  if (!x || !codes || !scales || !zeros || !x.hasStaticShape() ||
-      !codes.hasStaticShape() || !scales.hasStaticShape() ||
-      !zeros.hasStaticShape())
+  if (!x || !x.hasStaticShape())
     return emitOpError("needs static shapes");
-  if (x.getRank() < 1 || codes.getRank() != 2 || scales.getRank() != 2)
+  if (x.getRank() < 1)
     return emitOpError("needs lhs of rank >= 1 and 2-D codes and scales");
-  int64_t k = x.getShape().back(), n = codes.getDimSize(0);
+  int64_t k = x.getShape().back();
   int64_t bits = getBitsAttr().getInt(), g = getGroupSizeAttr().getInt();
   if ((getPacked() || getInt8Activations()) && !::smq::kernelFormatSupported(bits, g))
     return emitOpError("no quantized kernel takes ")
@@ -522,18 +549,51 @@ LogicalResult QuantizedMatMulOp::verify() {
               "are multiples of 32)";
   if (getInt8Activations() && !getPacked())
     return emitOpError("int8_activations needs packed codes");
-  int64_t rowBytes = getPacked() ? ::smq::packedRowBytes(k, bits) : (k * bits + 7) / 8;
-  int64_t groups = (k + g - 1) / g;
-  if (codes.getDimSize(1) != rowBytes)
-    return emitOpError("codes must hold ")
-           << rowBytes << " bytes per row for " << k << " inputs of " << bits
-           << " bits" << (getPacked() ? " (packed)" : "") << ", not "
-           << codes.getDimSize(1);
-  if (scales.getShape() != ArrayRef<int64_t>{n, groups} ||
-      zeros.getShape() != scales.getShape())
-    return emitOpError("scales and zero points must be ")
-           << n << "x" << groups << " (rows x groups)";
+  return verifyQuantizedWeight(*this, k, getCodes(), getScales(),
+                               getZeroPoints(), bits, g, getPacked());
+}
+
+LogicalResult DequantizeOp::verify() {
+  auto result = dyn_cast<RankedTensorType>(getResult().getType());
+  if (!result || !result.hasStaticShape() || result.getRank() != 2)
+    return emitOpError("result must be a static K×N tensor");
+  if (failed(verifyQuantizedWeight(*this, result.getDimSize(0), getCodes(),
+                                   getScales(), getZeroPoints(), getBits(),
+                                   getGroupSize(), /*packed=*/false)))
+    return failure();
+  if (cast<RankedTensorType>(getCodes().getType()).getDimSize(0) !=
+      result.getDimSize(1))
+    return emitOpError("result must have one column per row of codes");
   return success();
+}
+
+OpFoldResult DequantizeOp::fold(FoldAdaptor a) {
+  auto codes = constantBytes(a.getCodes());
+  auto scales = constantBytes(a.getScales());
+  auto zeros = constantBytes(a.getZeroPoints());
+  if (!codes || !scales || !zeros)
+    return {};
+  auto type = cast<RankedTensorType>(getResult().getType());
+  int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+  int64_t bits = getBits(), g = getGroupSize(), groups = (k + g - 1) / g;
+  int64_t rowBytes = (k * bits + 7) / 8;
+  const auto *c = reinterpret_cast<const uint8_t *>(codes->data());
+  const auto *s = reinterpret_cast<const float *>(scales->data());
+  const auto *z = reinterpret_cast<const float *>(zeros->data());
+  std::vector<float> w(k * n);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t col = 0; col < k; ++col) {
+      int64_t at = r * groups + col / g;
+      float code = static_cast<float>(
+          ::smq::quant::streamGet(c + r * rowBytes, col, bits));
+      w[col * n + r] = s[at] * (code - z[at]);
+    }
+  return DenseResourceElementsAttr::get(
+      type, "dequantized",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(reinterpret_cast<const char *>(w.data()),
+                         w.size() * sizeof(float)),
+          alignof(float)));
 }
 
 LogicalResult PackedMatMulOp::verify() {

@@ -28,6 +28,13 @@ std::optional<SmallVector<int64_t>> getConstantInts(Value value);
 /// (a MatMul's K×N right operand or a Gemm's B). Its resource key names the
 /// weight in calibration statistics and quantization.
 DenseResourceElementsAttr getWeightAttr(Value value);
+
+/// A discardable attribute on weight-bearing ops (smq.matmul, smq.gemm,
+/// smq.quantized_matmul): the name of the ONNX node the op was imported
+/// from (or `<op type>_<index>` for an unnamed node). Weight quantization
+/// carries it over, so that --export-onnx can put the quantized weight back
+/// in the node's place in the source model.
+inline constexpr llvm::StringLiteral kOnnxNodeAttr = "smq.onnx_node";
 } // namespace mlir::smq
 
 #define GET_OP_CLASSES

@@ -257,6 +257,34 @@ def Smq_QuantizedMatMulOp : Smq_InferredOp<"quantized_matmul"> {
   let hasVerifier = 1;
 }
 
+def Smq_DequantizeOp : Smq_Op<"dequantize", [Pure]> {
+  let summary = "The f32 K×N weight that grouped low-bit codes stand for";
+  let description = [{
+    `codes`, `scales` and `zero_points` are an N×K weight Ŵ exactly as
+    `smq.quantized_matmul` takes them (unpacked), and the result is Ŵᵀ, the
+    K×N right operand `smq.matmul` would take:
+
+        result[k, n] = scales[n, g] · (code[n, k] − zero_points[n, g]),
+        g = k / group_size.
+
+    The ONNX importer makes it from a `DequantizeLinear` of a constant
+    weight; a `MatMul` that consumes it is imported as
+    `smq.quantized_matmul` on the same codes, so the weight is never
+    expanded. Any other use folds it to an f32 constant.
+  }];
+  let arguments = (ins TensorOf<[UI8]>:$codes, TensorOf<[F32]>:$scales,
+                       TensorOf<[F32]>:$zero_points,
+                       ConfinedAttr<I64Attr, [IntMinValue<2>, IntMaxValue<8>]>:$bits,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$group_size);
+  let results = (outs TensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $codes `,` $scales `,` $zero_points attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 def Smq_PackedMatMulOp : Smq_Op<"packed_matmul", [Pure]> {
   let summary = "x · W (+ bias) for an f32 weight stored in the kernels' panels";
   let description = [{

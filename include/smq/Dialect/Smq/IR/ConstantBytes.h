@@ -1,6 +1,6 @@
 //===- ConstantBytes.h - the raw bytes of a weight constant ----*- C++ -*-===//
-#ifndef SMQ_LIB_TRANSFORMS_CONSTANTBYTES_H
-#define SMQ_LIB_TRANSFORMS_CONSTANTBYTES_H
+#ifndef SMQ_DIALECT_SMQ_IR_CONSTANTBYTES_H
+#define SMQ_DIALECT_SMQ_IR_CONSTANTBYTES_H
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -26,4 +26,4 @@ inline std::optional<ArrayRef<char>> constantBytes(Attribute value) {
 
 } // namespace mlir::smq
 
-#endif // SMQ_LIB_TRANSFORMS_CONSTANTBYTES_H
+#endif // SMQ_DIALECT_SMQ_IR_CONSTANTBYTES_H
