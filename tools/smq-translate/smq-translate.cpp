@@ -2,6 +2,9 @@
 //
 //   smq-translate --import-onnx model.onnx [--input-shape name=1x128 ...]
 //                 [-o model.mlir] [--emit-bytecode]
+//   smq-translate --export-onnx q.mlir -o q.onnx [--source model.onnx]
+//                 [--form matmulnbits|qdq] [--widen-3bit]
+//                 [--accuracy-level N] [--external-data auto|always|never]
 //
 // The output is written only if the whole translation succeeds.
 //
@@ -9,6 +12,7 @@
 
 #include "ToolDiagnostics.h"
 
+#include "smq/Export/OnnxExporter.h"
 #include "smq/Import/Onnx/OnnxImporter.h"
 #include "smq/Support/AtomicFile.h"
 #include "smq/Support/ShapeSpec.h"
@@ -16,6 +20,7 @@
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -34,6 +39,44 @@ static cl::opt<bool> importOnnx(
     "import-onnx",
     cl::desc("Import an ONNX model (.onnx, or ONNX text syntax in .onnxtxt)"),
     cl::cat(category));
+static cl::opt<bool> exportOnnx(
+    "export-onnx",
+    cl::desc("Export an SMQ-quantized module (.mlir) as ONNX: the source "
+             "model with each quantized weight in ONNX Runtime's form"),
+    cl::cat(category));
+static cl::opt<std::string> sourceModel(
+    "source",
+    cl::desc("--export-onnx: the ONNX model the module was imported from "
+             "(default: the one it records)"),
+    cl::value_desc("model.onnx"), cl::cat(category));
+static cl::opt<mlir::smq::OnnxExportForm> exportForm(
+    "form", cl::desc("--export-onnx: how quantized weights are written"),
+    cl::values(clEnumValN(mlir::smq::OnnxExportForm::MatMulNBits,
+                          "matmulnbits",
+                          "com.microsoft::MatMulNBits (bits 2, 4, 8)"),
+               clEnumValN(mlir::smq::OnnxExportForm::Qdq, "qdq",
+                          "blocked DequantizeLinear (opset 21, int4/uint4, "
+                          "int8/uint8), then the original op")),
+    cl::init(mlir::smq::OnnxExportForm::MatMulNBits), cl::cat(category));
+static cl::opt<bool> widen3Bit(
+    "widen-3bit",
+    cl::desc("--export-onnx: write 3-bit weights as 4-bit codes (same "
+             "values) instead of refusing them"),
+    cl::cat(category));
+static cl::opt<int> accuracyLevel(
+    "accuracy-level",
+    cl::desc("--export-onnx: MatMulNBits accuracy_level (0: f32, exact; 4: "
+             "int8 activations)"),
+    cl::init(0), cl::cat(category));
+static cl::opt<mlir::smq::ExternalData> externalData(
+    "external-data",
+    cl::desc("--export-onnx: weights in OUTPUT.data beside the model"),
+    cl::values(clEnumValN(mlir::smq::ExternalData::Auto, "auto",
+                          "if the source had external data or the weights "
+                          "pass 1 GiB"),
+               clEnumValN(mlir::smq::ExternalData::Always, "always", ""),
+               clEnumValN(mlir::smq::ExternalData::Never, "never", "")),
+    cl::init(mlir::smq::ExternalData::Auto), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(category));
@@ -56,6 +99,32 @@ static cl::opt<bool> reportTime(
     "report-time", cl::desc("Print the import and write times to stderr"),
     cl::cat(category));
 
+static int runExport() {
+  if (outputFile == "-") {
+    errs() << "smq-translate: --export-onnx needs an output file (-o)\n";
+    return 2;
+  }
+  if (accuracyLevel < 0 || accuracyLevel > 4) {
+    errs() << "smq-translate: --accuracy-level must be 0 to 4\n";
+    return 2;
+  }
+  mlir::DialectRegistry registry;
+  mlir::smq::registerImportDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.disableMultithreading();
+  smq::tools::ToolDiagnosticHandler diagnostics(&context);
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(inputFile, &context);
+  if (!module)
+    return 1;
+  mlir::smq::OnnxExportOptions options;
+  options.form = exportForm;
+  options.source = sourceModel;
+  options.widen3Bit = widen3Bit;
+  options.accuracyLevel = accuracyLevel;
+  options.externalData = externalData;
+  return failed(mlir::smq::exportOnnx(*module, outputFile, options)) ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
@@ -63,10 +132,13 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "SMQ translation tool\n");
 
-  if (!importOnnx) {
-    errs() << "smq-translate: choose a translation (--import-onnx)\n";
+  if (importOnnx == exportOnnx) {
+    errs() << "smq-translate: choose one translation (--import-onnx or "
+              "--export-onnx)\n";
     return 2;
   }
+  if (exportOnnx)
+    return runExport();
 
   mlir::smq::OnnxImportOptions options;
   options.entryName = entryName;

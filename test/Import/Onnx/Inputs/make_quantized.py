@@ -8,13 +8,18 @@
                       [--mode tensor|axis|axis0|block] [--block 16] [--k 80] [--n 24]
                       [--zp] [--rows 3] [--seed 1]
     make_quantized.py bad OUTDIR CASE
+    make_quantized.py float OUTDIR [--gemm] [--alpha 1.0] [--k 80] [--n 24]
+                      [--rows 6] [--seed 1]
 
 `nbits`: one com.microsoft::MatMulNBits node (Y = A · dequant(B)ᵀ + bias)
 with random codes, scales and zero points. `dq`: DequantizeLinear (opset 21)
 of a constant K×N weight, then MatMul. Both write OUTDIR/model.onnx and an
 input OUTDIR/a.npy. `bad` writes OUTDIR/model.onnx with one defect (CASE:
 k-mismatch, n-mismatch, blob-size, few-scales, g-idx, bits3, bits5,
-block-size, prepacked). Needs python3-onnx and python3-numpy.
+block-size, prepacked). `float`: the f32 model SMQ quantizes and exports:
+Y = A · W + bias (MatMul, then Add), or with --gemm
+Y = alpha · A · Wᵀ + bias (Gemm, transB=1). Needs python3-onnx and
+python3-numpy.
 """
 import argparse
 import os
@@ -155,9 +160,29 @@ def dq_model(args):
     np.save(os.path.join(args.outdir, "a.npy"), rng.standard_normal((args.rows, k)).astype(np.float32))
 
 
+def float_model(args):
+    rng = np.random.default_rng(args.seed)
+    k, n = args.k, args.n
+    w = (rng.standard_normal((n, k) if args.gemm else (k, n)) * 0.1).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "W"),
+             numpy_helper.from_array(rng.standard_normal(n).astype(np.float32), "bias")]
+    if args.gemm:
+        nodes = [helper.make_node("Gemm", ["A", "W", "bias"], ["Y"], name="gemm",
+                                  alpha=args.alpha, transB=1)]
+    else:
+        nodes = [helper.make_node("MatMul", ["A", "W"], ["T"], name="mm"),
+                 helper.make_node("Add", ["T", "bias"], ["Y"], name="add")]
+    graph = helper.make_graph(
+        nodes, "float",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, [args.rows, k])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [args.rows, n])], inits)
+    save(args.outdir, graph, [("", 17)])
+    np.save(os.path.join(args.outdir, "a.npy"), rng.standard_normal((args.rows, k)).astype(np.float32))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["nbits", "dq", "bad"])
+    p.add_argument("kind", choices=["nbits", "dq", "bad", "float"])
     p.add_argument("outdir")
     p.add_argument("case", nargs="?")
     p.add_argument("--bits", type=int, default=4)
@@ -171,12 +196,17 @@ def main():
     p.add_argument("--type", default="uint4")
     p.add_argument("--mode", default="block")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--gemm", action="store_true")
+    p.add_argument("--alpha", type=float, default=1.0)
     args = p.parse_args()
     if args.kind == "nbits":
         args.zp = args.zp or "none"
         nbits_model(args)
     elif args.kind == "dq":
         dq_model(args)
+    elif args.kind == "float":
+        args.rows = args.rows if args.rows != 3 else 6
+        float_model(args)
     else:
         args.zp = "packed"
         nbits_model(args, defect=args.case)
