@@ -4,7 +4,9 @@
 // DequantizeLinear (per tensor, per axis and blocked, opset 21) of a
 // constant weight. Both become SMQ's grouped codes (smq.quantized_matmul,
 // or smq.dequantize until a MatMul takes it), so the weight is never
-// expanded to float on its way to the low-bit kernels.
+// expanded to float on its way to the low-bit kernels. Quantized
+// embeddings (com.microsoft::GatherBlockQuantized) are dequantized once
+// into an f32 table.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +30,13 @@ namespace q = ::smq::quant;
 namespace {
 
 using Results = SmallVectorImpl<Value>;
+
+LogicalResult push(FailureOr<Value> v, Results &out) {
+  if (failed(v))
+    return failure();
+  out.push_back(*v);
+  return success();
+}
 
 /// The bytes of a constant input, splats expanded; none if the input is
 /// not a constant.
@@ -424,6 +433,96 @@ LogicalResult importDequantizeLinear(NodeImporter &n, Results &out) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// com.microsoft::GatherBlockQuantized
+//===----------------------------------------------------------------------===//
+
+/// Quantized embeddings: the table is dequantized once, at import, and the
+/// rows are gathered from the f32 table.
+LogicalResult importGatherBlockQuantized(NodeImporter &n, Results &out) {
+  auto dIn = n.required(0), idx = n.required(1), sIn = n.required(2);
+  if (failed(dIn) || failed(idx) || failed(sIn))
+    return failure();
+  auto dType = cast<RankedTensorType>(dIn->getType());
+  auto elt = dyn_cast<IntegerType>(dType.getElementType());
+  int64_t bits = n.intAttr("bits", 4), block = n.intAttr("block_size", 128);
+  if (!elt || (elt.getWidth() != 4 && elt.getWidth() != 8) ||
+      (elt.getWidth() == 8 && !elt.isUnsigned()))
+    return n.fail("data must be int4, uint4 or uint8");
+  bool packedBytes = elt.getWidth() == 8; // MatMulNBits' conventions
+  if (packedBytes ? (bits != 4 && bits != 8) : bits != 4)
+    return n.fail("bits=" + Twine(bits) + " does not fit the data type");
+  if (block < 16 || (block & (block - 1)))
+    return n.fail("block_size=" + Twine(block) +
+                  " must be a power of two and at least 16");
+  auto data = constantInput(*dIn);
+  if (!data)
+    return n.fail("data must be a constant");
+  auto s = constantInput(*sIn);
+  if (!s || !isF32(*sIn))
+    return n.fail("scales must be a constant f32 tensor");
+  int64_t rank = dType.getRank();
+  auto qAxis = n.normalizeAxis(n.intAttr("quantize_axis", 1), rank,
+                               "quantize_axis");
+  auto gAxis = n.normalizeAxis(n.intAttr("gather_axis", 0), rank,
+                               "gather_axis");
+  if (failed(qAxis) || failed(gAxis))
+    return failure();
+  // The logical shape: uint8 holds 8/bits values per byte along the last
+  // axis, which must then be the quantized one.
+  SmallVector<int64_t> dims(dType.getShape());
+  int64_t perByte = packedBytes ? 8 / bits : 1;
+  if (packedBytes && perByte > 1) {
+    if (*qAxis != rank - 1)
+      return n.fail("packed uint8 data must be quantized along its last axis");
+    dims.back() *= perByte;
+  }
+  int64_t inner = 1;
+  for (int64_t d = *qAxis + 1; d < rank; ++d)
+    inner *= dims[d];
+  int64_t len = dims[*qAxis], blocks = (len + block - 1) / block;
+  int64_t outer = ShapedType::getNumElements(dims) / (inner * len);
+  if (elementsOf(*sIn) != outer * blocks * inner)
+    return n.fail("scales hold " + Twine(elementsOf(*sIn)) + " values; " +
+                  Twine(outer * blocks * inner) + " are needed");
+  std::optional<std::vector<uint8_t>> z;
+  if (Value zIn = n.input(3)) {
+    z = constantInput(zIn);
+    if (!z || cast<ShapedType>(zIn.getType()).getElementType() != elt)
+      return n.fail("zero_points must be a constant of data's type");
+    int64_t want = packedBytes ? outer * inner * q::streamBytes(blocks, bits)
+                               : outer * blocks * inner;
+    if (static_cast<int64_t>(z->size()) != want)
+      return n.fail("zero_points hold " + Twine(z->size()) + " values; " +
+                    Twine(want) + " are needed");
+  }
+  bool isSigned = !elt.isUnsigned();
+  const float *scale = reinterpret_cast<const float *>(s->data());
+  int64_t count = ShapedType::getNumElements(dims);
+  std::vector<float> table(count);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t at = i / inner % len;
+    int64_t p = (i / (inner * len) * blocks + at / block) * inner + i % inner;
+    float code, zero;
+    if (packedBytes) {
+      code = static_cast<float>(q::streamGet(data->data(), i, bits));
+      zero = z ? static_cast<float>(q::streamGet(
+                     z->data() + p / blocks * q::streamBytes(blocks, bits),
+                     p % blocks, bits))
+               : static_cast<float>(1 << (bits - 1));
+    } else {
+      code = static_cast<float>(intAt(*data, i, isSigned, 4));
+      zero = z ? static_cast<float>(intAt(*z, p, isSigned, 4)) : 0.0f;
+    }
+    table[i] = scale[p] * (code - zero);
+  }
+  Value t = blobConstant(n, dims, Float32Type::get(n.getContext()),
+                         table.data(), table.size() * 4,
+                         keyFor(n.node.input(0), "dequantized"));
+  return push(n.build1<GatherOp>(t, *idx, n.builder.getI64IntegerAttr(*gAxis)),
+              out);
+}
+
 } // namespace
 
 FailureOr<Value> mlir::smq::onnx_import::fuseDequantizedRhs(NodeImporter &n,
@@ -441,11 +540,14 @@ ImportRule mlir::smq::onnx_import::lookupQuantRule(const std::string &domain,
                                                    const std::string &opType) {
   if (domain == "com.microsoft" && opType == "MatMulNBits")
     return importMatMulNBits;
+  if (domain == "com.microsoft" && opType == "GatherBlockQuantized")
+    return importGatherBlockQuantized;
   if ((domain.empty() || domain == "ai.onnx") && opType == "DequantizeLinear")
     return importDequantizeLinear;
   return nullptr;
 }
 
 std::vector<std::string> mlir::smq::onnx_import::quantRuleNames() {
-  return {"DequantizeLinear", "com.microsoft.MatMulNBits"};
+  return {"DequantizeLinear", "com.microsoft.GatherBlockQuantized",
+          "com.microsoft.MatMulNBits"};
 }

@@ -8,6 +8,8 @@
                       [--mode tensor|axis|axis0|block] [--block 16] [--k 80] [--n 24]
                       [--zp] [--rows 3] [--seed 1]
     make_quantized.py bad OUTDIR CASE
+    make_quantized.py gather OUTDIR [--type uint8|int4|uint4] [--bits 4]
+                      [--block 32] [--zp] [--seed 1]
     make_quantized.py float OUTDIR [--gemm] [--alpha 1.0] [--k 80] [--n 24]
                       [--rows 6] [--seed 1]
 
@@ -16,7 +18,9 @@ with random codes, scales and zero points. `dq`: DequantizeLinear (opset 21)
 of a constant K×N weight, then MatMul. Both write OUTDIR/model.onnx and an
 input OUTDIR/a.npy. `bad` writes OUTDIR/model.onnx with one defect (CASE:
 k-mismatch, n-mismatch, blob-size, few-scales, g-idx, bits3, bits5,
-block-size, prepacked). `float`: the f32 model SMQ quantizes and exports:
+block-size, prepacked). `gather`: com.microsoft::GatherBlockQuantized of a
+40×64 embedding table quantized along its rows, at token ids ids.npy
+([2, 5]). `float`: the f32 model SMQ quantizes and exports:
 Y = A · W + bias (MatMul, then Add), or with --gemm
 Y = alpha · A · Wᵀ + bias (Gemm, transB=1). Needs python3-onnx and
 python3-numpy.
@@ -160,6 +164,36 @@ def dq_model(args):
     np.save(os.path.join(args.outdir, "a.npy"), rng.standard_normal((args.rows, k)).astype(np.float32))
 
 
+def gather_model(args):
+    rng = np.random.default_rng(args.seed)
+    vocab, d, block, bits = 40, 64, args.block, args.bits
+    blocks = (d + block - 1) // block
+    scale = (rng.random((vocab, blocks)) * 0.02 + 0.005).astype(np.float32)
+    inits = []
+    if args.type == "uint8":
+        codes = rng.integers(0, 1 << bits, size=(vocab, d))
+        inits.append(numpy_helper.from_array(pack_stream(codes, bits), "table_q"))
+        if args.zp:
+            zp = rng.integers(0, 1 << bits, size=(vocab, blocks))
+            inits.append(numpy_helper.from_array(pack_stream(zp, bits), "table_zp"))
+    else:
+        signed = args.type == "int4"
+        lo, hi = (-8, 8) if signed else (0, 16)
+        inits.append(tensor4("table_q", rng.integers(lo, hi, size=(vocab, d)), [vocab, d], signed))
+        if args.zp:
+            inits.append(tensor4("table_zp", rng.integers(lo, hi, size=(vocab, blocks)), [vocab, blocks], signed))
+    inits.insert(1, numpy_helper.from_array(scale, "table_scales"))
+    inputs = ["table_q", "ids", "table_scales"] + (["table_zp"] if args.zp else [])
+    node = helper.make_node("GatherBlockQuantized", inputs, ["E"], name="embed", domain="com.microsoft",
+                            gather_axis=0, quantize_axis=1, block_size=block, bits=bits)
+    graph = helper.make_graph(
+        [node], "gather",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 5])],
+        [helper.make_tensor_value_info("E", TensorProto.FLOAT, [2, 5, d])], inits)
+    save(args.outdir, graph, [("", 17), ("com.microsoft", 1)], ir=10)
+    np.save(os.path.join(args.outdir, "ids.npy"), rng.integers(0, vocab, size=(2, 5)).astype(np.int64))
+
+
 def float_model(args):
     rng = np.random.default_rng(args.seed)
     k, n = args.k, args.n
@@ -182,7 +216,7 @@ def float_model(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["nbits", "dq", "bad", "float"])
+    p.add_argument("kind", choices=["nbits", "dq", "bad", "gather", "float"])
     p.add_argument("outdir")
     p.add_argument("case", nargs="?")
     p.add_argument("--bits", type=int, default=4)
@@ -204,6 +238,9 @@ def main():
         nbits_model(args)
     elif args.kind == "dq":
         dq_model(args)
+    elif args.kind == "gather":
+        args.zp = bool(args.zp)
+        gather_model(args)
     elif args.kind == "float":
         args.rows = args.rows if args.rows != 3 else 6
         float_model(args)
