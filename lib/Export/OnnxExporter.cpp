@@ -11,6 +11,7 @@
 
 #include "smq/Dialect/Smq/IR/ConstantBytes.h"
 #include "smq/Dialect/Smq/IR/SmqOps.h"
+#include "smq/Import/Onnx/ModelFile.h"
 #include "smq/Import/Onnx/OnnxImporter.h"
 #include "smq/Quant/CodeLayout.h"
 #include "smq/Support/AtomicFile.h"
@@ -19,21 +20,12 @@
 #include "mlir/IR/Diagnostics.h"
 
 #include <onnx/checker.h>
-#include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl.h>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <climits>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 using namespace mlir;
 using namespace mlir::smq;
@@ -131,34 +123,9 @@ LogicalResult Exporter::loadSource() {
                 "ONNX model it came from with --source";
     sourcePath = attr.str();
   }
-  if (StringRef(sourcePath).ends_with(".onnxtxt")) {
-    std::ifstream in(sourcePath);
-    if (!in)
-      return sourceError() << "cannot open the source model";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-      auto status = onnx::OnnxParser::Parse(model, ss.str().c_str());
-      if (!status.IsOK())
-        return sourceError() << "malformed ONNX text: "
-                             << status.ErrorMessage();
-    } catch (const std::exception &e) {
-      return sourceError() << "malformed ONNX text: " << e.what();
-    }
-  } else {
-    int fd = ::open(sourcePath.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return sourceError() << "cannot open the source model";
-    google::protobuf::io::FileInputStream stream(fd);
-    stream.SetCloseOnDelete(true);
-    google::protobuf::io::CodedInputStream coded(&stream);
-    coded.SetTotalBytesLimit(INT_MAX);
-    if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-      return sourceError() << "not a valid ONNX model: the protobuf is "
-                              "malformed or truncated";
-  }
-  if (!model.has_graph())
-    return sourceError() << "not a valid ONNX model: it has no graph";
+  std::string why;
+  if (!::smq::readOnnxModel(sourcePath, model, &why))
+    return sourceError() << why;
 
   // Read external data in, so that the output stands on its own.
   std::string dir = ::smq::parentFolder(sourcePath);
@@ -166,26 +133,12 @@ LogicalResult Exporter::loadSource() {
     if (t.data_location() != onnx::TensorProto::EXTERNAL)
       continue;
     sourceHadExternal = true;
-    std::string location;
-    uint64_t offset = 0, length = 0;
-    bool hasLength = false;
-    for (const auto &kv : t.external_data()) {
-      const std::string &v = kv.value();
-      bool numeric = !v.empty() && v.size() <= 19 &&
-                     v.find_first_not_of("0123456789") == std::string::npos;
-      if (kv.key() == "location")
-        location = v;
-      else if ((kv.key() == "offset" || kv.key() == "length") && !numeric)
-        return sourceError() << "initializer '" << t.name()
-                             << "' has a malformed external " << kv.key();
-      else if (kv.key() == "offset")
-        offset = std::stoull(v);
-      else if (kv.key() == "length") {
-        length = std::stoull(v);
-        hasLength = true;
-      }
-    }
-    std::string why;
+    ::smq::ExternalDataRef ref;
+    if (!::smq::readExternalDataRef(t, ref, &why))
+      return sourceError() << why;
+    const std::string &location = ref.location;
+    uint64_t offset = ref.offset, length = ref.length;
+    bool hasLength = ref.hasLength;
     auto file = ::smq::resolveContainedPath(dir, location, &why);
     if (!file)
       return sourceError() << "initializer '" << t.name() << "': " << why;

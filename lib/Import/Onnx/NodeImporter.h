@@ -123,6 +123,14 @@ private:
 /// (a null Value for outputs the rule does not produce).
 using ImportRule = LogicalResult (*)(NodeImporter &, SmallVectorImpl<Value> &);
 
+/// Appends a rule's one result, or passes its failure on.
+inline LogicalResult push(FailureOr<Value> v, SmallVectorImpl<Value> &out) {
+  if (failed(v))
+    return failure();
+  out.push_back(*v);
+  return success();
+}
+
 /// The rule for `opType` in `domain` ("" or "ai.onnx" for the default
 /// domain), or null if the op is unsupported.
 ImportRule lookupImportRule(const std::string &domain,

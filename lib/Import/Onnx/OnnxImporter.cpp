@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smq/Import/Onnx/OnnxImporter.h"
+#include "smq/Import/Onnx/ModelFile.h"
 
 #include "NodeImporter.h"
 
@@ -249,26 +250,13 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
   std::string typedRaw;
   const std::string *raw = nullptr;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    uint64_t offset = 0, length = needed;
-    bool hasLength = false;
-    for (const auto &kv : t.external_data()) {
-      const std::string &v = kv.value();
-      bool numeric = !v.empty() && v.size() <= 19 &&
-                     v.find_first_not_of("0123456789") == std::string::npos;
-      if (kv.key() == "location")
-        location = v;
-      else if ((kv.key() == "offset" || kv.key() == "length") && !numeric) {
-        *why = "tensor '" + name + "' has a malformed external " + kv.key() +
-               " '" + v + "'";
-        return nullptr;
-      } else if (kv.key() == "offset")
-        offset = std::stoull(v);
-      else if (kv.key() == "length") {
-        length = std::stoull(v);
-        hasLength = true;
-      }
-    }
+    ::smq::ExternalDataRef ref;
+    ref.length = needed;
+    if (!::smq::readExternalDataRef(t, ref, why))
+      return nullptr;
+    const std::string &location = ref.location;
+    uint64_t offset = ref.offset, length = ref.length;
+    bool hasLength = ref.hasLength;
     if (hasLength && length != needed) {
       *why = "tensor '" + name + "' declares " + std::to_string(length) +
              " bytes of external data but its shape needs " +
@@ -527,35 +515,9 @@ private:
 };
 
 LogicalResult ModelImporter::load() {
-  bool text = StringRef(path).ends_with(".onnxtxt");
-  if (text) {
-    std::ifstream in(path);
-    if (!in)
-      return error() << "cannot open the model file";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string src = ss.str();
-    try {
-      auto status = onnx::OnnxParser::Parse(model, src.c_str());
-      if (!status.IsOK())
-        return error() << "malformed ONNX text: " << status.ErrorMessage();
-    } catch (const std::exception &e) {
-      return error() << "malformed ONNX text: " << e.what();
-    }
-    return success();
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return error() << "cannot open the model file";
-  google::protobuf::io::FileInputStream stream(fd);
-  stream.SetCloseOnDelete(true);
-  google::protobuf::io::CodedInputStream coded(&stream);
-  coded.SetTotalBytesLimit(INT_MAX);
-  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-    return error() << "not a valid ONNX model: the protobuf is malformed or "
-                      "truncated";
-  if (!model.has_graph())
-    return error() << "not a valid ONNX model: it has no graph";
+  std::string why;
+  if (!::smq::readOnnxModel(path, model, &why))
+    return error() << why;
   return success();
 }
 

@@ -17,13 +17,6 @@ namespace {
 
 using Results = SmallVectorImpl<Value>;
 
-LogicalResult push(FailureOr<Value> v, Results &out) {
-  if (failed(v))
-    return failure();
-  out.push_back(*v);
-  return success();
-}
-
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//

@@ -31,13 +31,6 @@ namespace {
 
 using Results = SmallVectorImpl<Value>;
 
-LogicalResult push(FailureOr<Value> v, Results &out) {
-  if (failed(v))
-    return failure();
-  out.push_back(*v);
-  return success();
-}
-
 /// The bytes of a constant input, splats expanded; none if the input is
 /// not a constant.
 std::optional<std::vector<uint8_t>> constantInput(Value v) {
