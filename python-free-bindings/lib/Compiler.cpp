@@ -11,6 +11,7 @@
 #include "smq/Execution/AotLibrary.h"
 #include "smq/Execution/Calibration.h"
 #include "smq/Execution/Registration.h"
+#include "smq/Export/OnnxExporter.h"
 #include "smq/Import/Onnx/OnnxImporter.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Status.h"
@@ -317,6 +318,44 @@ SmqStatus *smqModuleCompileLibrary(const SmqModule *module,
     if (mlir::failed(mlir::smq::writeAotLibrary(*copy, aot, &why)))
       return diagnostics.fail("smqModuleCompileLibrary: " +
                               (why.empty() ? std::string(libraryPath) : why));
+    return nullptr;
+  });
+}
+
+SmqStatus *smqModuleExportOnnx(const SmqModule *module, const char *path,
+                               const SmqOnnxExportOptions *options) {
+  return guarded("smqModuleExportOnnx", [&]() -> SmqStatus * {
+    if (!module || !path)
+      return fail("smqModuleExportOnnx: module and path must not be NULL");
+    mlir::smq::OnnxExportOptions o;
+    if (options) {
+      if (options->form != SMQ_ONNX_MATMULNBITS && options->form != SMQ_ONNX_QDQ)
+        return fail("smqModuleExportOnnx: unknown form " +
+                    std::to_string(options->form));
+      if (options->accuracyLevel < 0 || options->accuracyLevel > 4)
+        return fail("smqModuleExportOnnx: accuracyLevel must be 0 to 4, not " +
+                    std::to_string(options->accuracyLevel));
+      if (options->externalData < SMQ_EXTERNAL_DATA_AUTO ||
+          options->externalData > SMQ_EXTERNAL_DATA_NEVER)
+        return fail("smqModuleExportOnnx: unknown externalData " +
+                    std::to_string(options->externalData));
+      o.form = options->form == SMQ_ONNX_QDQ ? mlir::smq::OnnxExportForm::Qdq
+                                             : mlir::smq::OnnxExportForm::MatMulNBits;
+      if (options->source)
+        o.source = options->source;
+      o.widen3Bit = options->widen3Bit != 0;
+      o.accuracyLevel = options->accuracyLevel;
+      o.externalData =
+          options->externalData == SMQ_EXTERNAL_DATA_ALWAYS
+              ? mlir::smq::ExternalData::Always
+              : options->externalData == SMQ_EXTERNAL_DATA_NEVER
+                    ? mlir::smq::ExternalData::Never
+                    : mlir::smq::ExternalData::Auto;
+    }
+    mlir::MLIRContext &context = module->compiler->context;
+    Diagnostics diagnostics(context);
+    if (mlir::failed(mlir::smq::exportOnnx(module->module.get(), path, o)))
+      return diagnostics.fail("smqModuleExportOnnx: " + std::string(path));
     return nullptr;
   });
 }

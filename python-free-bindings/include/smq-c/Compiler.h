@@ -3,7 +3,8 @@
  * The whole SMQ flow in process, for toolchains without Python or a
  * subprocess: import an ONNX model, calibrate it on token buffers, quantize
  * it with smq-quantize-weights' options, and compile it to the shared
- * library + weights file that smq-c/Runtime.h loads. libsmq_compiler links
+ * library + weights file that smq-c/Runtime.h loads, or export it to ONNX
+ * for ONNX Runtime. libsmq_compiler links
  * LLVM and MLIR 22; the runtime does not.
  *
  * Conventions are those of smq-c/Runtime.h: opaque handles, SmqStatus *
@@ -23,7 +24,7 @@
 extern "C" {
 #endif
 
-#define SMQ_COMPILER_API_VERSION 1
+#define SMQ_COMPILER_API_VERSION 2
 int smqCompilerApiVersion(void);
 
 typedef struct SmqCompiler SmqCompiler;
@@ -92,6 +93,32 @@ typedef struct {
 SmqStatus *smqModuleCompileLibrary(const SmqModule *module,
                                    const char *libraryPath,
                                    const SmqCompileOptions *options);
+
+typedef enum {
+  SMQ_ONNX_MATMULNBITS = 0, /* com.microsoft::MatMulNBits (bits 2, 4, 8) */
+  SMQ_ONNX_QDQ = 1          /* DequantizeLinear-21 blocked, then the op */
+} SmqOnnxForm;
+
+typedef enum {
+  SMQ_EXTERNAL_DATA_AUTO = 0, /* if the source had it, or weights > 1 GiB */
+  SMQ_EXTERNAL_DATA_ALWAYS = 1,
+  SMQ_EXTERNAL_DATA_NEVER = 2
+} SmqExternalData;
+
+typedef struct {
+  SmqOnnxForm form;
+  const char *source;          /* NULL: the ONNX model the module records */
+  int widen3Bit;               /* nonzero: 3-bit weights as 4-bit codes */
+  int accuracyLevel;           /* MatMulNBits accuracy_level, 0 to 4 */
+  SmqExternalData externalData; /* weights in PATH.data beside the model */
+} SmqOnnxExportOptions;
+
+/* Writes the quantized module as ONNX, all or nothing: the source model
+ * with each quantized weight in ONNX Runtime's form (what
+ * `smq-translate --export-onnx` writes). NULL options: MatMulNBits,
+ * recorded source, accuracy level 0, automatic external data. */
+SmqStatus *smqModuleExportOnnx(const SmqModule *module, const char *path,
+                               const SmqOnnxExportOptions *options);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
 /* The whole flow through the compiler C API, in process: import an ONNX
  * token model, calibrate on the first SEQS windows of 128 bytes of a text,
- * quantize (W4 g64 GPTQ, lambda=auto), compile to a library, then load it
+ * quantize (W4 g64 GPTQ, lambda=auto), export ONNX, compile to a library, then load it
  * with the runtime API and run one input.
  *   compiler_flow MODEL.onnx CALIB.txt SEQS INPUT.raw OUTDIR
- * writes OUTDIR/c.stats, OUTDIR/q.mlir, OUTDIR/libflow.so (+ flow.weights)
- * and OUTDIR/logits.raw. Also checks that misuse comes back as statuses. */
+ * writes OUTDIR/c.stats, OUTDIR/q.mlir, OUTDIR/q.onnx (MatMulNBits),
+ * OUTDIR/libflow.so (+ flow.weights) and OUTDIR/logits.raw. Also checks that misuse comes back as statuses. */
 #include <smq-c/Compiler.h>
 #include <smq-c/Runtime.h>
 
@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
   unsigned char *text;
   SmqBuffer input = {0}, output = {0};
   FILE *f;
-  char *statsPath, *mlirPath, *libPath, *logitsPath;
+  SmqOnnxExportOptions exportOptions;
+  char *statsPath, *mlirPath, *libPath, *logitsPath, *onnxPath;
   if (argc != 6)
     return 2;
   seqs = (size_t)atoi(argv[3]);
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
   mlirPath = join(argv[5], "q.mlir");
   libPath = join(argv[5], "libflow.so");
   logitsPath = join(argv[5], "logits.raw");
+  onnxPath = join(argv[5], "q.onnx");
   if (smqCompilerApiVersion() != SMQ_COMPILER_API_VERSION)
     return 1;
   if (check(smqCompilerCreate(&compiler), "create"))
@@ -92,6 +94,15 @@ int main(int argc, char **argv) {
                               stats),
             "quantize") ||
       check(smqModuleWrite(module, mlirPath), "write module"))
+    return 1;
+  exportOptions.form = SMQ_ONNX_MATMULNBITS;
+  exportOptions.source = NULL;
+  exportOptions.widen3Bit = 0;
+  exportOptions.accuracyLevel = 7;
+  exportOptions.externalData = SMQ_EXTERNAL_DATA_AUTO;
+  expectFailure(smqModuleExportOnnx(module, onnxPath, &exportOptions),
+                "bad accuracy level");
+  if (check(smqModuleExportOnnx(module, onnxPath, NULL), "export onnx"))
     return 1;
   memset(&compile, 0, sizeof compile);
   compile.targetCpu = "native";
@@ -134,5 +145,6 @@ int main(int argc, char **argv) {
   free(mlirPath);
   free(libPath);
   free(logitsPath);
+  free(onnxPath);
   return 0;
 }
