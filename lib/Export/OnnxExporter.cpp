@@ -25,6 +25,9 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
 #include <set>
 
 using namespace mlir;
@@ -76,6 +79,56 @@ void setInt(onnx::NodeProto &node, const std::string &name, int64_t v) {
   a->set_i(v);
 }
 
+/// The bytes of a tensor's data from its type and shape, if SMQ knows the
+/// type's size.
+std::optional<uint64_t> tensorBytes(const onnx::TensorProto &t) {
+  uint64_t count = 1;
+  for (int64_t d : t.dims())
+    count *= static_cast<uint64_t>(d);
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32:
+    return count * 4;
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+    return count * 8;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    return count * 2;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    return count;
+  case kOnnxInt4:
+  case kOnnxUint4:
+    return (count + 1) / 2;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Copies `length` bytes at `offset` of `file` to `os`, a piece at a time.
+bool copyBytes(const std::string &file, uint64_t offset, uint64_t length,
+               std::ostream &os) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return false;
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<char> piece(std::min<uint64_t>(length, uint64_t(16) << 20));
+  while (length > 0) {
+    std::streamsize n = static_cast<std::streamsize>(
+        std::min<uint64_t>(length, piece.size()));
+    if (!in.read(piece.data(), n) || !os.write(piece.data(), n))
+      return false;
+    length -= static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
 class Exporter {
 public:
   Exporter(ModuleOp module, const OnnxExportOptions &options)
@@ -105,6 +158,13 @@ private:
   MLIRContext *ctx;
   std::string sourcePath;
   bool sourceHadExternal = false;
+  std::string sourceDir;
+  /// Where the source keeps each initializer stored as external data.
+  struct ExternalBytes {
+    std::string file;
+    uint64_t offset, length;
+  };
+  std::map<std::string, ExternalBytes> external;
   onnx::ModelProto model;
   std::vector<QWeight> weights;
   std::set<std::string> names;
@@ -127,8 +187,9 @@ LogicalResult Exporter::loadSource() {
   if (!::smq::readOnnxModel(sourcePath, model, &why))
     return sourceError() << why;
 
-  // Read external data in, so that the output stands on its own.
-  std::string dir = ::smq::parentFolder(sourcePath);
+  // External data stays where it is until the output is written: weights
+  // SMQ replaces are never read, and the others are copied through.
+  sourceDir = ::smq::parentFolder(sourcePath);
   for (auto &t : *model.mutable_graph()->mutable_initializer()) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL)
       continue;
@@ -136,34 +197,28 @@ LogicalResult Exporter::loadSource() {
     ::smq::ExternalDataRef ref;
     if (!::smq::readExternalDataRef(t, ref, &why))
       return sourceError() << why;
-    const std::string &location = ref.location;
-    uint64_t offset = ref.offset, length = ref.length;
-    bool hasLength = ref.hasLength;
-    auto file = ::smq::resolveContainedPath(dir, location, &why);
+    auto file = ::smq::resolveContainedPath(sourceDir, ref.location, &why);
     if (!file)
       return sourceError() << "initializer '" << t.name() << "': " << why;
-    std::ifstream in(*file, std::ios::binary);
+    std::ifstream in(*file, std::ios::binary | std::ios::ate);
     if (!in)
       return sourceError() << "initializer '" << t.name()
-                           << "': cannot open external data '" << location
+                           << "': cannot open external data '" << ref.location
                            << "'";
-    in.seekg(0, std::ios::end);
     uint64_t fileSize = static_cast<uint64_t>(in.tellg());
-    if (!hasLength)
-      length = offset <= fileSize ? fileSize - offset : 0;
-    if (offset > fileSize || length > fileSize - offset)
+    if (!ref.hasLength) {
+      auto bytes = tensorBytes(t);
+      if (!bytes)
+        return sourceError() << "initializer '" << t.name()
+                             << "': external data without a length, of a type "
+                                "whose size SMQ does not know";
+      ref.length = *bytes;
+    }
+    if (ref.offset > fileSize || ref.length > fileSize - ref.offset)
       return sourceError() << "initializer '" << t.name()
-                           << "': external data '" << location
+                           << "': external data '" << ref.location
                            << "' is shorter than the tensor";
-    std::string bytes(length, '\0');
-    in.seekg(static_cast<std::streamoff>(offset));
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(length)))
-      return sourceError() << "initializer '" << t.name()
-                           << "': cannot read external data '" << location
-                           << "'";
-    t.clear_external_data();
-    t.clear_data_location();
-    t.set_raw_data(std::move(bytes));
+    external[t.name()] = {*file, ref.offset, ref.length};
   }
 
   for (const auto &t : model.graph().initializer())
@@ -238,6 +293,7 @@ std::string Exporter::freshName(const std::string &stem) {
 std::string Exporter::claim(const std::string &reuse, const std::string &stem) {
   if (reuse.empty())
     return freshName(stem);
+  external.erase(reuse);
   auto *inits = model.mutable_graph()->mutable_initializer();
   for (int i = 0; i < inits->size(); ++i)
     if (inits->Get(i).name() == reuse) {
@@ -647,7 +703,17 @@ LogicalResult Exporter::check() {
   if (it == map.end() || opset > it->second.second)
     return success(); // libonnx does not know this opset: nothing to ask it
   try {
-    onnx::checker::check_model(model);
+    // External data the output keeps is still the source's, so the checker
+    // looks for it in the source's folder.
+    onnx::checker::CheckerContext ctx;
+    ctx.set_ir_version(static_cast<int>(model.ir_version()));
+    std::unordered_map<std::string, int> opsets;
+    for (const auto &imp : model.opset_import())
+      opsets[imp.domain()] = static_cast<int>(imp.version());
+    ctx.set_opset_imports(opsets);
+    ctx.set_model_dir(sourceDir);
+    onnx::checker::LexicalScopeContext lex;
+    onnx::checker::check_graph(model.graph(), ctx, lex);
   } catch (const std::exception &e) {
     return emitError(module.getLoc())
            << "the ONNX checker rejects the exported model: " << e.what();
@@ -658,49 +724,85 @@ LogicalResult Exporter::check() {
 LogicalResult Exporter::write(const std::string &outputPath) {
   auto *graph = model.mutable_graph();
   uint64_t total = 0;
-  for (const auto &t : graph->initializer())
-    total += t.raw_data().size();
-  bool external = options.externalData == ExternalData::Always ||
-                  (options.externalData == ExternalData::Auto &&
-                   (sourceHadExternal || total > (uint64_t(1) << 30)));
+  for (const auto &t : graph->initializer()) {
+    auto it = external.find(t.name());
+    total += it != external.end() ? it->second.length : t.raw_data().size();
+  }
+  bool toFile = options.externalData == ExternalData::Always ||
+                (options.externalData == ExternalData::Auto &&
+                 (sourceHadExternal || total > (uint64_t(1) << 30)));
   std::string why;
-  if (external) {
+  if (!toFile) {
+    // Everything inline: read the source's external data in.
+    if (total > (uint64_t(1) << 31) - (uint64_t(64) << 20))
+      return emitError(FileLineColLoc::get(ctx, outputPath, 0, 0))
+             << "the weights (" << total << " bytes) do not fit in one "
+             << "protobuf; use --external-data always";
+    for (auto &t : *graph->mutable_initializer()) {
+      auto it = external.find(t.name());
+      if (it == external.end())
+        continue;
+      std::ostringstream bytes;
+      if (!copyBytes(it->second.file, it->second.offset, it->second.length,
+                     bytes))
+        return sourceError() << "initializer '" << t.name()
+                             << "': cannot read its external data";
+      t.clear_external_data();
+      t.clear_data_location();
+      t.set_raw_data(bytes.str());
+    }
+  } else {
     std::string location = StringRef(outputPath).rsplit('/').second.str();
     if (location.empty())
       location = outputPath;
     location += ".data";
     std::string dataPath = outputPath + ".data";
-    std::vector<std::string> blobs;
-    uint64_t offset = 0;
-    for (auto &t : *graph->mutable_initializer()) {
-      if (static_cast<int64_t>(t.raw_data().size()) < options.externalThreshold)
-        continue;
-      uint64_t pad = (64 - offset % 64) % 64;
-      if (pad)
-        blobs.emplace_back(pad, '\0');
-      offset += pad;
-      uint64_t length = t.raw_data().size();
-      blobs.push_back(std::move(*t.mutable_raw_data()));
-      t.clear_raw_data();
-      t.set_data_location(onnx::TensorProto::EXTERNAL);
-      auto add = [&](const std::string &k, const std::string &v) {
-        auto *kv = t.add_external_data();
-        kv->set_key(k);
-        kv->set_value(v);
-      };
-      add("location", location);
-      add("offset", std::to_string(offset));
-      add("length", std::to_string(length));
-      offset += length;
-    }
-    if (!::smq::writeFileAtomically(
-            dataPath,
-            [&](std::ostream &os) {
-              for (const auto &b : blobs)
-                os.write(b.data(), static_cast<std::streamsize>(b.size()));
-              return static_cast<bool>(os);
-            },
-            &why))
+    std::string failedOn;
+    bool ok = ::smq::writeFileAtomically(
+        dataPath,
+        [&](std::ostream &os) {
+          uint64_t offset = 0;
+          for (auto &t : *graph->mutable_initializer()) {
+            auto it = external.find(t.name());
+            bool fromSource = it != external.end();
+            uint64_t length =
+                fromSource ? it->second.length : t.raw_data().size();
+            if (!fromSource &&
+                static_cast<int64_t>(length) < options.externalThreshold)
+              continue;
+            uint64_t pad = (64 - offset % 64) % 64;
+            static const char zeros[64] = {};
+            os.write(zeros, static_cast<std::streamsize>(pad));
+            offset += pad;
+            if (fromSource) {
+              if (!copyBytes(it->second.file, it->second.offset, length, os)) {
+                failedOn = t.name();
+                return false;
+              }
+            } else {
+              os.write(t.raw_data().data(),
+                       static_cast<std::streamsize>(length));
+              t.clear_raw_data();
+            }
+            t.clear_external_data();
+            t.set_data_location(onnx::TensorProto::EXTERNAL);
+            auto add = [&](const std::string &k, const std::string &v) {
+              auto *kv = t.add_external_data();
+              kv->set_key(k);
+              kv->set_value(v);
+            };
+            add("location", location);
+            add("offset", std::to_string(offset));
+            add("length", std::to_string(length));
+            offset += length;
+          }
+          return static_cast<bool>(os);
+        },
+        &why);
+    if (!failedOn.empty())
+      return sourceError() << "initializer '" << failedOn
+                           << "': cannot read its external data";
+    if (!ok)
       return emitError(FileLineColLoc::get(ctx, dataPath, 0, 0)) << why;
   }
   if (!::smq::writeFileAtomically(
