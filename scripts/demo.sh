@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the bundled model: import the shared byte-level GPT,
 # calibrate it, quantize it to 4 bits (GPTQ, groups of 64, lambda=auto),
-# compile the float and the quantized model for this CPU, and print them
-# side by side: perplexity on valid.txt, weight bytes, ms per generated
-# token (1x1) and ms per 128-token prompt.
+# compile the float and the quantized model for this CPU, export the
+# quantized one to ONNX for ONNX Runtime, and print them side by side:
+# perplexity on valid.txt, weight bytes, ms per generated token (1x1) and
+# ms per 128-token prompt.
 #
 #   bash scripts/demo.sh [MODEL.onnx]
 #
@@ -60,6 +61,10 @@ for m in float w4; do
   "$bin/smq-run" "$out/$m-128.mlir" \
     --input "input_ids=$models/sample_input_ids.npy" --bench 40 >"$out/$m-128.time"
 done
+
+step "export W4 for ONNX Runtime (MatMulNBits, same codes and scales)"
+"$bin/smq-translate" --export-onnx "$out/w4-128.mlir" -o "$out/w4.onnx"
+echo "$out/w4.onnx: $(stat -c %s "$out/w4.onnx") bytes (float: $(stat -c %s "$model") bytes)"
 
 step "float against W4"
 python3 - "$out" <<'EOF'
