@@ -229,11 +229,25 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
                   std::string *why, double dampFraction) {
   int64_t k = cols;
   Eigen::Map<const RowMatrix> mm(m, k, k);
-  Eigen::MatrixXd h = mm;
-  double meanDiag = h.diagonal().mean();
+  Eigen::MatrixXd h0 = mm;
+  double meanDiag = h0.diagonal().mean();
   for (int64_t i = 0; i < k; ++i)
-    if (h(i, i) <= 0) // an input never seen: its error costs nothing
-      h(i, i) = meanDiag > 0 ? meanDiag : 1.0;
+    if (h0(i, i) <= 0) // an input never seen: its error costs nothing
+      h0(i, i) = meanDiag > 0 ? meanDiag : 1.0;
+  // act-order: columns in descending order of diag(M), so the inputs whose
+  // error costs most are quantized while the most columns are left to
+  // absorb it. Ties keep their order.
+  std::vector<int64_t> perm(k);
+  for (int64_t i = 0; i < k; ++i)
+    perm[i] = i;
+  if (config.actOrder)
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      return h0(a, a) > h0(b, b);
+    });
+  Eigen::MatrixXd h(k, k);
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t b = 0; b < k; ++b)
+      h(a, b) = h0(perm[a], perm[b]);
   h.diagonal().array() += dampFraction * (meanDiag > 0 ? meanDiag : 1.0);
   Eigen::LLT<Eigen::MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) {
@@ -246,52 +260,70 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
     *why = "the inverse statistic is not positive definite";
     return false;
   }
-  // Upper factor U with M⁻¹ = Uᵀ U: row i holds how the error of column i
-  // moves to the columns after it.
+  // Upper factor U with M⁻¹ = Uᵀ U (in the processing order): row i holds
+  // how the error of column i moves to the columns after it.
   RowMatrix u = lltInv.matrixU();
 
   out = emptyResult(rows, cols, config);
   int64_t g = out.groupSize, groups = out.groupsPerRow();
   const double *hm = m; // the group clip search uses the undamped M
+  // Static groups (always with act-order): each group's scale and zero
+  // point are chosen on the original weights before any error feedback,
+  // so the groups stay runs of consecutive inputs whatever the order.
+  const bool staticGroups = config.staticGroups || config.actOrder;
   // GPTQ's lazy batching: inside a block of columns, errors update only the
   // block; at its end they update the columns after it in one matrix
-  // product. A block never splits a group that starts inside it, so every
-  // group's clip is chosen on exactly the weights the column-by-column
-  // algorithm would see. Rows go in fixed blocks, whatever the threads.
+  // product. Without static groups a block never splits a group that
+  // starts inside it, so every group's clip is chosen on exactly the
+  // weights the column-by-column algorithm would see. Rows go in fixed
+  // blocks, whatever the threads.
   constexpr int64_t kRowBlock = 32;
-  int64_t colBlock = g >= k ? 128 : (g <= 128 ? g * (128 / g) : g);
+  int64_t colBlock =
+      staticGroups || g >= k ? 128 : (g <= 128 ? g * (128 / g) : g);
   int64_t rowBlocks = (rows + kRowBlock - 1) / kRowBlock;
   forEachRow(rowBlocks, config.threads, [&](int64_t rb) {
     int64_t r0 = rb * kRowBlock, nr = std::min(kRowBlock, rows - r0);
     RowMatrix wb(nr, k);
     for (int64_t i = 0; i < nr; ++i)
       for (int64_t j = 0; j < k; ++j)
-        wb(i, j) = w[(r0 + i) * cols + j];
+        wb(i, j) = w[(r0 + i) * cols + perm[j]];
     RowMatrix err(nr, colBlock);
-    std::vector<GroupParams> params(nr);
+    std::vector<GroupParams> params(staticGroups ? nr * groups : nr);
+    auto chooseGroup = [&](int64_t i, const double *wg, int64_t gi,
+                           GroupParams &p) {
+      int64_t j = gi * g, n = std::min(g, k - j);
+      double clip = bestClip(wg, n, out.bits, out.symmetric,
+                             hm + j * cols + j, cols);
+      p = groupParams(wg, n, out.bits, out.symmetric, clip);
+      int64_t at = (r0 + i) * groups + gi;
+      out.scales[at] = p.scale;
+      out.zeros[at] = p.zero;
+      out.clips[at] = static_cast<float>(clip);
+    };
+    if (staticGroups) {
+      std::vector<double> row(k);
+      for (int64_t i = 0; i < nr; ++i) {
+        for (int64_t j = 0; j < k; ++j)
+          row[j] = w[(r0 + i) * cols + j];
+        for (int64_t gi = 0; gi < groups; ++gi)
+          chooseGroup(i, &row[gi * g], gi, params[i * groups + gi]);
+      }
+    }
     for (int64_t b0 = 0; b0 < k; b0 += colBlock) {
       int64_t b1 = std::min(k, b0 + colBlock);
       for (int64_t j = b0; j < b1; ++j) {
-        if (j % g == 0) {
-          int64_t gi = j / g, n = std::min(g, k - j);
-          for (int64_t i = 0; i < nr; ++i) {
-            // The group's clip is chosen on the weights as error feedback
-            // has left them.
-            double clip = bestClip(&wb(i, j), n, out.bits, out.symmetric,
-                                   hm + j * cols + j, cols);
-            params[i] =
-                groupParams(&wb(i, j), n, out.bits, out.symmetric, clip);
-            int64_t at = (r0 + i) * groups + gi;
-            out.scales[at] = params[i].scale;
-            out.zeros[at] = params[i].zero;
-            out.clips[at] = static_cast<float>(clip);
-          }
-        }
+        // The group's clip is chosen on the weights as error feedback has
+        // left them (without static groups, the order is the original).
+        if (!staticGroups && j % g == 0)
+          for (int64_t i = 0; i < nr; ++i)
+            chooseGroup(i, &wb(i, j), j / g, params[i]);
+        int64_t c = perm[j];
         for (int64_t i = 0; i < nr; ++i) {
-          uint8_t code = quantizeValue(wb(i, j), params[i], out.bits);
-          out.codes[(r0 + i) * cols + j] = code;
-          err(i, j - b0) =
-              (wb(i, j) - dequantizeValue(code, params[i])) / u(j, j);
+          const GroupParams &p =
+              staticGroups ? params[i * groups + c / g] : params[i];
+          uint8_t code = quantizeValue(wb(i, j), p, out.bits);
+          out.codes[(r0 + i) * cols + c] = code;
+          err(i, j - b0) = (wb(i, j) - dequantizeValue(code, p)) / u(j, j);
         }
         if (j + 1 < b1)
           wb.block(0, j + 1, nr, b1 - j - 1).noalias() -=

@@ -84,6 +84,7 @@ struct Settings {
   int bits = 4;
   int64_t groupSize = 64;
   bool symmetric = false;
+  bool actOrder = false;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -224,6 +225,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           for (int64_t j = 0; j < n; ++j)
             w[j * k + i] = src[i * n + j];
       q::Config config{s.bits, group, s.symmetric, s.threads};
+      config.actOrder = s.actOrder;
       std::vector<double> d, m, m0;
       if (s.needsStats) {
         auto entry = stats->layers.find(key);
@@ -304,10 +306,10 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         std::string row = llvm::formatv(
             "{{\"weight\": \"{0}\", \"node\": \"{1}\", \"rows\": {2}, "
             "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
-            "\"method\": \"{6}\", \"lambda\": {7}, \"mean_clip\": {8:f4}, "
-            "\"seconds\": {9:f4}",
+            "\"method\": \"{6}\", \"act_order\": {10}, \"lambda\": {7}, "
+            "\"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
-            seconds);
+            seconds, s.actOrder ? "true" : "false");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -371,6 +373,7 @@ struct QuantizeWeightsPass
     s.bits = static_cast<int>(bits.getValue());
     s.groupSize = groupSize;
     s.symmetric = symmetric;
+    s.actOrder = actOrder;
     s.threads = threads;
     s.quiet = quiet;
     if (bits < 2 || bits > 8) {
@@ -389,6 +392,11 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     s.needsStats = method == "search" || method == "gptq";
+    if (actOrder && method != "gptq") {
+      module.emitError() << "act-order applies to method=gptq, not '"
+                         << method << "'";
+      return signalPassFailure();
+    }
     // λ weighs a statistic that rtn and wmse do not use.
     bool autoLambda = lambda == "auto" && s.needsStats;
     double lam = 0;

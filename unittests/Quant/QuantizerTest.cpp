@@ -203,4 +203,68 @@ TEST(Objective, MethodsOrderAsTheyShould) {
   EXPECT_LT(gptq, search);
 }
 
+TEST(ActOrder, EqualsStaticGroupsWhenTheDiagonalIsAlreadySorted) {
+  // Scale the statistic's inputs (S M S, still positive definite) so that
+  // diag(M) is 64, 63, ..., 1: act-order's order is then the original one,
+  // and so is its result.
+  Problem p(13, 64, 5);
+  std::vector<double> m = combineStatistics(p.h.data(), nullptr, 64, 0.0);
+  std::vector<double> sorted(m.size()), scale(64);
+  for (int64_t i = 0; i < 64; ++i)
+    scale[i] = std::sqrt((64.0 - i) / m[i * 65]);
+  for (int64_t i = 0; i < 64; ++i)
+    for (int64_t j = 0; j < 64; ++j)
+      sorted[i * 64 + j] = m[i * 64 + j] * scale[i] * scale[j];
+  for (int64_t i = 1; i < 64; ++i)
+    ASSERT_GT(sorted[(i - 1) * 65], sorted[i * 65]);
+  Config statics{3, 16, false, 1}, act{3, 16, false, 1};
+  statics.staticGroups = true;
+  act.actOrder = true;
+  QuantizedWeight a, b;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 13, 64, statics, sorted.data(), a, &why));
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 13, 64, act, sorted.data(), b, &why));
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.scales, b.scales);
+  EXPECT_EQ(a.zeros, b.zeros);
+}
+
+TEST(ActOrder, DiagonalStatisticIsSearchedRoundToNearest) {
+  // With a diagonal M no error moves to other columns, whatever the order:
+  // act-order's codes are each weight rounded under its group's static
+  // scale and zero point, which `search` chooses on the same weights.
+  Problem p(9, 48, 13);
+  std::vector<double> m(48 * 48, 0.0);
+  for (int64_t i = 0; i < 48; ++i)
+    m[i * 49] = 1.0 + (i * 7 % 48) / 8.0; // an order act-order changes
+  Config c{2, 16, false, 1};
+  Config act = c;
+  act.actOrder = true;
+  QuantizedWeight q;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 9, 48, act, m.data(), q, &why, 0.0));
+  QuantizedWeight s = quantizeSearch(p.w.data(), 9, 48, c, m.data());
+  EXPECT_EQ(q.codes, s.codes);
+  EXPECT_EQ(q.scales, s.scales);
+  EXPECT_EQ(q.zeros, s.zeros);
+}
+
+TEST(ActOrder, SameBitsForAnyThreadCountAndBetterThanSearch) {
+  Problem p(37, 64, 17);
+  std::vector<double> m = combineStatistics(p.h.data(), p.d.data(), 64, 0.5);
+  Config c1{3, 32, false, 1}, c2{3, 32, false, 2};
+  c1.actOrder = c2.actOrder = true;
+  QuantizedWeight one, two;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 37, 64, c1, m.data(), one, &why));
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 37, 64, c2, m.data(), two, &why));
+  EXPECT_EQ(one.codes, two.codes);
+  EXPECT_EQ(one.scales, two.scales);
+  auto cost = [&](const QuantizedWeight &q) {
+    std::vector<float> d = q.dequantize();
+    return objective(p.w.data(), d.data(), 37, 64, m.data());
+  };
+  EXPECT_LT(cost(one), cost(quantizeSearch(p.w.data(), 37, 64, c1, m.data())));
+}
+
 } // namespace

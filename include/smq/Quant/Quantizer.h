@@ -16,7 +16,9 @@
 //   search – per-group clip search on Δw_gᵀ M_gg Δw_g;
 //   gptq   – column-by-column rounding with error feedback through the
 //            Cholesky factor of M⁻¹ (1% damping), each group's clip chosen by
-//            `search` on the error-compensated weights.
+//            `search` on the error-compensated weights, or (static groups,
+//            and with act-order, which takes columns in descending order
+//            of diag(M)) on the original weights.
 //
 // Every method is deterministic: the same inputs give bit-identical results.
 //
@@ -38,6 +40,13 @@ struct Config {
   /// Threads to split rows over (0: one per core). Results do not depend
   /// on it.
   int threads = 0;
+  /// gptq: quantize columns in descending order of diag(M) (act-order);
+  /// implies staticGroups.
+  bool actOrder = false;
+  /// gptq: choose every group's scale and zero point on the original
+  /// weights, before error feedback, so that any column order keeps the
+  /// groups (and the runtime layout) as they are.
+  bool staticGroups = false;
 };
 
 /// A quantized N×K weight.

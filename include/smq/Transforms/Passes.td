@@ -101,6 +101,10 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
            "kl (divergence from the float model)">,
     Option<"symmetric", "symmetric", "bool", "false",
            "Symmetric codes (zero point at mid-range)">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "gptq: quantize columns in descending order of diag(M), with "
+           "static groups (scales and zero points chosen on the original "
+           "weights), so the runtime layout is unchanged">,
     Option<"exclude", "exclude", "std::string", "\"\"",
            "Regex of weight or node names to leave in float">,
     Option<"report", "report", "std::string", "\"\"",
