@@ -267,10 +267,16 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
   out = emptyResult(rows, cols, config);
   int64_t g = out.groupSize, groups = out.groupsPerRow();
   const double *hm = m; // the group clip search uses the undamped M
-  // Static groups (always with act-order): each group's scale and zero
-  // point are chosen on the original weights before any error feedback,
-  // so the groups stay runs of consecutive inputs whatever the order.
-  const bool staticGroups = config.staticGroups || config.actOrder;
+  // Static groups: each group's scale and zero point are chosen on the
+  // original weights before any error feedback. Act-order without them
+  // chooses a group's when its first column comes up, on its columns as
+  // error feedback has left them by then. Either way the groups stay runs
+  // of consecutive inputs whatever the order.
+  const bool staticGroups = config.staticGroups;
+  const bool firstEncounter = config.actOrder && !staticGroups;
+  std::vector<int64_t> pos(k);
+  for (int64_t j = 0; j < k; ++j)
+    pos[perm[j]] = j;
   // GPTQ's lazy batching: inside a block of columns, errors update only the
   // block; at its end they update the columns after it in one matrix
   // product. Without static groups a block never splits a group that
@@ -278,8 +284,9 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
   // weights the column-by-column algorithm would see. Rows go in fixed
   // blocks, whatever the threads.
   constexpr int64_t kRowBlock = 32;
-  int64_t colBlock =
-      staticGroups || g >= k ? 128 : (g <= 128 ? g * (128 / g) : g);
+  int64_t colBlock = staticGroups || firstEncounter || g >= k
+                         ? 128
+                         : (g <= 128 ? g * (128 / g) : g);
   int64_t rowBlocks = (rows + kRowBlock - 1) / kRowBlock;
   forEachRow(rowBlocks, config.threads, [&](int64_t rb) {
     int64_t r0 = rb * kRowBlock, nr = std::min(kRowBlock, rows - r0);
@@ -288,7 +295,11 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
       for (int64_t j = 0; j < k; ++j)
         wb(i, j) = w[(r0 + i) * cols + perm[j]];
     RowMatrix err(nr, colBlock);
-    std::vector<GroupParams> params(staticGroups ? nr * groups : nr);
+    std::vector<GroupParams> params(staticGroups || firstEncounter
+                                        ? nr * groups
+                                        : nr);
+    std::vector<char> chosen(firstEncounter ? nr * groups : 0, 0);
+    std::vector<double> groupValues(firstEncounter ? g : 0);
     auto chooseGroup = [&](int64_t i, const double *wg, int64_t gi,
                            GroupParams &p) {
       int64_t j = gi * g, n = std::min(g, k - j);
@@ -314,13 +325,33 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
       for (int64_t j = b0; j < b1; ++j) {
         // The group's clip is chosen on the weights as error feedback has
         // left them (without static groups, the order is the original).
-        if (!staticGroups && j % g == 0)
+        int64_t c = perm[j];
+        if (firstEncounter) {
+          int64_t gi = c / g, c0 = gi * g, n = std::min(g, k - c0);
+          for (int64_t i = 0; i < nr; ++i) {
+            if (chosen[i * groups + gi])
+              continue;
+            chosen[i * groups + gi] = 1;
+            // None of the group's columns is quantized yet; those past this
+            // block still owe it the block's errors so far.
+            for (int64_t t = 0; t < n; ++t) {
+              int64_t at = pos[c0 + t];
+              double v = wb(i, at);
+              if (at >= b1)
+                for (int64_t e = b0; e < j; ++e)
+                  v -= err(i, e - b0) * u(e, at);
+              groupValues[t] = v;
+            }
+            chooseGroup(i, groupValues.data(), gi, params[i * groups + gi]);
+          }
+        } else if (!staticGroups && j % g == 0) {
           for (int64_t i = 0; i < nr; ++i)
             chooseGroup(i, &wb(i, j), j / g, params[i]);
-        int64_t c = perm[j];
+        }
         for (int64_t i = 0; i < nr; ++i) {
-          const GroupParams &p =
-              staticGroups ? params[i * groups + c / g] : params[i];
+          const GroupParams &p = staticGroups || firstEncounter
+                                     ? params[i * groups + c / g]
+                                     : params[i];
           uint8_t code = quantizeValue(wb(i, j), p, out.bits);
           out.codes[(r0 + i) * cols + c] = code;
           err(i, j - b0) = (wb(i, j) - dequantizeValue(code, p)) / u(j, j);

@@ -85,6 +85,7 @@ struct Settings {
   int64_t groupSize = 64;
   bool symmetric = false;
   bool actOrder = false;
+  bool staticGroups = false;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -226,6 +227,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             w[j * k + i] = src[i * n + j];
       q::Config config{s.bits, group, s.symmetric, s.threads};
       config.actOrder = s.actOrder;
+      config.staticGroups = s.staticGroups;
       std::vector<double> d, m, m0;
       if (s.needsStats) {
         auto entry = stats->layers.find(key);
@@ -306,10 +308,12 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         std::string row = llvm::formatv(
             "{{\"weight\": \"{0}\", \"node\": \"{1}\", \"rows\": {2}, "
             "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
-            "\"method\": \"{6}\", \"act_order\": {10}, \"lambda\": {7}, "
+            "\"method\": \"{6}\", \"act_order\": {10}, "
+            "\"static_groups\": {11}, \"lambda\": {7}, "
             "\"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
-            seconds, s.actOrder ? "true" : "false");
+            seconds, s.actOrder ? "true" : "false",
+            s.staticGroups ? "true" : "false");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -374,6 +378,7 @@ struct QuantizeWeightsPass
     s.groupSize = groupSize;
     s.symmetric = symmetric;
     s.actOrder = actOrder;
+    s.staticGroups = staticGroups;
     s.threads = threads;
     s.quiet = quiet;
     if (bits < 2 || bits > 8) {
@@ -392,9 +397,9 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     s.needsStats = method == "search" || method == "gptq";
-    if (actOrder && method != "gptq") {
-      module.emitError() << "act-order applies to method=gptq, not '"
-                         << method << "'";
+    if ((actOrder || staticGroups) && method != "gptq") {
+      module.emitError() << (actOrder ? "act-order" : "static-groups")
+                         << " applies to method=gptq, not '" << method << "'";
       return signalPassFailure();
     }
     // λ weighs a statistic that rtn and wmse do not use.

@@ -219,7 +219,7 @@ TEST(ActOrder, EqualsStaticGroupsWhenTheDiagonalIsAlreadySorted) {
     ASSERT_GT(sorted[(i - 1) * 65], sorted[i * 65]);
   Config statics{3, 16, false, 1}, act{3, 16, false, 1};
   statics.staticGroups = true;
-  act.actOrder = true;
+  act.actOrder = act.staticGroups = true;
   QuantizedWeight a, b;
   std::string why;
   ASSERT_TRUE(quantizeGptq(p.w.data(), 13, 64, statics, sorted.data(), a, &why));
@@ -227,6 +227,33 @@ TEST(ActOrder, EqualsStaticGroupsWhenTheDiagonalIsAlreadySorted) {
   EXPECT_EQ(a.codes, b.codes);
   EXPECT_EQ(a.scales, b.scales);
   EXPECT_EQ(a.zeros, b.zeros);
+}
+
+TEST(ActOrder, FirstEncounterGroupsInTheOriginalOrderAreGptq) {
+  // Without reordering (diag(M) already sorted), choosing a group's scale
+  // when its first column comes up is what gptq does. Groups of 48 in
+  // blocks of 128 columns: the group at 96..143 straddles a block, so its
+  // scale is chosen on columns that still owe the block's errors.
+  constexpr int64_t k = 192;
+  Problem p(11, k, 21);
+  std::vector<double> m = combineStatistics(p.h.data(), nullptr, k, 0.0);
+  std::vector<double> sorted(m.size()), scale(k);
+  for (int64_t i = 0; i < k; ++i)
+    scale[i] = std::sqrt((k - static_cast<double>(i)) / m[i * (k + 1)]);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      sorted[i * k + j] = m[i * k + j] * scale[i] * scale[j];
+  Config plain{3, 48, false, 1}, act{3, 48, false, 1};
+  act.actOrder = true;
+  QuantizedWeight a, b;
+  std::string why;
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 11, k, plain, sorted.data(), a, &why));
+  ASSERT_TRUE(quantizeGptq(p.w.data(), 11, k, act, sorted.data(), b, &why));
+  EXPECT_EQ(a.codes, b.codes);
+  for (size_t i = 0; i < a.scales.size(); ++i) {
+    EXPECT_NEAR(a.scales[i], b.scales[i], 1e-6f * std::fabs(a.scales[i]));
+    EXPECT_EQ(a.zeros[i], b.zeros[i]);
+  }
 }
 
 TEST(ActOrder, DiagonalStatisticIsSearchedRoundToNearest) {

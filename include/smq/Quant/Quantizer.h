@@ -40,8 +40,9 @@ struct Config {
   /// Threads to split rows over (0: one per core). Results do not depend
   /// on it.
   int threads = 0;
-  /// gptq: quantize columns in descending order of diag(M) (act-order);
-  /// implies staticGroups.
+  /// gptq: quantize columns in descending order of diag(M) (act-order).
+  /// Each group's scale and zero point are chosen when its first column
+  /// comes up (or up front, with staticGroups); groups stay consecutive.
   bool actOrder = false;
   /// gptq: choose every group's scale and zero point on the original
   /// weights, before error feedback, so that any column order keeps the

@@ -102,9 +102,12 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"symmetric", "symmetric", "bool", "false",
            "Symmetric codes (zero point at mid-range)">,
     Option<"actOrder", "act-order", "bool", "false",
-           "gptq: quantize columns in descending order of diag(M), with "
-           "static groups (scales and zero points chosen on the original "
-           "weights), so the runtime layout is unchanged">,
+           "gptq: quantize columns in descending order of diag(M); each "
+           "group's scale and zero point are chosen when its first column "
+           "comes up, so groups and the runtime layout are unchanged">,
+    Option<"staticGroups", "static-groups", "bool", "false",
+           "gptq: choose every group's scale and zero point on the "
+           "original weights, before error feedback">,
     Option<"exclude", "exclude", "std::string", "\"\"",
            "Regex of weight or node names to leave in float">,
     Option<"report", "report", "std::string", "\"\"",
