@@ -272,8 +272,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   MLIRContext *ctx = module.getContext();
   // Weights become arguments first (after quantized codes are packed), so
   // that the signature can be read off with their blobs before lowering
-  // erases the names; the pipeline's own first stage then finds nothing
-  // left to do.
+  // erases the names; then the rest of the pipeline runs.
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
   pipelineOptions.quantizedActivations = options.quantizedActivations;
@@ -332,7 +331,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
 
   {
     PassManager pm(ctx);
-    buildCpuPipeline(pm, pipelineOptions);
+    buildCpuLoweringStages(pm, pipelineOptions);
     if (failed(pm.run(module)))
       return failure();
   }

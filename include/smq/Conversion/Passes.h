@@ -44,8 +44,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 void buildWeightArgumentStages(OpPassManager &pm,
                                const CpuPipelineOptions &options);
 
+/// The rest: smq -> linalg -> bufferized loops -> LLVM dialect, on a module
+/// whose weights are arguments already.
+void buildCpuLoweringStages(OpPassManager &pm,
+                            const CpuPipelineOptions &options);
+
 /// smq -> linalg -> bufferized loops -> LLVM dialect, with weights as
-/// arguments and results as out-parameters (see docs/Architecture.md).
+/// arguments and results as out-parameters (see docs/Architecture.md): the
+/// weight-argument stages, then the lowering stages.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Registers `--smq-cpu-pipeline`.

@@ -45,6 +45,11 @@ void smq::buildWeightArgumentStages(OpPassManager &pm,
 void smq::buildCpuPipeline(OpPassManager &pm,
                            const CpuPipelineOptions &options) {
   buildWeightArgumentStages(pm, options);
+  buildCpuLoweringStages(pm, options);
+}
+
+void smq::buildCpuLoweringStages(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
   pm.addPass(createConvertSmqToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
