@@ -19,15 +19,12 @@
 
 #include "mlir/IR/Diagnostics.h"
 
-#include <onnx/checker.h>
-#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
 #include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
-#include <unordered_map>
 #include <set>
 
 using namespace mlir;
@@ -54,11 +51,6 @@ struct QWeight {
     return true;
   }
 };
-
-std::string nodeKey(const onnx::NodeProto &node, int index) {
-  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
-                             : node.name();
-}
 
 onnx::TensorProto rawTensor(const std::string &name, int32_t type,
                             std::vector<int64_t> dims, const void *data,
@@ -676,7 +668,7 @@ LogicalResult Exporter::raiseOpset(int64_t to) {
         std::vector<int64_t> axes(attrs->Get(j).ints().begin(),
                                   attrs->Get(j).ints().end());
         attrs->DeleteSubrange(j, 1);
-        std::string name = freshName(nodeKey(node, i) + "_axes");
+        std::string name = freshName(::smq::onnxNodeKey(node, i) + "_axes");
         *graph->add_initializer() =
             rawTensor(name, onnx::TensorProto::INT64,
                       {static_cast<int64_t>(axes.size())}, axes.data(),
@@ -697,27 +689,14 @@ LogicalResult Exporter::check() {
   for (const auto &imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
-  const auto &map =
-      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto it = map.find(onnx::ONNX_DOMAIN);
-  if (it == map.end() || opset > it->second.second)
+  if (opset > ::smq::libonnxMaxOpset())
     return success(); // libonnx does not know this opset: nothing to ask it
-  try {
-    // External data the output keeps is still the source's, so the checker
-    // looks for it in the source's folder.
-    onnx::checker::CheckerContext ctx;
-    ctx.set_ir_version(static_cast<int>(model.ir_version()));
-    std::unordered_map<std::string, int> opsets;
-    for (const auto &imp : model.opset_import())
-      opsets[imp.domain()] = static_cast<int>(imp.version());
-    ctx.set_opset_imports(opsets);
-    ctx.set_model_dir(sourceDir);
-    onnx::checker::LexicalScopeContext lex;
-    onnx::checker::check_graph(model.graph(), ctx, lex);
-  } catch (const std::exception &e) {
+  // External data the output keeps is still the source's, so the checker
+  // looks for it in the source's folder.
+  std::string why;
+  if (!::smq::checkOnnxGraph(model, sourceDir, &why))
     return emitError(module.getLoc())
-           << "the ONNX checker rejects the exported model: " << e.what();
-  }
+           << "the ONNX checker rejects the exported model: " << why;
   return success();
 }
 
@@ -818,7 +797,7 @@ LogicalResult Exporter::run(const std::string &outputPath) {
     return failure();
   std::map<std::string, int> byName;
   for (int i = 0; i < model.graph().node_size(); ++i)
-    byName.emplace(nodeKey(model.graph().node(i), i), i);
+    byName.emplace(::smq::onnxNodeKey(model.graph().node(i), i), i);
   std::map<int, const QWeight *> replaced;
   for (const QWeight &w : weights) {
     auto it = byName.find(w.node);

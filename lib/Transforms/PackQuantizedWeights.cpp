@@ -68,10 +68,8 @@ struct PackQuantizedWeightsPass
         std::string key = "codes.packed";
         if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
           key = (res.getRawHandle().getKey() + ".packed").str();
-        auto attr = DenseResourceElementsAttr::get(
-            type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(out, 1));
         OpBuilder b(cst);
-        packed = ConstantOp::create(b, cst.getLoc(), attr);
+        packed = ConstantOp::create(b, cst.getLoc(), bytesAttr(type, key, out));
       }
       op.getCodesMutable().assign(packed);
       op.setPacked(true);

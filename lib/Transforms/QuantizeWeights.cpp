@@ -14,6 +14,7 @@
 #include "smq/Transforms/Passes.h"
 
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Dialect/Smq/IR/ConstantBytes.h"
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Eval/Metrics.h"
 #include "smq/Quant/CodeLayout.h"
@@ -58,10 +59,7 @@ std::vector<uint8_t> packCodes(const q::QuantizedWeight &w) {
 DenseResourceElementsAttr blob(MLIRContext *ctx, ArrayRef<int64_t> shape,
                                Type elt, ArrayRef<char> bytes,
                                const std::string &name) {
-  auto type = RankedTensorType::get(shape, elt);
-  size_t align = std::max<size_t>(1, elt.getIntOrFloatBitWidth() / 8);
-  return DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+  return bytesAttr(RankedTensorType::get(shape, elt), name, bytes);
 }
 
 /// tr(ΔW S ΔWᵀ) / tr(W S Wᵀ): the error a statistic S sees, relative to

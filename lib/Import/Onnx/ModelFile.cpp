@@ -2,7 +2,9 @@
 
 #include "smq/Import/Onnx/ModelFile.h"
 
+#include <onnx/checker.h>
 #include <onnx/defs/parser.h>
+#include <onnx/defs/schema.h>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
@@ -13,6 +15,7 @@
 #include <climits>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 bool smq::readOnnxModel(const std::string &path, onnx::ModelProto &model,
                         std::string *why) {
@@ -76,6 +79,39 @@ bool smq::readExternalDataRef(const onnx::TensorProto &t, ExternalDataRef &ref,
       ref.length = std::stoull(v);
       ref.hasLength = true;
     }
+  }
+  return true;
+}
+
+std::string smq::onnxNodeKey(const onnx::NodeProto &node, int index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                             : node.name();
+}
+
+int64_t smq::libonnxMaxOpset() {
+  const auto &map =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = map.find(onnx::ONNX_DOMAIN);
+  return it == map.end() ? 0 : it->second.second;
+}
+
+bool smq::checkOnnxGraph(const onnx::ModelProto &model,
+                         const std::string &modelDir, std::string *why) {
+  try {
+    // check_model(ModelProto) would look for external data relative to the
+    // working directory; check the graph with the model's folder instead.
+    onnx::checker::CheckerContext ctx;
+    ctx.set_ir_version(static_cast<int>(model.ir_version()));
+    std::unordered_map<std::string, int> opsets;
+    for (const auto &imp : model.opset_import())
+      opsets[imp.domain()] = static_cast<int>(imp.version());
+    ctx.set_opset_imports(opsets);
+    ctx.set_model_dir(modelDir);
+    onnx::checker::LexicalScopeContext lex;
+    onnx::checker::check_graph(model.graph(), ctx, lex);
+  } catch (const std::exception &e) {
+    *why = e.what();
+    return false;
   }
   return true;
 }

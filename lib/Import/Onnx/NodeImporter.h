@@ -23,6 +23,10 @@
 
 namespace mlir::smq::onnx_import {
 
+/// Names an MLIR resource after an ONNX tensor name: resource keys must be
+/// identifiers, and stable across re-imports.
+std::string resourceKey(const std::string &name);
+
 /// Maps an ONNX TensorProto data type to an MLIR element type, or null.
 Type convertElementType(MLIRContext *ctx, int32_t onnxType);
 

@@ -8,10 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "smq/Import/Onnx/OnnxImporter.h"
-#include "smq/Import/Onnx/ModelFile.h"
 
 #include "NodeImporter.h"
 
+#include "smq/Dialect/Smq/IR/ConstantBytes.h"
+#include "smq/Import/Onnx/ModelFile.h"
 #include "smq/Support/Paths.h"
 #include "smq/Support/ShapeSpec.h"
 
@@ -21,7 +22,6 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringMap.h"
 
-#include <onnx/checker.h>
 #include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
@@ -153,9 +153,11 @@ std::optional<AsmResourceBlob> mapExternalData(const std::string &file,
       /*dataIsMutable=*/false);
 }
 
+} // namespace
+
 /// Names an MLIR resource after an ONNX tensor name: resource keys must be
 /// identifiers, and stable across re-imports.
-std::string resourceKey(const std::string &name) {
+std::string mlir::smq::onnx_import::resourceKey(const std::string &name) {
   std::string key;
   for (char c : name)
     key += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')
@@ -165,8 +167,6 @@ std::string resourceKey(const std::string &name) {
     key = "t_" + key;
   return key;
 }
-
-} // namespace
 
 /// Serialises the typed repeated fields of a TensorProto to raw bytes.
 bool mlir::smq::onnx_import::typedFieldsToRaw(const onnx::TensorProto &t,
@@ -304,9 +304,7 @@ ElementsAttr mlir::smq::onnx_import::convertTensor(
       int v = (static_cast<uint8_t>(packed[i / 2]) >> (i % 2 * 4)) & 0xF;
       unpacked[i] = static_cast<char>(isSigned && v >= 8 ? v - 16 : v);
     }
-    return DenseResourceElementsAttr::get(
-        type, resourceKey(name),
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(unpacked, 1));
+    return bytesAttr(type, resourceKey(name), unpacked);
   }
   bool small = *count <= 16 && !blob;
   if (small && !forceResource) {
@@ -642,32 +640,13 @@ LogicalResult ModelImporter::checkSupport() {
   return success();
 }
 
-/// The newest ai.onnx opset libonnx knows: beyond it, its checker and shape
-/// inference cannot judge the model, and SMQ's own verifiers stand alone.
-int64_t libonnxMaxOpset() {
-  const auto &map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
-  auto it = map.find(onnx::ONNX_DOMAIN);
-  return it == map.end() ? 0 : it->second.second;
-}
-
 LogicalResult ModelImporter::validate() {
-  if (opset > libonnxMaxOpset())
+  // Beyond the newest opset libonnx knows, SMQ's own verifiers stand alone.
+  if (opset > ::smq::libonnxMaxOpset())
     return success();
-  try {
-    // check_model(ModelProto) would look for external data relative to the
-    // working directory; check the graph with the model's folder instead.
-    onnx::checker::CheckerContext checkCtx;
-    checkCtx.set_ir_version(static_cast<int>(model.ir_version()));
-    std::unordered_map<std::string, int> opsets;
-    for (const auto &imp : model.opset_import())
-      opsets[imp.domain()] = static_cast<int>(imp.version());
-    checkCtx.set_opset_imports(opsets);
-    checkCtx.set_model_dir(modelDir);
-    onnx::checker::LexicalScopeContext lex;
-    onnx::checker::check_graph(model.graph(), checkCtx, lex);
-  } catch (const std::exception &e) {
-    return error() << "the ONNX checker rejects the model: " << e.what();
-  }
+  std::string why;
+  if (!::smq::checkOnnxGraph(model, modelDir, &why))
+    return error() << "the ONNX checker rejects the model: " << why;
   try {
     onnx::ShapeInferenceOptions opts{/*check_type=*/true, /*error_mode=*/1,
                                      /*enable_data_propagation=*/false};
@@ -717,10 +696,8 @@ FailureOr<Type> ModelImporter::convertValueType(const onnx::TypeProto &type,
 }
 
 Location ModelImporter::nodeLoc(const onnx::NodeProto &node, int index) {
-  std::string name = node.name().empty()
-                         ? node.op_type() + "_" + std::to_string(index)
-                         : node.name();
-  return NameLoc::get(StringAttr::get(ctx, name), fileLoc);
+  return NameLoc::get(StringAttr::get(ctx, ::smq::onnxNodeKey(node, index)),
+                      fileLoc);
 }
 
 LogicalResult ModelImporter::importGraph(ModuleOp module) {

@@ -16,9 +16,8 @@
 #include "smq/Quant/CodeLayout.h"
 #include "smq/Support/ShapeSpec.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
-
 #include <array>
+#include <optional>
 #include <cmath>
 #include <cstring>
 
@@ -54,26 +53,15 @@ std::optional<std::vector<uint8_t>> constantInput(Value v) {
 
 Value blobConstant(NodeImporter &n, ArrayRef<int64_t> shape, Type elt,
                    const void *data, size_t size, const std::string &key) {
-  auto type = RankedTensorType::get(shape, elt);
-  size_t align = std::max<size_t>(1, elt.getIntOrFloatBitWidth() / 8);
-  auto attr = DenseResourceElementsAttr::get(
-      type, key,
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          ArrayRef<char>(static_cast<const char *>(data), size), align));
-  return ConstantOp::create(n.builder, n.loc, attr);
+  return ConstantOp::create(
+      n.builder, n.loc,
+      bytesAttr(RankedTensorType::get(shape, elt), key,
+                ArrayRef<char>(static_cast<const char *>(data), size)));
 }
 
-/// A resource key for tensor `what` of a weight named `stem`: ONNX names
-/// are not identifiers, so keep the characters resource keys allow.
+/// The resource key of tensor `what` of a weight named `stem`.
 std::string keyFor(const std::string &stem, const std::string &what) {
-  std::string key;
-  for (char c : stem)
-    key += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'
-               ? c
-               : '_';
-  if (key.empty() || std::isdigit(static_cast<unsigned char>(key[0])))
-    key = "t_" + key;
-  return key + "." + what;
+  return resourceKey(stem) + "." + what;
 }
 
 int64_t elementsOf(Value v) {
@@ -225,6 +213,24 @@ LogicalResult importMatMulNBits(NodeImporter &n, Results &out) {
 // DequantizeLinear of a constant
 //===----------------------------------------------------------------------===//
 
+/// Blocks of `block` along axis `axis` of a tensor of shape `dims`: which
+/// scale (in a tensor of `dims` with that axis cut into blocks) element
+/// `flat` of the tensor uses.
+struct AxisBlocks {
+  int64_t inner = 1, len, block, blocks;
+  AxisBlocks(ArrayRef<int64_t> dims, int64_t axis, int64_t block)
+      : len(dims[axis]), block(block), blocks((dims[axis] + block - 1) / block) {
+    for (size_t d = axis + 1; d < dims.size(); ++d)
+      inner *= dims[d];
+  }
+  /// The index along the axis.
+  int64_t along(int64_t flat) const { return flat / inner % len; }
+  int64_t param(int64_t flat) const {
+    return (flat / (inner * len) * blocks + along(flat) / block) * inner +
+           flat % inner;
+  }
+};
+
 /// The integer value of element `i` of an ONNX tensor of `bits` (4 or 8)
 /// bits stored one per byte (as the importer stores 4-bit tensors).
 int64_t intAt(const std::vector<uint8_t> &bytes, int64_t i, bool isSigned,
@@ -354,19 +360,14 @@ LogicalResult importDequantizeLinear(NodeImporter &n, Results &out) {
                     " (rounded up)");
   }
   const float *scale = reinterpret_cast<const float *>(s->data());
+  std::optional<AxisBlocks> axisBlocks;
+  if (kind != PerTensor)
+    axisBlocks.emplace(dims, axis, kind == Blocked ? block : 1);
   auto paramIndex = [&](int64_t flat) -> int64_t {
     if (kind == PerTensor)
       return 0;
-    // The index along `axis`, and (blocked) the whole index with it divided.
-    int64_t inner = 1;
-    for (int64_t d = axis + 1; d < rank; ++d)
-      inner *= dims[d];
-    int64_t at = flat / inner % dims[axis];
-    if (kind == PerAxis)
-      return at;
-    int64_t outer = flat / (inner * dims[axis]);
-    int64_t blocks = (dims[axis] + block - 1) / block;
-    return (outer * blocks + at / block) * inner + flat % inner;
+    // Per axis, the scale is a vector along the axis.
+    return kind == PerAxis ? axisBlocks->along(flat) : axisBlocks->param(flat);
   };
   int64_t offset = isSigned ? (1 << (bits - 1)) : 0;
   auto zeroAt = [&](int64_t p) -> float {
@@ -470,11 +471,9 @@ LogicalResult importGatherBlockQuantized(NodeImporter &n, Results &out) {
       return n.fail("packed uint8 data must be quantized along its last axis");
     dims.back() *= perByte;
   }
-  int64_t inner = 1;
-  for (int64_t d = *qAxis + 1; d < rank; ++d)
-    inner *= dims[d];
-  int64_t len = dims[*qAxis], blocks = (len + block - 1) / block;
-  int64_t outer = ShapedType::getNumElements(dims) / (inner * len);
+  AxisBlocks ab(dims, *qAxis, block);
+  int64_t inner = ab.inner, blocks = ab.blocks;
+  int64_t outer = ShapedType::getNumElements(dims) / (inner * ab.len);
   if (elementsOf(*sIn) != outer * blocks * inner)
     return n.fail("scales hold " + Twine(elementsOf(*sIn)) + " values; " +
                   Twine(outer * blocks * inner) + " are needed");
@@ -494,8 +493,7 @@ LogicalResult importGatherBlockQuantized(NodeImporter &n, Results &out) {
   int64_t count = ShapedType::getNumElements(dims);
   std::vector<float> table(count);
   for (int64_t i = 0; i < count; ++i) {
-    int64_t at = i / inner % len;
-    int64_t p = (i / (inner * len) * blocks + at / block) * inner + i % inner;
+    int64_t p = ab.param(i);
     float code, zero;
     if (packedBytes) {
       code = static_cast<float>(q::streamGet(data->data(), i, bits));

@@ -1,8 +1,8 @@
 //===- ModelFile.h - reading ONNX model files -------------------*- C++ -*-===//
 //
-// What the importer and the exporter both read: a model (binary protobuf,
-// or ONNX's text syntax in .onnxtxt) and a tensor's external data
-// reference.
+// What the importer and the exporter share: reading a model (binary
+// protobuf, or ONNX's text syntax in .onnxtxt) and a tensor's external data
+// reference, naming nodes, and asking libonnx's checker.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SMQ_IMPORT_ONNX_MODELFILE_H
@@ -32,6 +32,19 @@ struct ExternalDataRef {
 /// length is not a number.
 bool readExternalDataRef(const onnx::TensorProto &t, ExternalDataRef &ref,
                          std::string *why);
+
+/// The name SMQ knows node `index` of a graph by: its own, or
+/// `<op type>_<index>` for an unnamed node (diagnostics, `smq.onnx_node`).
+std::string onnxNodeKey(const onnx::NodeProto &node, int index);
+
+/// The newest ai.onnx opset libonnx knows: beyond it, its checker and shape
+/// inference cannot judge a model.
+int64_t libonnxMaxOpset();
+
+/// Runs libonnx's checker on the model's graph, looking for external data
+/// in `modelDir`. Returns false and sets `why` if the checker rejects it.
+bool checkOnnxGraph(const onnx::ModelProto &model, const std::string &modelDir,
+                    std::string *why);
 
 } // namespace smq
 

@@ -588,12 +588,9 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor a) {
           ::smq::quant::streamGet(c + r * rowBytes, col, bits));
       w[col * n + r] = s[at] * (code - z[at]);
     }
-  return DenseResourceElementsAttr::get(
-      type, "dequantized",
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          ArrayRef<char>(reinterpret_cast<const char *>(w.data()),
-                         w.size() * sizeof(float)),
-          alignof(float)));
+  return bytesAttr(type, "dequantized",
+                   ArrayRef<char>(reinterpret_cast<const char *>(w.data()),
+                                  w.size() * sizeof(float)));
 }
 
 LogicalResult PackedMatMulOp::verify() {

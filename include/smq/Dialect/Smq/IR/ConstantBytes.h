@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace mlir::smq {
@@ -22,6 +23,16 @@ inline std::optional<ArrayRef<char>> constantBytes(Attribute value) {
     if (!dense.isSplat())
       return dense.getRawData();
   return std::nullopt;
+}
+
+/// A dense_resource value of `type` holding a copy of `bytes`, aligned to
+/// its element size, under `key` (made unique by the resource manager).
+inline DenseResourceElementsAttr bytesAttr(ShapedType type, StringRef key,
+                                           ArrayRef<char> bytes) {
+  size_t align = std::max<size_t>(
+      1, type.getElementType().getIntOrFloatBitWidth() / 8);
+  return DenseResourceElementsAttr::get(
+      type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
 }
 
 } // namespace mlir::smq
