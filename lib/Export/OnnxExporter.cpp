@@ -40,8 +40,9 @@ struct QWeight {
   std::string node;
   int bits;
   int64_t group, n, k;
-  std::vector<uint8_t> codes; // SMQ rows
-  std::vector<float> scales, zeros;
+  // Views of the module's constants, which outlive the export.
+  ArrayRef<uint8_t> codes; // SMQ rows
+  ArrayRef<float> scales, zeros;
 
   int64_t groups() const { return (k + group - 1) / group; }
   bool symmetric() const {
@@ -256,11 +257,12 @@ LogicalResult Exporter::collect() {
     w.group = op.getGroupSize();
     w.n = cast<ShapedType>(op.getCodes().getType()).getDimSize(0);
     w.k = cast<ShapedType>(op.getLhs().getType()).getShape().back();
-    w.codes.assign(codes->begin(), codes->end());
-    w.scales.resize(scales->size() / 4);
-    std::memcpy(w.scales.data(), scales->data(), scales->size());
-    w.zeros.resize(zeros->size() / 4);
-    std::memcpy(w.zeros.data(), zeros->data(), zeros->size());
+    w.codes = ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(codes->data()), codes->size());
+    w.scales = ArrayRef<float>(reinterpret_cast<const float *>(scales->data()),
+                               scales->size() / sizeof(float));
+    w.zeros = ArrayRef<float>(reinterpret_cast<const float *>(zeros->data()),
+                              zeros->size() / sizeof(float));
     weights.push_back(std::move(w));
   });
   if (failedAny)
@@ -368,12 +370,14 @@ LogicalResult Exporter::replace(const QWeight &w0, int index,
     return fail("K and N differ from the quantized weight's");
 
   QWeight w = w0;
+  std::vector<uint8_t> widened;
   if (w.bits == 3) {
     if (!options.widen3Bit)
       return fail("the weight is quantized to 3 bits, which ONNX has no type "
                   "for and MatMulNBits refuses; quantize to 2 or 4 bits, or "
                   "pass --widen-3bit to store the 3-bit codes as 4-bit ones");
-    w.codes = q::widenCodes(w.codes.data(), w.n, w.k, 3, 4);
+    widened = q::widenCodes(w.codes.data(), w.n, w.k, 3, 4);
+    w.codes = widened;
     w.bits = 4;
     if (!warnedWiden) {
       emitWarning(w0.op->getLoc())
