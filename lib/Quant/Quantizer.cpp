@@ -229,25 +229,30 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
                   std::string *why, double dampFraction) {
   int64_t k = cols;
   Eigen::Map<const RowMatrix> mm(m, k, k);
-  Eigen::MatrixXd h0 = mm;
-  double meanDiag = h0.diagonal().mean();
+  Eigen::MatrixXd h = mm;
+  double meanDiag = h.diagonal().mean();
   for (int64_t i = 0; i < k; ++i)
-    if (h0(i, i) <= 0) // an input never seen: its error costs nothing
-      h0(i, i) = meanDiag > 0 ? meanDiag : 1.0;
+    if (h(i, i) <= 0) // an input never seen: its error costs nothing
+      h(i, i) = meanDiag > 0 ? meanDiag : 1.0;
   // act-order: columns in descending order of diag(M), so the inputs whose
   // error costs most are quantized while the most columns are left to
-  // absorb it. Ties keep their order.
+  // absorb it. Ties keep their order. M is permuted in place (rows, then
+  // columns), so it is never held twice.
   std::vector<int64_t> perm(k);
   for (int64_t i = 0; i < k; ++i)
     perm[i] = i;
-  if (config.actOrder)
+  if (config.actOrder) {
     std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return h0(a, a) > h0(b, b);
+      return h(a, a) > h(b, b);
     });
-  Eigen::MatrixXd h(k, k);
-  for (int64_t a = 0; a < k; ++a)
-    for (int64_t b = 0; b < k; ++b)
-      h(a, b) = h0(perm[a], perm[b]);
+    Eigen::PermutationMatrix<Eigen::Dynamic> p(k);
+    for (int64_t j = 0; j < k; ++j)
+      p.indices()[j] = static_cast<int>(perm[j]);
+    // (Pᵀ M P)(a, b) = M(perm[a], perm[b]); Eigen applies each
+    // permutation to its own operand in place.
+    h = p.transpose() * h;
+    h = h * p;
+  }
   h.diagonal().array() += dampFraction * (meanDiag > 0 ? meanDiag : 1.0);
   Eigen::LLT<Eigen::MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) {
