@@ -69,52 +69,122 @@ void applyGroup(const double *values, int64_t n, const GroupParams &p,
   }
 }
 
-/// For each of `rows` groups of n values (row i at w + i·stride), the clip
-/// in the grid minimising Δᵀ M Δ (M = I when `m` is null; `ld` is M's row
-/// stride). Ties keep the larger clip. The groups share M's block, so the
-/// costs of every clip of every group come from one matrix product.
-void bestClips(const double *w, int64_t stride, int64_t rows, int64_t n,
-               int bits, bool symmetric, const double *m, int64_t ld,
-               double *clipsOut) {
-  const std::vector<double> &grid = clipGrid();
-  int64_t clips = static_cast<int64_t>(grid.size());
-  // One column of errors per (group, clip).
-  Eigen::MatrixXd delta(n, rows * clips);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < clips; ++c) {
-      const double *v = w + r * stride;
-      GroupParams p = groupParams(v, n, bits, symmetric, grid[c]);
-      for (int64_t i = 0; i < n; ++i)
-        delta(i, r * clips + c) =
-            dequantizeValue(quantizeValue(v[i], p, bits), p) - v[i];
-    }
-  Eigen::VectorXd cost;
-  if (!m) {
-    cost = delta.array().square().colwise().sum().transpose();
-  } else {
-    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
-                                   Eigen::RowMajor>,
-               0, Eigen::OuterStride<>>
-        block(m, n, n, Eigen::OuterStride<>(ld));
-    Eigen::MatrixXd md = block * delta;
-    cost = (delta.array() * md.array()).colwise().sum().transpose();
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    double best = 1.0, bestCost = INFINITY;
-    for (int64_t c = 0; c < clips; ++c)
-      if (cost[r * clips + c] < bestCost) { // ties keep the larger clip
-        bestCost = cost[r * clips + c];
-        best = grid[c];
-      }
-    clipsOut[r] = best;
+/// The range of a group's n values, always holding 0 (so 0 is exact).
+void groupRange(const double *w, int64_t n, double &lo, double &hi) {
+  lo = 0;
+  hi = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, w[i]);
+    hi = std::max(hi, w[i]);
   }
 }
 
-double bestClip(const double *w, int64_t n, int bits, bool symmetric,
-                const double *m, int64_t ld) {
-  double clip;
-  bestClips(w, n, 1, n, bits, symmetric, m, ld, &clip);
-  return clip;
+/// Δᵀ M Δ (M = I when `m` is null; `ld` is M's row stride) of each
+/// candidate: rows r = 0..rows-1 of n values (row r at w + r·stride), each
+/// with `count` candidates cand[r·count + c]. The rows share M's block, so
+/// every cost comes from one matrix product.
+Eigen::VectorXd scoreCandidates(const double *w, int64_t stride, int64_t rows,
+                                int64_t n, int bits, const GroupParams *cand,
+                                int64_t count, const double *m, int64_t ld) {
+  Eigen::MatrixXd delta(n, rows * count);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < count; ++c) {
+      const double *v = w + r * stride;
+      const GroupParams &p = cand[r * count + c];
+      for (int64_t i = 0; i < n; ++i)
+        delta(i, r * count + c) =
+            dequantizeValue(quantizeValue(v[i], p, bits), p) - v[i];
+    }
+  if (!m)
+    return delta.array().square().colwise().sum().transpose();
+  Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> block(
+      m, n, n, Eigen::OuterStride<>(ld));
+  Eigen::MatrixXd md = block * delta;
+  return (delta.array() * md.array()).colwise().sum().transpose();
+}
+
+/// The index of the lowest cost among count candidates; ties keep the
+/// earliest.
+int64_t argmin(const Eigen::VectorXd &cost, int64_t first, int64_t count) {
+  int64_t best = 0;
+  for (int64_t c = 1; c < count; ++c)
+    if (cost[first + c] < cost[first + best])
+      best = c;
+  return best;
+}
+
+/// Chooses the scale and zero point of `rows` groups of n values (row r at
+/// w + r·stride) under M (see scoreCandidates), and the clip each came from
+/// (with the grid, the share of the group's range the chosen scale spans).
+void chooseGroups(const double *w, int64_t stride, int64_t rows, int64_t n,
+                  int bits, bool symmetric, ScaleSearch search,
+                  const double *m, int64_t ld, GroupParams *params,
+                  double *clipsOut) {
+  const std::vector<double> &grid = clipGrid();
+  int64_t clips = static_cast<int64_t>(grid.size());
+  std::vector<double> lo(rows), hi(rows);
+  std::vector<GroupParams> cand(rows * clips);
+  for (int64_t r = 0; r < rows; ++r) {
+    groupRange(w + r * stride, n, lo[r], hi[r]);
+    for (int64_t c = 0; c < clips; ++c)
+      cand[r * clips + c] =
+          rangeParams(lo[r] * grid[c], hi[r] * grid[c], bits, symmetric);
+  }
+  Eigen::VectorXd cost =
+      scoreCandidates(w, stride, rows, n, bits, cand.data(), clips, m, ld);
+  std::vector<double> best(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t c = argmin(cost, r * clips, clips); // ties keep the larger clip
+    params[r] = cand[r * clips + c];
+    best[r] = grid[c];
+    clipsOut[r] = grid[c];
+  }
+  if (search == ScaleSearch::Clip)
+    return;
+
+  // The joint grid: each end of the range moves on its own around the best
+  // shrink, so the zero point is searched along with the scale. Symmetric
+  // codes have one end; their scale is searched more finely instead.
+  static const double kEnds[] = {1.0, 0.9, 0.95, 1.05, 1.1};
+  static const double kHalf[] = {1.0,  0.96, 0.97, 0.98, 0.99,
+                                 1.01, 1.02, 1.03, 1.04};
+  int64_t count = symmetric ? 9 : 25;
+  cand.assign(rows * count, GroupParams{});
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < count; ++c) {
+      double fl = symmetric ? kHalf[c] : kEnds[c / 5];
+      double fh = symmetric ? kHalf[c] : kEnds[c % 5];
+      cand[r * count + c] = rangeParams(lo[r] * best[r] * fl,
+                                        hi[r] * best[r] * fh, bits, symmetric);
+    }
+  cost = scoreCandidates(w, stride, rows, n, bits, cand.data(), count, m, ld);
+  double maxq = std::ldexp(1.0, bits) - 1;
+  std::vector<uint8_t> codes(n);
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *v = w + r * stride;
+    int64_t c = argmin(cost, r * count, count);
+    GroupParams p = cand[r * count + c];
+    double pCost = cost[r * count + c];
+    // Refit scale and zero point to the codes; requantize; keep it only if
+    // the error drops.
+    for (int round = 0; round < 4; ++round) {
+      for (int64_t i = 0; i < n; ++i)
+        codes[i] = quantizeValue(v[i], p, bits);
+      GroupParams next =
+          refitGroup(v, codes.data(), n, p, bits, symmetric, m, ld);
+      if (next.scale == p.scale && next.zero == p.zero)
+        break;
+      double nextCost =
+          scoreCandidates(v, n, 1, n, bits, &next, 1, m, ld)[0];
+      if (!(nextCost < pCost))
+        break;
+      p = next;
+      pCost = nextCost;
+    }
+    params[r] = p;
+    double span = symmetric ? 2 * std::max(-lo[r], hi[r]) : hi[r] - lo[r];
+    clipsOut[r] = span > 0 ? p.scale * maxq / span : 1.0;
+  }
 }
 
 enum class ClipRule { MinMax, WeightMse, Weighted };
@@ -136,15 +206,17 @@ QuantizedWeight quantizeByGroups(const float *w, int64_t rows, int64_t cols,
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t i = 0; i < n; ++i)
           values[r * g + i] = w[(r0 + r) * cols + c0 + i];
-      if (rule == ClipRule::WeightMse)
-        bestClips(values.data(), g, nr, n, q.bits, q.symmetric, nullptr, 0,
-                  clips.data());
-      else if (rule == ClipRule::Weighted)
-        bestClips(values.data(), g, nr, n, q.bits, q.symmetric,
-                  m + c0 * cols + c0, cols, clips.data());
+      std::vector<GroupParams> chosen(nr);
+      if (rule == ClipRule::MinMax)
+        for (int64_t r = 0; r < nr; ++r)
+          chosen[r] = groupParams(&values[r * g], n, q.bits, q.symmetric, 1.0);
+      else
+        chooseGroups(values.data(), g, nr, n, q.bits, q.symmetric,
+                     config.scaleSearch,
+                     rule == ClipRule::Weighted ? m + c0 * cols + c0 : nullptr,
+                     cols, chosen.data(), clips.data());
       for (int64_t r = 0; r < nr; ++r) {
-        GroupParams p =
-            groupParams(&values[r * g], n, q.bits, q.symmetric, clips[r]);
+        const GroupParams &p = chosen[r];
         applyGroup(&values[r * g], n, p, q.bits,
                    &q.codes[(r0 + r) * cols + c0], deq.data());
         int64_t at = (r0 + r) * groups + gi;
@@ -169,15 +241,7 @@ const std::vector<double> &clipGrid() {
   return grid;
 }
 
-GroupParams groupParams(const double *w, int64_t n, int bits, bool symmetric,
-                        double clip) {
-  double lo = 0, hi = 0; // the range always holds 0, so 0 is exact
-  for (int64_t i = 0; i < n; ++i) {
-    lo = std::min(lo, w[i]);
-    hi = std::max(hi, w[i]);
-  }
-  lo *= clip;
-  hi *= clip;
+GroupParams rangeParams(double lo, double hi, int bits, bool symmetric) {
   double maxq = std::ldexp(1.0, bits) - 1;
   if (symmetric) {
     double a = std::max(-lo, hi);
@@ -189,6 +253,61 @@ GroupParams groupParams(const double *w, int64_t n, int bits, bool symmetric,
     return {1.0f, symmetric ? static_cast<float>((maxq + 1) / 2) : 0.0f};
   double zero = symmetric ? (maxq + 1) / 2 : std::nearbyint(-lo / scale);
   return {static_cast<float>(scale), static_cast<float>(zero)};
+}
+
+GroupParams groupParams(const double *w, int64_t n, int bits, bool symmetric,
+                        double clip) {
+  double lo, hi;
+  groupRange(w, n, lo, hi);
+  return rangeParams(lo * clip, hi * clip, bits, symmetric);
+}
+
+GroupParams refitGroup(const double *w, const uint8_t *q, int64_t n,
+                       const GroupParams &p, int bits, bool symmetric,
+                       const double *m, int64_t ld) {
+  // The quadratic forms of the codes q, the ones vector and w under M.
+  double qMq = 0, qM1 = 0, oneM1 = 0, qMw = 0, oneMw = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double mq = 0, m1 = 0;
+    if (!m) {
+      mq = q[i];
+      m1 = 1;
+    } else {
+      for (int64_t j = 0; j < n; ++j) {
+        mq += m[i * ld + j] * q[j];
+        m1 += m[i * ld + j];
+      }
+    }
+    qMq += q[i] * mq;
+    qM1 += q[i] * m1;
+    oneM1 += m1;
+    qMw += w[i] * mq;
+    oneMw += w[i] * m1;
+  }
+  double maxq = std::ldexp(1.0, bits) - 1;
+  // The scale alone for a fixed zero point z: x = q − z, s = xᵀMw / xᵀMx.
+  auto scaleFor = [&](double z) {
+    double xMx = qMq - 2 * z * qM1 + z * z * oneM1;
+    double xMw = qMw - z * oneMw;
+    return xMx > 0 ? xMw / xMx : 0.0;
+  };
+  double zero = p.zero;
+  if (!symmetric) {
+    // ŵ = s·q − t with t = s·zero: the 2×2 normal equations
+    // [qMq −qM1; −qM1 1M1] [s t]ᵀ = [qMw −1Mw]ᵀ.
+    double det = qMq * oneM1 - qM1 * qM1;
+    if (!(det > 1e-12 * qMq * oneM1))
+      return p;
+    double s = (qMw * oneM1 - qM1 * oneMw) / det;
+    double t = (qM1 * qMw - qMq * oneMw) / det;
+    if (!(s > 0))
+      return p;
+    zero = std::clamp(std::nearbyint(t / s), 0.0, maxq);
+  }
+  double s = scaleFor(zero);
+  if (!(s > 0) || !std::isfinite(s))
+    return p;
+  return {static_cast<float>(s), static_cast<float>(zero)};
 }
 
 uint8_t quantizeValue(double x, const GroupParams &p, int bits) {
@@ -308,9 +427,9 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
     auto chooseGroup = [&](int64_t i, const double *wg, int64_t gi,
                            GroupParams &p) {
       int64_t j = gi * g, n = std::min(g, k - j);
-      double clip = bestClip(wg, n, out.bits, out.symmetric,
-                             hm + j * cols + j, cols);
-      p = groupParams(wg, n, out.bits, out.symmetric, clip);
+      double clip;
+      chooseGroups(wg, n, 1, n, out.bits, out.symmetric, config.scaleSearch,
+                   hm + j * cols + j, cols, &p, &clip);
       int64_t at = (r0 + i) * groups + gi;
       out.scales[at] = p.scale;
       out.zeros[at] = p.zero;

@@ -84,6 +84,7 @@ struct Settings {
   bool symmetric = false;
   bool actOrder = false;
   bool staticGroups = false;
+  q::ScaleSearch scaleSearch = q::ScaleSearch::Clip;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -226,6 +227,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
       q::Config config{s.bits, group, s.symmetric, s.threads};
       config.actOrder = s.actOrder;
       config.staticGroups = s.staticGroups;
+      config.scaleSearch = s.scaleSearch;
       std::vector<double> d, m, m0;
       if (s.needsStats) {
         auto entry = stats->layers.find(key);
@@ -307,11 +309,12 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             "{{\"weight\": \"{0}\", \"node\": \"{1}\", \"rows\": {2}, "
             "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
             "\"method\": \"{6}\", \"act_order\": {10}, "
-            "\"static_groups\": {11}, \"lambda\": {7}, "
-            "\"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
+            "\"static_groups\": {11}, \"scale_search\": \"{12}\", "
+            "\"lambda\": {7}, \"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
             seconds, s.actOrder ? "true" : "false",
-            s.staticGroups ? "true" : "false");
+            s.staticGroups ? "true" : "false",
+            s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -377,6 +380,8 @@ struct QuantizeWeightsPass
     s.symmetric = symmetric;
     s.actOrder = actOrder;
     s.staticGroups = staticGroups;
+    s.scaleSearch = scaleSearch == ScaleSearch::Grid ? q::ScaleSearch::Grid
+                                                     : q::ScaleSearch::Clip;
     s.threads = threads;
     s.quiet = quiet;
     if (bits < 2 || bits > 8) {
@@ -398,6 +403,11 @@ struct QuantizeWeightsPass
     if ((actOrder || staticGroups) && method != "gptq") {
       module.emitError() << (actOrder ? "act-order" : "static-groups")
                          << " applies to method=gptq, not '" << method << "'";
+      return signalPassFailure();
+    }
+    if (scaleSearch != ScaleSearch::Clip && method == "rtn") {
+      module.emitError() << "scale-search applies to wmse, search and gptq, "
+                            "not 'rtn' (which takes each group's range)";
       return signalPassFailure();
     }
     // λ weighs a statistic that rtn and wmse do not use.

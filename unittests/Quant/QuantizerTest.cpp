@@ -294,4 +294,100 @@ TEST(ActOrder, SameBitsForAnyThreadCountAndBetterThanSearch) {
   EXPECT_LT(cost(one), cost(quantizeSearch(p.w.data(), 37, 64, c1, m.data())));
 }
 
+TEST(Refit, ExactOnAHandMadeGroup) {
+  // w = 0.25·(q − 3) exactly for these 3-bit codes; start the refit from a
+  // wrong scale and zero point. Identity M: the normal equations give
+  // s = 0.25 and s·zero = 0.75, so zero = 3.
+  const uint8_t q[6] = {0, 1, 3, 4, 6, 7};
+  double w[6];
+  for (int i = 0; i < 6; ++i)
+    w[i] = 0.25 * (q[i] - 3.0);
+  GroupParams p =
+      refitGroup(w, q, 6, GroupParams{0.3f, 2.0f}, 3, false, nullptr, 0);
+  EXPECT_FLOAT_EQ(p.scale, 0.25f);
+  EXPECT_FLOAT_EQ(p.zero, 3.0f);
+  // Any positive definite M gives the same exact fit (zero error).
+  double m[36];
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j)
+      m[i * 6 + j] = (i == j ? 2.0 : 0.0) + 0.5 / (1 + i + j);
+  p = refitGroup(w, q, 6, GroupParams{0.2f, 4.0f}, 3, false, m, 6);
+  EXPECT_NEAR(p.scale, 0.25f, 1e-6);
+  EXPECT_FLOAT_EQ(p.zero, 3.0f);
+}
+
+TEST(Refit, SymmetricKeepsTheZeroPointAndSolvesTheScale) {
+  // 2 bits, zero 2: codes 0, 1, 3 stand for −2s, −s, s. For w = (−1, −0.4,
+  // 0.6), s = xᵀw / xᵀx with x = (−2, −1, 1): (2 + 0.4 + 0.6) / 6 = 0.5.
+  const uint8_t q[3] = {0, 1, 3};
+  double w[3] = {-1, -0.4, 0.6};
+  GroupParams p =
+      refitGroup(w, q, 3, GroupParams{1.0f, 2.0f}, 2, true, nullptr, 0);
+  EXPECT_FLOAT_EQ(p.scale, 0.5f);
+  EXPECT_FLOAT_EQ(p.zero, 2.0f);
+}
+
+TEST(Refit, SingularCodesLeaveTheParametersAlone) {
+  // Every code equal: scale and zero point cannot both be fitted.
+  const uint8_t q[4] = {2, 2, 2, 2};
+  double w[4] = {0.1, 0.2, 0.3, 0.4};
+  GroupParams p =
+      refitGroup(w, q, 4, GroupParams{0.5f, 1.0f}, 2, false, nullptr, 0);
+  EXPECT_FLOAT_EQ(p.scale, 0.5f);
+  EXPECT_FLOAT_EQ(p.zero, 1.0f);
+}
+
+TEST(ScaleSearchGrid, NeverWorseThanClipGroupByGroupAndDeterministic) {
+  // search scores each group on its own block of M, and the grid's
+  // candidates include the best clip, so every group's Δ_gᵀ M_gg Δ_g can
+  // only drop (the total tr(ΔW M ΔWᵀ) also has cross-group terms, which
+  // neither search sees); and it does drop somewhere on random data.
+  Problem p(23, 96, 29);
+  std::vector<double> m = combineStatistics(p.h.data(), p.d.data(), 96, 0.5);
+  for (int bits : {2, 3}) {
+    for (bool symmetric : {false, true}) {
+      Config clip{bits, 32, symmetric, 1}, grid = clip, grid2 = clip;
+      grid.scaleSearch = grid2.scaleSearch = ScaleSearch::Grid;
+      grid2.threads = 2;
+      // Σ over groups of Δ_gᵀ M_gg Δ_g.
+      auto cost = [&](const QuantizedWeight &q) {
+        std::vector<float> d = q.dequantize();
+        double total = 0;
+        for (int64_t r = 0; r < 23; ++r)
+          for (int64_t g0 = 0; g0 < 96; g0 += 32)
+            for (int64_t i = g0; i < g0 + 32; ++i)
+              for (int64_t j = g0; j < g0 + 32; ++j)
+                total += (d[r * 96 + i] - p.w[r * 96 + i]) * m[i * 96 + j] *
+                         (d[r * 96 + j] - p.w[r * 96 + j]);
+        return total;
+      };
+      QuantizedWeight a = quantizeSearch(p.w.data(), 23, 96, clip, m.data());
+      QuantizedWeight b = quantizeSearch(p.w.data(), 23, 96, grid, m.data());
+      QuantizedWeight b2 = quantizeSearch(p.w.data(), 23, 96, grid2, m.data());
+      EXPECT_LT(cost(b), cost(a)) << bits << " bits, symmetric " << symmetric;
+      EXPECT_EQ(b.codes, b2.codes);
+      EXPECT_EQ(b.scales, b2.scales);
+      EXPECT_EQ(b.zeros, b2.zeros);
+      for (size_t i = 0; i < b.zeros.size(); ++i) {
+        EXPECT_EQ(b.zeros[i], std::nearbyint(b.zeros[i]));
+        EXPECT_GE(b.zeros[i], 0.f);
+        EXPECT_LE(b.zeros[i], float((1 << bits) - 1));
+      }
+      // Per group too: wmse (M = I) group by group.
+      QuantizedWeight wa = quantizeWmse(p.w.data(), 23, 96, clip);
+      QuantizedWeight wb = quantizeWmse(p.w.data(), 23, 96, grid);
+      std::vector<float> da = wa.dequantize(), db = wb.dequantize();
+      for (int64_t r = 0; r < 23; ++r)
+        for (int64_t g0 = 0; g0 < 96; g0 += 32) {
+          double ea = 0, eb = 0;
+          for (int64_t i = g0; i < g0 + 32; ++i) {
+            ea += std::pow(da[r * 96 + i] - p.w[r * 96 + i], 2);
+            eb += std::pow(db[r * 96 + i] - p.w[r * 96 + i], 2);
+          }
+          EXPECT_LE(eb, ea + 1e-12);
+        }
+    }
+  }
+}
+
 } // namespace

@@ -20,6 +20,13 @@
 //            and with act-order, which takes columns in descending order
 //            of diag(M)) on the original weights.
 //
+// How wmse, search and gptq choose a group's scale and zero point
+// (ScaleSearch): `clip` scores 25 symmetric shrinks of the group's range;
+// `grid` then scores a joint grid of the range's two ends around the best
+// shrink (so scale and zero point move independently), and refits scale and
+// zero point to the chosen codes by weighted least squares, a few rounds,
+// each kept only if it lowers the weighted error.
+//
 // Every method is deterministic: the same inputs give bit-identical results.
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +38,13 @@
 #include <vector>
 
 namespace smq::quant {
+
+enum class ScaleSearch {
+  /// Symmetric shrinks of the group's range (clipGrid()).
+  Clip,
+  /// Clip, then a joint grid of both ends of the range, then refits.
+  Grid,
+};
 
 struct Config {
   int bits = 4;
@@ -48,6 +62,8 @@ struct Config {
   /// weights, before error feedback, so that any column order keeps the
   /// groups (and the runtime layout) as they are.
   bool staticGroups = false;
+  /// How wmse, search and gptq choose each group's scale and zero point.
+  ScaleSearch scaleSearch = ScaleSearch::Clip;
 };
 
 /// A quantized N×K weight.
@@ -76,6 +92,19 @@ struct GroupParams {
 };
 GroupParams groupParams(const double *w, int64_t n, int bits, bool symmetric,
                         double clip);
+/// The scale and zero point that map [lo, hi] (lo ≤ 0 ≤ hi) onto the codes;
+/// groupParams is this for the group's range shrunk by `clip`.
+GroupParams rangeParams(double lo, double hi, int bits, bool symmetric);
+/// The scale and zero point minimising (ŵ − w)ᵀ M (ŵ − w) for the codes `q`
+/// of the group's n values w, ŵ_i = scale·(q_i − zero), by least squares:
+/// scale and scale·zero jointly, then the zero point rounded to a whole code
+/// in range and the scale solved again for it (asymmetric), or the scale
+/// alone for the fixed mid-range zero point (symmetric). M is n×n with row
+/// stride ld (identity when null). Returns `p` unchanged when the codes
+/// leave the system singular or the fit would not be a positive scale.
+GroupParams refitGroup(const double *w, const uint8_t *q, int64_t n,
+                       const GroupParams &p, int bits, bool symmetric,
+                       const double *m, int64_t ld);
 /// The code of `x` under `p`, and its dequantized value.
 uint8_t quantizeValue(double x, const GroupParams &p, int bits);
 inline double dequantizeValue(uint8_t q, const GroupParams &p) {

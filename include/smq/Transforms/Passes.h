@@ -7,6 +7,10 @@
 
 namespace mlir::smq {
 
+/// smq-quantize-weights' `scale-search`: how each group's scale and zero
+/// point are chosen (smq::quant::ScaleSearch).
+enum class ScaleSearch { Clip, Grid };
+
 #define GEN_PASS_DECL
 #include "smq/Transforms/Passes.h.inc"
 

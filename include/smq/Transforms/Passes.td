@@ -108,6 +108,16 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"staticGroups", "static-groups", "bool", "false",
            "gptq: choose every group's scale and zero point on the "
            "original weights, before error feedback">,
+    Option<"scaleSearch", "scale-search", "::mlir::smq::ScaleSearch",
+           "::mlir::smq::ScaleSearch::Clip",
+           "How wmse, search and gptq choose each group's scale and zero "
+           "point",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smq::ScaleSearch::Clip, "clip",
+                        "25 symmetric shrinks of the group's range"),
+             clEnumValN(::mlir::smq::ScaleSearch::Grid, "grid",
+                        "then a joint grid of both ends of the range, and "
+                        "least-squares refits of scale and zero point"))}]>,
     Option<"exclude", "exclude", "std::string", "\"\"",
            "Regex of weight or node names to leave in float">,
     Option<"report", "report", "std::string", "\"\"",
