@@ -2,7 +2,6 @@
 #include "smq/Execution/Calibration.h"
 
 #include "smq/Execution/CompiledModel.h"
-#include "smq/Support/Unigram.h"
 #include "smq/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -67,9 +66,15 @@ mlir::smq::calibrate(ModuleOp module,
     return failure();
   }
 
-  ::smq::Unigram unigram(windows, 0);
   ::smq::quant::StatisticsFile stats;
-  ::smq::SplitMix64 rng{options.seed};
+  stats.windowLength = static_cast<int64_t>(seqLen);
+  for (const auto &w : windows)
+    stats.windowTokens.insert(stats.windowTokens.end(), w.begin(), w.end());
+  stats.seed = options.seed;
+  stats.holdout = options.holdout;
+  stats.diagonal = options.diagonal;
+  std::vector<std::vector<int64_t>> neighbours =
+      ::smq::quant::neighbourWindows(windows, options.seed);
   ::smq::HostArray tokens, neighbour;
   tokens.dtype = neighbour.dtype = ::smq::DType::I64;
   tokens.shape = neighbour.shape = {1, static_cast<int64_t>(seqLen)};
@@ -79,17 +84,14 @@ mlir::smq::calibrate(ModuleOp module,
   size_t n = windows.size();
   for (size_t s = 0; s < n; ++s) {
     const auto &w = windows[s];
-    bool heldOut = options.holdout > 0 &&
-                   s % options.holdout ==
-                       static_cast<size_t>(options.holdout) - 1;
+    bool heldOut = ::smq::quant::isHeldOut(s, options.holdout);
     if (heldOut) {
       stats.heldOutLength = static_cast<int64_t>(seqLen);
       stats.heldOutTokens.insert(stats.heldOutTokens.end(), w.begin(),
                                  w.end());
     }
     std::memcpy(tokens.bytes.data(), w.data(), seqLen * 8);
-    std::vector<int64_t> near = unigram.neighbour(w, rng);
-    std::memcpy(neighbour.bytes.data(), near.data(), seqLen * 8);
+    std::memcpy(neighbour.bytes.data(), neighbours[s].data(), seqLen * 8);
     std::vector<::smq::HostArray> out, outNeighbour;
     if (!model->run({&tokens}, out, why) ||
         !model->run({&neighbour}, outNeighbour, why))

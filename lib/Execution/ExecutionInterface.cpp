@@ -13,6 +13,7 @@
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
 #include "smq/Execution/CompiledModel.h"
+#include "smq/Runtime/PackedLayout.h"
 #include "smq/Runtime/Runtime.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -39,12 +40,56 @@ public:
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<CompiledModel> model;
   int64_t length = 0, vocab = 0;
+  std::vector<std::string> names;
 
   int64_t sequenceLength() const override { return length; }
   int64_t vocabulary() const override { return vocab; }
+  const std::vector<std::string> &outputNames() const override {
+    return names;
+  }
 
   LogicalResult run(ArrayRef<int64_t> tokens, std::vector<float> &logits,
                     std::string *why) override {
+    std::vector<::smq::HostArray> outputs;
+    if (failed(runOutputs(tokens, outputs, why)))
+      return failure();
+    const ::smq::HostArray &out = outputs.front();
+    logits.assign(out.data<float>(), out.data<float>() + length * vocab);
+    return success();
+  }
+
+  LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat, int64_t n,
+                              int64_t k, std::string *why) override {
+    // smq-pack-f32-weights stored the weight's panels under this key, in a
+    // blob of this runner's context that the code reads on every call.
+    std::string panelsKey = (key + ".panels").str();
+    auto *entry = DenseResourceElementsHandle::getManagerInterface(
+                      context.get())
+                      .getBlobManager()
+                      .lookup(panelsKey);
+    AsmResourceBlob *blob = entry ? entry->getBlob() : nullptr;
+    size_t bytes = static_cast<size_t>(::smq::f32PanelCount(n)) * k *
+                   ::smq::kF32PanelWidth * sizeof(float);
+    if (!blob || !blob->isMutable() || blob->getData().size() != bytes ||
+        static_cast<int64_t>(wHat.size()) != n * k) {
+      *why = "weight '" + key.str() +
+             "' is not held as packed f32 panels of a " + std::to_string(k) +
+             "x" + std::to_string(n) + " matmul weight";
+      return failure();
+    }
+    std::vector<float> kn(n * k);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        kn[c * n + r] = wHat[r * k + c];
+    smq_rt_pack_f32_panels(
+        k, n, kn.data(), n,
+        reinterpret_cast<float *>(blob->getMutableData().data()));
+    return success();
+  }
+
+  LogicalResult runOutputs(ArrayRef<int64_t> tokens,
+                           std::vector<::smq::HostArray> &outputs,
+                           std::string *why) override {
     if (static_cast<int64_t>(tokens.size()) != length) {
       *why = "expected " + std::to_string(length) + " tokens, got " +
              std::to_string(tokens.size());
@@ -55,11 +100,8 @@ public:
     input.shape = {1, length};
     input.bytes.resize(length * 8);
     std::memcpy(input.bytes.data(), tokens.data(), length * 8);
-    std::vector<::smq::HostArray> outputs;
     if (!model->run({&input}, outputs, why))
       return failure();
-    const ::smq::HostArray &out = outputs.front();
-    logits.assign(out.data<float>(), out.data<float>() + length * vocab);
     return success();
   }
 };
@@ -148,6 +190,8 @@ public:
       return nullptr;
     }
     runner->vocab = outputs[0].shape[2];
+    for (const TensorSpec &spec : outputs)
+      runner->names.push_back(spec.name);
     smq_rt_set_num_threads(threads);
     return runner;
   }

@@ -328,6 +328,97 @@ std::vector<float> QuantizedWeight::dequantize() const {
   return out;
 }
 
+void refitRows(const float *w, const double *m, QuantizedWeight &q,
+               int threads) {
+  int64_t k = q.cols, g = q.groupSize, groups = q.groupsPerRow();
+  Eigen::Map<const RowMatrix> mm(m, k, k);
+  double maxq = std::ldexp(1.0, q.bits) - 1;
+  forEachRow(q.rows, threads, [&](int64_t r) {
+    Eigen::VectorXd wr(k), qr(k), cur(k);
+    for (int64_t c = 0; c < k; ++c) {
+      wr[c] = w[r * k + c];
+      qr[c] = q.codes[r * k + c];
+      int64_t at = r * groups + c / g;
+      cur[c] = dequantizeValue(q.codes[r * k + c],
+                               GroupParams{q.scales[at], q.zeros[at]}) -
+               wr[c];
+    }
+    double before = cur.dot(mm * cur);
+    // M's columns of group gi times the codes, and times ones.
+    Eigen::MatrixXd mq(k, groups), m1(k, groups);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      int64_t c0 = gi * g, n = std::min(g, k - c0);
+      mq.col(gi) = mm.middleCols(c0, n) * qr.segment(c0, n);
+      m1.col(gi) = mm.middleCols(c0, n).rowwise().sum();
+    }
+    // The dot product of a group-masked vector with a full one.
+    auto dotGroup = [&](int64_t gi, const Eigen::VectorXd &v,
+                        const Eigen::VectorXd &full) {
+      int64_t c0 = gi * g, n = std::min(g, k - c0);
+      return v.segment(c0, n).dot(full.segment(c0, n));
+    };
+    Eigen::VectorXd ones = Eigen::VectorXd::Ones(k);
+    std::vector<double> zeros(groups);
+    for (int64_t gi = 0; gi < groups; ++gi)
+      zeros[gi] = q.zeros[r * groups + gi];
+    if (!q.symmetric) {
+      // ŵ = Σ_g (s_g q − t_g) on group g: θ = (s_0, t_0, s_1, t_1, ...).
+      Eigen::MatrixXd ata(2 * groups, 2 * groups);
+      Eigen::VectorXd rhs(2 * groups);
+      for (int64_t i = 0; i < groups; ++i) {
+        Eigen::VectorXd ms = mq.col(i), mt = -m1.col(i);
+        rhs[2 * i] = ms.dot(wr);
+        rhs[2 * i + 1] = mt.dot(wr);
+        for (int64_t j = 0; j < groups; ++j) {
+          ata(2 * j, 2 * i) = dotGroup(j, qr, ms);
+          ata(2 * j + 1, 2 * i) = -dotGroup(j, ones, ms);
+          ata(2 * j, 2 * i + 1) = dotGroup(j, qr, mt);
+          ata(2 * j + 1, 2 * i + 1) = -dotGroup(j, ones, mt);
+        }
+      }
+      Eigen::LDLT<Eigen::MatrixXd> ldlt(ata);
+      if (ldlt.info() != Eigen::Success)
+        return;
+      Eigen::VectorXd theta = ldlt.solve(rhs);
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        double sc = theta[2 * gi];
+        if (!(sc > 0) || !std::isfinite(theta[2 * gi + 1]))
+          return;
+        zeros[gi] = std::clamp(std::nearbyint(theta[2 * gi + 1] / sc), 0.0,
+                               maxq);
+      }
+    }
+    // The scales for whole zero points: ŵ = Σ_g s_g (q − z_g) on group g.
+    Eigen::MatrixXd btb(groups, groups);
+    Eigen::VectorXd rhs(groups);
+    for (int64_t i = 0; i < groups; ++i) {
+      Eigen::VectorXd mb = mq.col(i) - zeros[i] * m1.col(i);
+      rhs[i] = mb.dot(wr);
+      for (int64_t j = 0; j < groups; ++j)
+        btb(j, i) = dotGroup(j, qr, mb) - zeros[j] * dotGroup(j, ones, mb);
+    }
+    Eigen::LDLT<Eigen::MatrixXd> ldlt(btb);
+    if (ldlt.info() != Eigen::Success)
+      return;
+    Eigen::VectorXd sc = ldlt.solve(rhs);
+    std::vector<GroupParams> next(groups);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      if (!(sc[gi] > 0) || !std::isfinite(sc[gi]))
+        return;
+      next[gi] = {static_cast<float>(sc[gi]), static_cast<float>(zeros[gi])};
+    }
+    Eigen::VectorXd delta(k);
+    for (int64_t c = 0; c < k; ++c)
+      delta[c] = dequantizeValue(q.codes[r * k + c], next[c / g]) - wr[c];
+    if (!(delta.dot(mm * delta) < before))
+      return;
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      q.scales[r * groups + gi] = next[gi].scale;
+      q.zeros[r * groups + gi] = next[gi].zero;
+    }
+  });
+}
+
 QuantizedWeight quantizeRtn(const float *w, int64_t rows, int64_t cols,
                             const Config &config) {
   return quantizeByGroups(w, rows, cols, config, ClipRule::MinMax, nullptr);
@@ -340,7 +431,11 @@ QuantizedWeight quantizeWmse(const float *w, int64_t rows, int64_t cols,
 
 QuantizedWeight quantizeSearch(const float *w, int64_t rows, int64_t cols,
                                const Config &config, const double *m) {
-  return quantizeByGroups(w, rows, cols, config, ClipRule::Weighted, m);
+  QuantizedWeight q =
+      quantizeByGroups(w, rows, cols, config, ClipRule::Weighted, m);
+  if (config.refit)
+    refitRows(w, m, q, config.threads);
+  return q;
 }
 
 bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
@@ -489,6 +584,38 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
             err.leftCols(b1 - b0) * u.block(b0, b1, b1 - b0, k - b1);
     }
   });
+  if (config.refit)
+    refitRows(w, hm, out, config.threads);
+  return true;
+}
+
+bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
+                 const double *e, std::vector<float> &target, std::string *why,
+                 double dampFraction) {
+  int64_t k = cols;
+  Eigen::Map<const RowMatrix> hm(h, k, k), em(e, k, k);
+  Eigen::MatrixXd damped = hm;
+  double meanDiag = damped.diagonal().mean();
+  for (int64_t i = 0; i < k; ++i)
+    if (damped(i, i) <= 0)
+      damped(i, i) = meanDiag > 0 ? meanDiag : 1.0;
+  damped.diagonal().array() += dampFraction * (meanDiag > 0 ? meanDiag : 1.0);
+  Eigen::LLT<Eigen::MatrixXd> llt(damped);
+  if (llt.info() != Eigen::Success) {
+    *why = "the statistic is not positive definite after damping";
+    return false;
+  }
+  // C = E H⁻¹, so Cᵀ = H⁻¹ Eᵀ (H symmetric); then T = W + W C.
+  Eigen::MatrixXd ct = llt.solve(em.transpose());
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                 Eigen::RowMajor>>
+      wf(w, rows, k);
+  RowMatrix wd = wf.cast<double>();
+  RowMatrix t = wd + wd * ct.transpose();
+  target.resize(rows * k);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      target[r * k + c] = static_cast<float>(t(r, c));
   return true;
 }
 

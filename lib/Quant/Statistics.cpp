@@ -2,6 +2,7 @@
 #include "smq/Quant/Statistics.h"
 
 #include "smq/Support/AtomicFile.h"
+#include "smq/Support/Unigram.h"
 
 #include <Eigen/Core>
 
@@ -106,6 +107,19 @@ void LayerStatistics::accumulate(const float *x, const float *neighbour,
   }
 }
 
+void LayerStatistics::accumulateShift(const float *floatX, const float *x,
+                                      int64_t rows) {
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                 Eigen::RowMajor>>
+      ff(floatX, rows, k), xf(x, rows, k);
+  RowMatrix xd = xf.cast<double>();
+  RowMatrix gap = ff.cast<double>() - xd;
+  if (shift.empty())
+    shift.assign(k * k, 0.0);
+  Eigen::Map<RowMatrix> e(shift.data(), k, k);
+  e.noalias() += gap.transpose() * xd;
+}
+
 std::vector<double> LayerStatistics::fullH(Sequences which) const {
   if (which == Sequences::NotHeldOut && !heldOutH.empty())
     return expand(without(h, heldOutH), k, diagonalOnly);
@@ -128,6 +142,13 @@ bool writeStatistics(const std::string &path, const StatisticsFile &stats,
   putU64(out, stats.heldOutSequences());
   putU64(out, stats.heldOutLength);
   put(out, stats.heldOutTokens.data(), stats.heldOutTokens.size() * 8);
+  putU64(out, stats.windows());
+  putU64(out, stats.windowLength);
+  put(out, stats.windowTokens.data(), stats.windowTokens.size() * 8);
+  putU64(out, stats.seed);
+  putU64(out, static_cast<uint64_t>(stats.holdout));
+  uint8_t diagonal = stats.diagonal;
+  put(out, &diagonal, 1);
   putU64(out, stats.layers.size());
   for (const auto &[key, s] : stats.layers) {
     putString(out, key);
@@ -188,6 +209,26 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
     stats.heldOutTokens.resize(sequences * length);
     r.get(stats.heldOutTokens.data(), stats.heldOutTokens.size() * 8);
   }
+  if (version >= 3) {
+    uint64_t windows, length, holdout;
+    uint8_t diagonal;
+    if (!r.getU64(windows) || !r.getU64(length) ||
+        (windows && (length == 0 || length > kMaxK)) ||
+        windows > (data.size() - r.at) / 8 / std::max<uint64_t>(length, 1)) {
+      *why = "'" + path + "' is truncated or corrupt in its windows";
+      return std::nullopt;
+    }
+    stats.windowLength = windows ? static_cast<int64_t>(length) : 0;
+    stats.windowTokens.resize(windows * length);
+    r.get(stats.windowTokens.data(), stats.windowTokens.size() * 8);
+    if (!r.getU64(stats.seed) || !r.getU64(holdout) || !r.get(&diagonal, 1) ||
+        holdout > (uint64_t(1) << 32) || diagonal > 1) {
+      *why = "'" + path + "' is truncated or corrupt in its options";
+      return std::nullopt;
+    }
+    stats.holdout = static_cast<int64_t>(holdout);
+    stats.diagonal = diagonal != 0;
+  }
   if (!r.getU64(entries)) {
     *why = "'" + path + "' is truncated";
     return std::nullopt;
@@ -227,6 +268,18 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
     return std::nullopt;
   }
   return stats;
+}
+
+std::vector<std::vector<int64_t>>
+neighbourWindows(const std::vector<std::vector<int64_t>> &windows,
+                 uint64_t seed) {
+  Unigram unigram(windows, 0);
+  SplitMix64 rng{seed};
+  std::vector<std::vector<int64_t>> out;
+  out.reserve(windows.size());
+  for (const auto &w : windows)
+    out.push_back(unigram.neighbour(w, rng));
+  return out;
 }
 
 } // namespace smq::quant

@@ -26,12 +26,16 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Regex.h"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <unistd.h>
 
@@ -85,6 +89,7 @@ struct Settings {
   bool actOrder = false;
   bool staticGroups = false;
   q::ScaleSearch scaleSearch = q::ScaleSearch::Clip;
+  bool refit = false;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -173,6 +178,14 @@ Value scaled(OpBuilder &b, Location loc, Value x, float alpha) {
   return MulOp::create(b, loc, x, c);
 }
 
+/// What a sequential stage asks of quantizeMatMuls: only these weights, and
+/// each one's quantized values handed back once it is chosen.
+struct StageFilter {
+  const llvm::StringSet<> *keys = nullptr;
+  std::function<LogicalResult(StringRef key, const q::QuantizedWeight &)>
+      quantized;
+};
+
 /// Replaces each weight matmul of `module` by a quantized one, with
 /// M = H̄ + λ·D̄ from `which` sequences of `stats`. Emits errors at the ops
 /// that fail. Adds a report row per layer to `reportRows` if given.
@@ -180,7 +193,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
                               const q::StatisticsFile *stats,
                               q::Sequences which, double lam,
                               const std::string &stage,
-                              std::vector<std::string> *reportRows) {
+                              std::vector<std::string> *reportRows,
+                              const StageFilter &filter = {}) {
   MLIRContext *ctx = module.getContext();
   struct Done {
     Value codes, scales, zeros;
@@ -188,10 +202,15 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
   llvm::StringMap<Done> done;
   bool failedAny = false;
   std::vector<WeightUse> uses = collectWeightUses(module, s);
+  if (filter.keys)
+    llvm::erase_if(uses, [&](const WeightUse &use) {
+      return !filter.keys->contains(use.key);
+    });
   llvm::StringMap<bool> keys;
   for (const WeightUse &use : uses)
     keys[use.key + (use.holdsW ? "/W" : "")] = true;
-  Progress progress(s.quiet, stage, keys.size());
+  // A sequential stage reports progress itself, stage by stage.
+  Progress progress(s.quiet || filter.keys, stage, keys.size());
   for (const WeightUse &use : uses) {
     Operation *op = use.op;
     const std::string &key = use.key;
@@ -228,6 +247,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
       config.actOrder = s.actOrder;
       config.staticGroups = s.staticGroups;
       config.scaleSearch = s.scaleSearch;
+      config.refit = s.refit;
       std::vector<double> d, m, m0;
       if (s.needsStats) {
         auto entry = stats->layers.find(key);
@@ -244,6 +264,19 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           continue;
         }
         std::vector<double> h = entry->second.fullH(which);
+        // Sequential with a float target: fit T, so that Ŵ on this layer's
+        // quantized-model inputs matches W on the float model's.
+        if (!entry->second.shift.empty()) {
+          std::vector<float> target;
+          std::string why;
+          if (!q::floatTarget(w.data(), n, k, h.data(),
+                              entry->second.shift.data(), target, &why)) {
+            op->emitError() << "float target of '" << key << "': " << why;
+            failedAny = true;
+            continue;
+          }
+          w = std::move(target);
+        }
         d = entry->second.fullD(which);
         m = q::combineStatistics(h.data(), d.data(), k, lam);
         if (reportRows)
@@ -269,6 +302,10 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
       };
       q::QuantizedWeight qw;
       if (!quantize(m, qw)) {
+        failedAny = true;
+        continue;
+      }
+      if (filter.quantized && failed(filter.quantized(key, qw))) {
         failedAny = true;
         continue;
       }
@@ -310,11 +347,13 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
             "\"method\": \"{6}\", \"act_order\": {10}, "
             "\"static_groups\": {11}, \"scale_search\": \"{12}\", "
+            "\"refit\": {13}, "
             "\"lambda\": {7}, \"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
             seconds, s.actOrder ? "true" : "false",
             s.staticGroups ? "true" : "false",
-            s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip");
+            s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip",
+            s.refit ? "true" : "false");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -339,7 +378,12 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
     b.setInsertionPoint(op);
     Location loc = op->getLoc();
     Value result = QuantizedMatMulOp::create(
-        b, loc, use.input, it->second.codes, it->second.scales,
+        b, loc,
+        // Read from the op now: an earlier rewrite may have replaced the
+        // value the use recorded (chained weight-bearing ops).
+        isa<MatMulOp>(op) ? cast<MatMulOp>(op).getLhs()
+                          : cast<GemmOp>(op).getA(),
+        it->second.codes, it->second.scales,
         it->second.zeros, b.getI64IntegerAttr(s.bits),
         b.getI64IntegerAttr(group));
     // The ONNX node the weight came from, for --export-onnx.
@@ -380,6 +424,7 @@ struct QuantizeWeightsPass
     s.symmetric = symmetric;
     s.actOrder = actOrder;
     s.staticGroups = staticGroups;
+    s.refit = refit;
     s.scaleSearch = scaleSearch == ScaleSearch::Grid ? q::ScaleSearch::Grid
                                                      : q::ScaleSearch::Clip;
     s.threads = threads;
@@ -400,6 +445,23 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     s.needsStats = method == "search" || method == "gptq";
+    if (floatTarget && !sequential) {
+      module.emitError() << "float-target needs sequential=true (it compares "
+                            "the quantized model's inputs with the float "
+                            "model's)";
+      return signalPassFailure();
+    }
+    if (refit && !s.needsStats) {
+      module.emitError() << "refit applies to method=search and gptq, not '"
+                         << method << "'";
+      return signalPassFailure();
+    }
+    if (sequential && !s.needsStats) {
+      module.emitError() << "sequential applies to method=search and gptq, "
+                            "which use statistics, not '"
+                         << method << "'";
+      return signalPassFailure();
+    }
     if ((actOrder || staticGroups) && method != "gptq") {
       module.emitError() << (actOrder ? "act-order" : "static-groups")
                          << " applies to method=gptq, not '" << method << "'";
@@ -480,14 +542,218 @@ struct QuantizeWeightsPass
     }
 
     std::vector<std::string> reportRows;
-    if (failed(quantizeMatMuls(module, s, stats ? &*stats : nullptr,
-                               q::Sequences::All, lam, "",
-                               report.empty() ? nullptr : &reportRows)))
+    if (sequential) {
+      if (failed(quantizeSequentially(module, s, *stats, lam,
+                                      report.empty() ? nullptr : &reportRows)))
+        return signalPassFailure();
+    } else if (failed(quantizeMatMuls(module, s, stats ? &*stats : nullptr,
+                                      q::Sequences::All, lam, "",
+                                      report.empty() ? nullptr
+                                                     : &reportRows))) {
       return signalPassFailure();
+    }
     if (!report.empty() &&
         failed(writeReport(module, lam, autoLambda, candidates, heldOutTokens,
                            reportRows)))
       return signalPassFailure();
+  }
+
+  /// The execution engine a tool registered, or an error naming `what`
+  /// needs it.
+  const SmqExecutionInterface *executionEngine(ModuleOp module,
+                                               StringRef what) {
+    auto *dialect = module.getContext()->getLoadedDialect<SmqDialect>();
+    auto *exec = dialect
+                     ? dialect->getRegisteredInterface<SmqExecutionInterface>()
+                     : nullptr;
+    if (!exec)
+      module.emitError()
+          << what
+          << " runs the model, and this tool has no execution engine "
+             "registered (mlir::smq::registerExecutionInterface)";
+    return exec;
+  }
+
+  /// Stages of `uses` in program order: a use joins the current stage
+  /// unless its input depends on an op of that stage.
+  static std::vector<std::vector<WeightUse>>
+  sequentialStages(const std::vector<WeightUse> &uses) {
+    std::vector<std::vector<WeightUse>> stages;
+    llvm::SmallPtrSet<Operation *, 8> current;
+    for (const WeightUse &use : uses) {
+      bool depends = false;
+      if (!current.empty()) {
+        llvm::SetVector<Operation *> slice;
+        BackwardSliceOptions options;
+        options.omitBlockArguments = true;
+        (void)getBackwardSlice(use.input, &slice, options);
+        if (Operation *def = use.input.getDefiningOp())
+          slice.insert(def);
+        depends = llvm::any_of(
+            slice, [&](Operation *op) { return current.contains(op); });
+      }
+      if (stages.empty() || depends) {
+        stages.emplace_back();
+        current.clear();
+      }
+      stages.back().push_back(use);
+      current.insert(use.op);
+    }
+    return stages;
+  }
+
+  /// sequential=true: see the pass description.
+  LogicalResult quantizeSequentially(ModuleOp module, const Settings &s,
+                                     const q::StatisticsFile &stats,
+                                     double lam,
+                                     std::vector<std::string> *reportRows) {
+    if (stats.windows() == 0)
+      return module.emitError()
+             << "sequential replays the calibration windows, and '"
+             << statsPath
+             << "' keeps none (it predates statistics format 3): run "
+                "smq-calibrate again";
+    std::vector<WeightUse> uses = collectWeightUses(module, s);
+    for (const WeightUse &use : uses)
+      if (!isa<MatMulOp>(use.op))
+        return use.op->emitError()
+               << "sequential supports the weights of smq.matmul ops; '"
+               << use.key << "' is an smq.gemm's";
+    // Each stage's weights and their K, read before any rewrite erases the
+    // ops the uses point at.
+    std::vector<std::vector<std::pair<std::string, int64_t>>> stages;
+    for (const auto &stage : sequentialStages(uses)) {
+      stages.emplace_back();
+      llvm::StringSet<> seen;
+      for (const WeightUse &use : stage)
+        if (seen.insert(use.key).second)
+          stages.back().push_back(
+              {use.key,
+               cast<RankedTensorType>(use.input.getType()).getShape().back()});
+    }
+    const SmqExecutionInterface *exec =
+        executionEngine(module, "sequential");
+    if (!exec)
+      return failure();
+    int threads = s.threads > 0
+                      ? s.threads
+                      : std::max(1u, std::thread::hardware_concurrency());
+    std::string why;
+    auto runner = exec->compileTokenModel(
+        module,
+        [](ModuleOp copy) {
+          PassManager pm(copy.getContext());
+          pm.addPass(createSmqExposeActivations());
+          return pm.run(copy);
+        },
+        threads, &why);
+    if (!runner)
+      return module.emitError() << "sequential cannot run the model: " << why;
+    // With a float target, the float model's inputs of each layer too.
+    std::unique_ptr<TokenModelRunner> floatRunner;
+    if (floatTarget) {
+      if (stats.diagonal)
+        return module.emitError() << "float-target needs full statistics, "
+                                     "and '"
+                                  << statsPath << "' has diagonal ones";
+      floatRunner = exec->compileTokenModel(
+          module,
+          [](ModuleOp copy) {
+            PassManager pm(copy.getContext());
+            pm.addPass(createSmqExposeActivations());
+            return pm.run(copy);
+          },
+          threads, &why);
+      if (!floatRunner)
+        return module.emitError()
+               << "sequential cannot run the float model: " << why;
+    }
+    int64_t length = stats.windowLength;
+    if (runner->sequenceLength() != length)
+      return module.emitError()
+             << "sequential: the model takes windows of "
+             << runner->sequenceLength() << " tokens but '" << statsPath
+             << "' was calibrated on " << length
+             << " (import the model with --input-shape <tokens>=1x" << length
+             << ")";
+    llvm::StringMap<size_t> outputOf;
+    for (size_t i = 0; i < runner->outputNames().size(); ++i) {
+      StringRef name = runner->outputNames()[i];
+      if (name.consume_front(kObservePrefix))
+        outputOf[name] = i;
+    }
+    std::vector<std::vector<int64_t>> windows;
+    for (int64_t w = 0; w < stats.windows(); ++w)
+      windows.emplace_back(stats.windowTokens.begin() + w * length,
+                           stats.windowTokens.begin() + (w + 1) * length);
+    std::vector<std::vector<int64_t>> neighbours =
+        q::neighbourWindows(windows, stats.seed);
+
+    bool tty = isatty(STDERR_FILENO);
+    auto start = std::chrono::steady_clock::now();
+    for (size_t st = 0; st < stages.size(); ++st) {
+      // This stage's statistics, from the model as quantized so far.
+      q::StatisticsFile stageStats;
+      llvm::StringSet<> keys;
+      std::vector<std::pair<size_t, q::LayerStatistics *>> observed;
+      for (const auto &[key, k] : stages[st]) {
+        keys.insert(key);
+        auto out = outputOf.find(key);
+        if (out == outputOf.end())
+          return module.emitError()
+                 << "sequential: the model exposes no input of '" << key
+                 << "'";
+        auto &layer = stageStats.layers[key];
+        layer = q::LayerStatistics(k, stats.diagonal);
+        observed.push_back({out->second, &layer});
+      }
+      std::vector<::smq::HostArray> outputs, outputsNear, outputsFloat;
+      for (size_t w = 0; w < windows.size(); ++w) {
+        if (failed(runner->runOutputs(windows[w], outputs, &why)) ||
+            failed(runner->runOutputs(neighbours[w], outputsNear, &why)) ||
+            (floatRunner &&
+             failed(floatRunner->runOutputs(windows[w], outputsFloat, &why))))
+          return module.emitError() << "sequential: " << why;
+        for (auto &[index, layer] : observed) {
+          const ::smq::HostArray &x = outputs[index], &xn = outputsNear[index];
+          int64_t rows = x.numElements() / layer->k;
+          layer->accumulate(x.data<float>(), xn.data<float>(), rows,
+                            q::isHeldOut(w, stats.holdout));
+          if (floatRunner)
+            layer->accumulateShift(outputsFloat[index].data<float>(),
+                                   x.data<float>(), rows);
+        }
+      }
+      // Quantize the stage; later stages see its quantized values.
+      StageFilter filter;
+      filter.keys = &keys;
+      filter.quantized = [&](StringRef key,
+                             const q::QuantizedWeight &qw) -> LogicalResult {
+        std::vector<float> wHat = qw.dequantize();
+        if (failed(runner->replaceWeight(key, wHat, qw.rows, qw.cols, &why)))
+          return module.emitError() << "sequential: " << why;
+        return success();
+      };
+      if (failed(quantizeMatMuls(module, s, &stageStats,
+                                 q::Sequences::All, lam, "", reportRows,
+                                 filter)))
+        return failure();
+      if (!quiet) {
+        double elapsed = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+        double eta = elapsed / (st + 1) * (stages.size() - st - 1);
+        llvm::errs() << llvm::formatv(
+            "{0}quantize: sequential stage {1}/{2} ({3} layer{4}, {5} "
+            "windows), {6:f1} s, ETA {7:f1} s{8}",
+            tty ? "\r\033[K" : "", st + 1, stages.size(), keys.size(),
+            keys.size() == 1 ? "" : "s", windows.size(), elapsed, eta,
+            tty ? "" : "\n");
+        if (tty && st + 1 == stages.size())
+          llvm::errs() << "\n";
+      }
+    }
+    return success();
   }
 
   /// Scores each λ of `grid` on the held-out calibration sequences.

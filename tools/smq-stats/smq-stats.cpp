@@ -35,6 +35,9 @@ int main(int argc, char **argv) {
   outs() << "provenance: " << stats->provenance << "\n";
   outs() << "held-out sequences: " << stats->heldOutSequences() << " of "
          << stats->heldOutLength << " tokens\n";
+  outs() << "calibration windows: " << stats->windows() << " of "
+         << stats->windowLength << " tokens (seed " << stats->seed
+         << ", holdout " << stats->holdout << ")\n";
   outs() << "layers: " << stats->layers.size() << "\n";
   for (const auto &[key, s] : stats->layers) {
     double th = 0, td = 0;

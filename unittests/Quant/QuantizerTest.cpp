@@ -390,4 +390,128 @@ TEST(ScaleSearchGrid, NeverWorseThanClipGroupByGroupAndDeterministic) {
   }
 }
 
+TEST(FloatTarget, WorkedByHand) {
+  // H = diag(2, 4), E = diag(1, 2), no damping: E H⁻¹ = diag(0.5, 0.5),
+  // so T = W + W·diag(0.5, 0.5) = 1.5 W.
+  const float w[2] = {1, -2};
+  const double h[4] = {2, 0, 0, 4}, e[4] = {1, 0, 0, 2};
+  std::vector<float> t;
+  std::string why;
+  ASSERT_TRUE(floatTarget(w, 1, 2, h, e, t, &why, 0.0)) << why;
+  EXPECT_FLOAT_EQ(t[0], 1.5f);
+  EXPECT_FLOAT_EQ(t[1], -3.0f);
+  // E = 0 (nothing quantized upstream): the target is W, bit for bit, even
+  // with damping.
+  const double zero[4] = {0, 0, 0, 0};
+  ASSERT_TRUE(floatTarget(w, 1, 2, h, zero, t, &why));
+  EXPECT_EQ(t, (std::vector<float>{1, -2}));
+}
+
+TEST(FloatTarget, FittingTheTargetIsFittingTheFloatOutputs) {
+  // For inputs x (quantized model) and x_f (float model), Σ‖Ŵx − W x_f‖²
+  // − tr((Ŵ − T) H (Ŵ − T)ᵀ) does not depend on Ŵ (undamped).
+  std::mt19937 rng(3);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  const int64_t n = 3, k = 4, positions = 40;
+  std::vector<double> x(positions * k), xf(positions * k);
+  for (int64_t i = 0; i < positions * k; ++i) {
+    x[i] = nd(rng);
+    xf[i] = x[i] + 0.3 * nd(rng);
+  }
+  std::vector<double> h(k * k, 0.0), e(k * k, 0.0);
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j) {
+        h[i * k + j] += x[p * k + i] * x[p * k + j];
+        e[i * k + j] += (xf[p * k + i] - x[p * k + i]) * x[p * k + j];
+      }
+  std::vector<float> w(n * k);
+  for (float &v : w)
+    v = static_cast<float>(nd(rng));
+  std::vector<float> t;
+  std::string why;
+  ASSERT_TRUE(floatTarget(w.data(), n, k, h.data(), e.data(), t, &why, 0.0));
+  auto gap = [&](const std::vector<float> &wq) {
+    double out = 0;
+    for (int64_t p = 0; p < positions; ++p)
+      for (int64_t r = 0; r < n; ++r) {
+        double a = 0;
+        for (int64_t c = 0; c < k; ++c)
+          a += wq[r * k + c] * x[p * k + c] - w[r * k + c] * xf[p * k + c];
+        out += a * a;
+      }
+    std::vector<double> m(h);
+    return out - objective(t.data(), wq.data(), n, k, m.data());
+  };
+  std::vector<float> a(n * k), b(n * k);
+  for (int64_t i = 0; i < n * k; ++i) {
+    a[i] = static_cast<float>(nd(rng));
+    b[i] = static_cast<float>(nd(rng));
+  }
+  EXPECT_NEAR(gap(a), gap(b), 1e-3 * std::abs(gap(a)));
+}
+
+TEST(RefitRows, RecoversExactParametersAcrossGroups) {
+  // Two rows of two groups of four 3-bit codes, w = s·(q − z) exactly; start
+  // from wrong scales and zero points. With a correlated M (cross-group
+  // terms), the whole-row least squares finds the exact ones.
+  QuantizedWeight q;
+  q.rows = 2;
+  q.cols = 8;
+  q.groupSize = 4;
+  q.bits = 3;
+  q.codes = {0, 3, 5, 7, 1, 2, 6, 4, 7, 0, 2, 3, 5, 5, 1, 0};
+  const float s0[4] = {0.5f, 0.25f, 1.0f, 0.125f}, z0[4] = {3, 4, 2, 6};
+  std::vector<float> w(16);
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 8; ++c)
+      w[r * 8 + c] = s0[r * 2 + c / 4] * (q.codes[r * 8 + c] - z0[r * 2 + c / 4]);
+  q.scales = {0.4f, 0.3f, 0.9f, 0.2f};
+  q.zeros = {2, 4, 3, 5};
+  q.clips.assign(4, 1.f);
+  std::vector<double> m(64);
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j)
+      m[i * 8 + j] = (i == j ? 2.0 : 0.0) + 0.5 / (1 + i + j);
+  refitRows(w.data(), m.data(), q, 1);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(q.scales[i], s0[i], 1e-6) << i;
+    EXPECT_EQ(q.zeros[i], z0[i]) << i;
+  }
+  std::vector<float> d = q.dequantize();
+  for (int i = 0; i < 16; ++i)
+    EXPECT_NEAR(d[i], w[i], 1e-5);
+}
+
+TEST(RefitRows, NeverRaisesTheObjectiveAndSameBitsForAnyThreadCount) {
+  Problem p(19, 96, 41);
+  std::vector<double> m = combineStatistics(p.h.data(), p.d.data(), 96, 0.5);
+  for (bool symmetric : {false, true}) {
+    Config c1{2, 32, symmetric, 1}, c2{2, 32, symmetric, 2};
+    c1.refit = c2.refit = true;
+    Config plain{2, 32, symmetric, 1};
+    QuantizedWeight a, b, base;
+    std::string why;
+    ASSERT_TRUE(quantizeGptq(p.w.data(), 19, 96, plain, m.data(), base, &why));
+    ASSERT_TRUE(quantizeGptq(p.w.data(), 19, 96, c1, m.data(), a, &why));
+    ASSERT_TRUE(quantizeGptq(p.w.data(), 19, 96, c2, m.data(), b, &why));
+    EXPECT_EQ(a.codes, base.codes); // the codes stay
+    EXPECT_EQ(a.scales, b.scales);
+    EXPECT_EQ(a.zeros, b.zeros);
+    // Row by row, the objective only drops; in total it drops.
+    std::vector<float> da = a.dequantize(), db = base.dequantize();
+    double total = 0, totalBase = 0;
+    for (int64_t r = 0; r < 19; ++r) {
+      double ea = objective(p.w.data() + r * 96, da.data() + r * 96, 1, 96,
+                            m.data());
+      double eb = objective(p.w.data() + r * 96, db.data() + r * 96, 1, 96,
+                            m.data());
+      EXPECT_LE(ea, eb * (1 + 1e-12)) << r;
+      total += ea;
+      totalBase += eb;
+    }
+    EXPECT_LT(total, totalBase) << "symmetric " << symmetric;
+  }
+}
+
 } // namespace

@@ -67,10 +67,10 @@ TEST(StatisticsFile, RefusesForeignTruncatedAndFutureFiles) {
   EXPECT_FALSE(readStatistics(path, &why));
   EXPECT_NE(why.find("truncated"), std::string::npos) << why;
   std::string future = bytes;
-  future[8] = 3;
+  future[8] = 4;
   std::ofstream(path, std::ios::binary) << future;
   EXPECT_FALSE(readStatistics(path, &why));
-  EXPECT_NE(why.find("version 3"), std::string::npos) << why;
+  EXPECT_NE(why.find("version 4"), std::string::npos) << why;
   std::ofstream(path, std::ios::binary) << "NOTSTATS";
   EXPECT_FALSE(readStatistics(path, &why));
   EXPECT_FALSE(readStatistics(path + ".missing", &why));
@@ -116,6 +116,44 @@ TEST(StatisticsFile, RoundTripsHeldOutSequences) {
   EXPECT_EQ(g->layers["w"].fullD(Sequences::NotHeldOut),
             a.fullD(Sequences::NotHeldOut));
   std::remove(path.c_str());
+}
+
+TEST(StatisticsFile, RoundTripsTheCalibrationWindows) {
+  StatisticsFile f;
+  f.windowLength = 2;
+  f.windowTokens = {1, 2, 3, 4, 5, 6};
+  f.seed = 0x123456789abcdefULL;
+  f.holdout = 3;
+  f.diagonal = true;
+  f.layers["w"] = LayerStatistics(1, true);
+  std::string path = tempPath("w.smqstats"), why;
+  ASSERT_TRUE(writeStatistics(path, f, &why)) << why;
+  auto g = readStatistics(path, &why);
+  ASSERT_TRUE(g) << why;
+  EXPECT_EQ(g->windows(), 3);
+  EXPECT_EQ(g->windowTokens, f.windowTokens);
+  EXPECT_EQ(g->seed, f.seed);
+  EXPECT_EQ(g->holdout, 3);
+  EXPECT_TRUE(g->diagonal);
+  std::remove(path.c_str());
+}
+
+TEST(Neighbours, OneTokenReplacedPerWindowAndReproducible) {
+  std::vector<std::vector<int64_t>> windows = {{1, 1, 2, 2}, {3, 3, 3, 3}};
+  auto a = neighbourWindows(windows, 7), b = neighbourWindows(windows, 7);
+  EXPECT_EQ(a, b);
+  ASSERT_EQ(a.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    int changed = 0;
+    for (size_t t = 0; t < 4; ++t) {
+      changed += a[i][t] != windows[i][t];
+      // Drawn from the windows' own tokens.
+      EXPECT_TRUE(a[i][t] >= 1 && a[i][t] <= 3);
+    }
+    EXPECT_LE(changed, 1);
+  }
+  EXPECT_TRUE(isHeldOut(2, 3) && !isHeldOut(1, 3) && isHeldOut(5, 3));
+  EXPECT_FALSE(isHeldOut(0, 0) || isHeldOut(7, 0));
 }
 
 TEST(StatisticsFile, ReadsVersionOne) {

@@ -64,6 +64,8 @@ struct Config {
   bool staticGroups = false;
   /// How wmse, search and gptq choose each group's scale and zero point.
   ScaleSearch scaleSearch = ScaleSearch::Clip;
+  /// search and gptq: refitRows once the codes are chosen.
+  bool refit = false;
 };
 
 /// A quantized N×K weight.
@@ -124,6 +126,26 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
                   const Config &config, const double *m,
                   QuantizedWeight &out, std::string *why,
                   double dampFraction = 0.01);
+
+/// The float target of sequential quantization (as GPTAQ fits it): the
+/// weight that, fitted under H = Σ x xᵀ of the inputs x the quantized model
+/// gives the layer, makes Ŵ x match the float model's W x_float. Expanding
+/// Σ ‖Ŵx − W x_float‖² gives tr((Ŵ − T) H (Ŵ − T)ᵀ) + const with
+/// T = W + W E H⁻¹, E = Σ (x_float − x) xᵀ (LayerStatistics::shift). H is
+/// damped by `dampFraction` of its mean diagonal, as gptq damps it. T = W
+/// exactly when E = 0. Returns false, with `why`, if H cannot be factored.
+bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
+                 const double *e, std::vector<float> &target, std::string *why,
+                 double dampFraction = 0.01);
+
+/// Refits every row's scales and zero points to its codes by least squares
+/// on the row's whole objective Δᵀ M Δ (M K×K, cross-group terms
+/// included): scale and scale·zero of every group jointly, then the zero
+/// points rounded to whole codes in range and the scales solved again
+/// (symmetric: the scales alone). The codes do not change. A row keeps the
+/// refit only if its objective drops and every scale stays positive.
+void refitRows(const float *w, const double *m, QuantizedWeight &q,
+               int threads);
 
 /// tr(ΔW M ΔWᵀ) with ΔW = Ŵ − W.
 double objective(const float *w, const float *wHat, int64_t rows,

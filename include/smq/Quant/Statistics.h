@@ -12,11 +12,17 @@
 // share, so that the statistics of the rest can be told apart, and the file
 // keeps the held-out tokens.
 //
-// File format (little-endian), version 2 (version 1 still reads); see
+// Sequential quantization (layer l's statistics collected with the layers
+// before it already quantized) replays calibration, so the file also keeps
+// every calibration window and the options that drew their neighbours.
+//
+// File format (little-endian), version 3 (versions 1 and 2 still read); see
 // docs/StatsFormat.md:
 //   "SMQSTATS" u32 version u32 reserved
 //   u64 length + bytes: provenance text (model, data, options)
 //   u64 held-out sequences S, u64 their length T, i64 tokens[S*T]  (v2)
+//   u64 windows W, u64 their length L, i64 tokens[W*L],
+//   u64 seed, u64 holdout interval, u8 diagonal only               (v3)
 //   u64 entries, then per entry:
 //     u64 length + bytes: key
 //     u64 K, u8 diagonalOnly, u64 positions
@@ -51,6 +57,11 @@ struct LayerStatistics {
   /// The held-out sequences' share of positions, h and d (empty if none).
   int64_t heldOutPositions = 0;
   std::vector<double> heldOutH, heldOutD;
+  /// Sequential quantization with a float target only, never in a file:
+  /// E = Σ (x_float − x) xᵀ, K×K, where x is the input the model quantized
+  /// so far gives the layer (the one `accumulate` sees) and x_float the
+  /// float model's (see floatTarget in Quantizer.h).
+  std::vector<double> shift;
 
   LayerStatistics() = default;
   LayerStatistics(int64_t k, bool diagonalOnly);
@@ -58,6 +69,9 @@ struct LayerStatistics {
   /// neighbour's x′; D gains (x′ − x)(x′ − x)ᵀ.
   void accumulate(const float *x, const float *neighbour, int64_t rows,
                   bool heldOut = false);
+  /// Adds `rows` positions to `shift`: the float model's inputs and the
+  /// quantized model's (rows×K each). Full statistics only.
+  void accumulateShift(const float *floatX, const float *x, int64_t rows);
   /// H or D as a full K×K matrix (diagonal mode: zeros off the diagonal).
   std::vector<double> fullH(Sequences which = Sequences::All) const;
   std::vector<double> fullD(Sequences which = Sequences::All) const;
@@ -69,13 +83,38 @@ struct StatisticsFile {
   int64_t heldOutLength = 0;
   std::vector<int64_t> heldOutTokens;
   std::map<std::string, LayerStatistics> layers;
+  /// Every calibration window, `windowLength` tokens each, row-major, and
+  /// how their statistics were taken (version 3; empty in older files).
+  int64_t windowLength = 0;
+  std::vector<int64_t> windowTokens;
+  uint64_t seed = 0;
+  int64_t holdout = 0;
+  bool diagonal = false;
 
   int64_t heldOutSequences() const {
     return heldOutLength ? heldOutTokens.size() / heldOutLength : 0;
   }
+  int64_t windows() const {
+    return windowLength ? windowTokens.size() / windowLength : 0;
+  }
 };
 
-constexpr uint32_t kStatisticsVersion = 2;
+constexpr uint32_t kStatisticsVersion = 3;
+
+/// Whether calibration holds out window `index` under `holdout` (every
+/// holdout-th window: indices holdout−1, 2·holdout−1, ...; 0: none).
+inline bool isHeldOut(size_t index, int64_t holdout) {
+  return holdout > 0 &&
+         index % static_cast<size_t>(holdout) ==
+             static_cast<size_t>(holdout) - 1;
+}
+
+/// The neighbour of each window (../shared/docs/SMOOTHNESS.md), drawn as
+/// calibration draws them: from the windows' unigram distribution, by one
+/// splitmix64 generator seeded with `seed`, window by window in order.
+std::vector<std::vector<int64_t>>
+neighbourWindows(const std::vector<std::vector<int64_t>> &windows,
+                 uint64_t seed);
 
 bool writeStatistics(const std::string &path, const StatisticsFile &stats,
                      std::string *why);

@@ -75,6 +75,22 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     to be [1, T] with T the held-out sequences' length, and a tool with an
     execution engine (smq-opt has one). `rtn` and `wmse` use no λ.
 
+    `sequential` quantizes in stages instead, in program order: a stage is
+    a run of weight-bearing ops none of whose inputs depends on another of
+    the run (a block's q, k and v projections share one). For each stage
+    the float model, with every earlier stage's weights replaced by their
+    quantized values, runs again on the calibration windows and their
+    neighbours, which the statistics file keeps (format version 3); the
+    stage's H and D come from those runs, and only one stage's statistics
+    are held at a time. The model is compiled once. `lambda=auto` picks λ
+    with the file's one-shot statistics first. Weights must be those of
+    `smq.matmul` ops (the ones the CPU kernels pack). With `float-target`,
+    a second, float copy of the model runs too, and each layer is fitted
+    to W' = W + W·E·H⁻¹ with E = Σ (x_float − x)xᵀ, which makes the
+    quantized layer's output on its quantized-model inputs x match the
+    float layer's output on the float model's inputs (GPTAQ's objective);
+    full statistics only.
+
     A weight with no statistics, or statistics of another size, is an
     error at the op's location unless `exclude` matches the weight's name
     or the ONNX node's. `report` writes JSON: the λ chosen (with auto, each
@@ -108,6 +124,18 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"staticGroups", "static-groups", "bool", "false",
            "gptq: choose every group's scale and zero point on the "
            "original weights, before error feedback">,
+    Option<"sequential", "sequential", "bool", "false",
+           "search and gptq: collect each stage's statistics with the "
+           "layers before it already quantized, by running the model again "
+           "on the calibration windows the statistics file keeps">,
+    Option<"floatTarget", "float-target", "bool", "false",
+           "With sequential: fit each layer so that its output on the "
+           "quantized model's inputs matches the float model's output on "
+           "the float model's inputs (as GPTAQ does)">,
+    Option<"refit", "refit", "bool", "false",
+           "search and gptq: once a row's codes are chosen, refit its "
+           "groups' scales and zero points to them by least squares on the "
+           "row's whole objective">,
     Option<"scaleSearch", "scale-search", "::mlir::smq::ScaleSearch",
            "::mlir::smq::ScaleSearch::Clip",
            "How wmse, search and gptq choose each group's scale and zero "

@@ -15,6 +15,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectInterface.h"
 #include "mlir/Support/TypeID.h"
+#include "smq/Support/HostArray.h"
 
 #include <memory>
 #include <string>
@@ -33,6 +34,22 @@ public:
   /// floats, row-major.
   virtual LogicalResult run(ArrayRef<int64_t> tokens,
                             std::vector<float> &logits, std::string *why) = 0;
+  /// Every output's name, in order: the logits, then whatever `prepare`
+  /// added (smq-expose-activations' "observe:<weight>" outputs).
+  virtual const std::vector<std::string> &outputNames() const = 0;
+  /// Runs one window and returns every output.
+  virtual LogicalResult runOutputs(ArrayRef<int64_t> tokens,
+                                   std::vector<::smq::HostArray> &outputs,
+                                   std::string *why) = 0;
+  /// From now on the f32 weight `key` (of an smq.matmul by a K×N constant)
+  /// is Ŵ, given N×K row-major: the product computes x·Ŵᵀ. The values are
+  /// written over the runner's own packed copy of the weight, so this takes
+  /// no memory. Fails for a weight the compiled model does not hold as such
+  /// a copy (an smq.gemm's, or a model compiled without the runtime's
+  /// kernels).
+  virtual LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat,
+                                      int64_t n, int64_t k,
+                                      std::string *why) = 0;
 };
 
 class SmqExecutionInterface
