@@ -12,6 +12,7 @@
 
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Execution/CompiledModel.h"
 #include "smq/Runtime/PackedLayout.h"
 #include "smq/Runtime/Runtime.h"
@@ -44,12 +45,19 @@ public:
 
   int64_t sequenceLength() const override { return length; }
   int64_t vocabulary() const override { return vocab; }
+  void setKernelThreads(int threads) override {
+    smq_rt_set_num_threads(threads);
+  }
   const std::vector<std::string> &outputNames() const override {
     return names;
   }
 
   LogicalResult run(ArrayRef<int64_t> tokens, std::vector<float> &logits,
                     std::string *why) override {
+    if (vocab == 0) {
+      *why = "expected the first output to be f32 [1, T, V] logits";
+      return failure();
+    }
     std::vector<::smq::HostArray> outputs;
     if (failed(runOutputs(tokens, outputs, why)))
       return failure();
@@ -59,32 +67,48 @@ public:
   }
 
   LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat, int64_t n,
-                              int64_t k, std::string *why) override {
-    // smq-pack-f32-weights stored the weight's panels under this key, in a
-    // blob of this runner's context that the code reads on every call.
-    std::string panelsKey = (key + ".panels").str();
-    auto *entry = DenseResourceElementsHandle::getManagerInterface(
+                              int64_t k, bool heldAsW,
+                              std::string *why) override {
+    auto &blobs = DenseResourceElementsHandle::getManagerInterface(
                       context.get())
-                      .getBlobManager()
-                      .lookup(panelsKey);
-    AsmResourceBlob *blob = entry ? entry->getBlob() : nullptr;
-    size_t bytes = static_cast<size_t>(::smq::f32PanelCount(n)) * k *
-                   ::smq::kF32PanelWidth * sizeof(float);
-    if (!blob || !blob->isMutable() || blob->getData().size() != bytes ||
-        static_cast<int64_t>(wHat.size()) != n * k) {
-      *why = "weight '" + key.str() +
-             "' is not held as packed f32 panels of a " + std::to_string(k) +
-             "x" + std::to_string(n) + " matmul weight";
+                      .getBlobManager();
+    auto blobOf = [&](const std::string &name) -> AsmResourceBlob * {
+      auto *entry = blobs.lookup(name);
+      return entry ? entry->getBlob() : nullptr;
+    };
+    if (static_cast<int64_t>(wHat.size()) != n * k) {
+      *why = "weight '" + key.str() + "': expected " + std::to_string(n * k) +
+             " values";
       return failure();
     }
+    // smq-pack-f32-weights stored a matmul weight's panels under this key,
+    // in a blob of this runner's context that the code reads on every call.
     std::vector<float> kn(n * k);
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c)
         kn[c * n + r] = wHat[r * k + c];
-    smq_rt_pack_f32_panels(
-        k, n, kn.data(), n,
-        reinterpret_cast<float *>(blob->getMutableData().data()));
-    return success();
+    AsmResourceBlob *panels = blobOf((key + ".panels").str());
+    size_t panelBytes = static_cast<size_t>(::smq::f32PanelCount(n)) * k *
+                        ::smq::kF32PanelWidth * sizeof(float);
+    if (panels && panels->isMutable() &&
+        panels->getData().size() == panelBytes) {
+      smq_rt_pack_f32_panels(
+          k, n, kn.data(), n,
+          reinterpret_cast<float *>(panels->getMutableData().data()));
+      return success();
+    }
+    // Otherwise (an smq.gemm's B) the weight is read as it is, from the copy
+    // ownWeightsOfGemms made: K×N, or N×K when the op holds W itself.
+    AsmResourceBlob *plain = blobOf(key.str());
+    if (plain && plain->isMutable() &&
+        plain->getData().size() == static_cast<size_t>(n * k) * 4) {
+      std::memcpy(plain->getMutableData().data(),
+                  heldAsW ? wHat.data() : kn.data(), n * k * 4);
+      return success();
+    }
+    *why = "weight '" + key.str() + "' is not held in a form this runner can "
+           "rewrite (packed panels of an smq.matmul, or an smq.gemm's B)";
+    return failure();
   }
 
   LogicalResult runOutputs(ArrayRef<int64_t> tokens,
@@ -133,6 +157,23 @@ LogicalResult shareWeights(ModuleOp copy, MLIRContext *source,
   return failure(walk.wasInterrupted());
 }
 
+/// Gives every smq.gemm's constant B in `copy` a copy of its bytes that
+/// the runner owns, so that replaceWeight can write it (matmul weights get
+/// theirs when they are packed).
+void ownWeightsOfGemms(ModuleOp copy) {
+  copy.walk([&](GemmOp gemm) {
+    auto cst = gemm.getB().getDefiningOp<ConstantOp>();
+    auto attr = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue())
+                    : DenseResourceElementsAttr();
+    AsmResourceBlob *blob = attr ? attr.getRawHandle().getBlob() : nullptr;
+    if (!blob || blob->isMutable())
+      return;
+    attr.getRawHandle().getResource()->setBlob(
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            blob->getData(), blob->getDataAlignment(), /*dataIsMutable=*/true));
+  });
+}
+
 class JitExecutionInterface : public SmqExecutionInterface {
 public:
   using SmqExecutionInterface::SmqExecutionInterface;
@@ -172,6 +213,7 @@ public:
       return nullptr;
     if (prepare && failed(prepare(*runner->module)))
       return nullptr;
+    ownWeightsOfGemms(*runner->module);
     runner->model = CompiledModel::compile(*runner->module, {});
     if (!runner->model)
       return nullptr;
@@ -183,13 +225,12 @@ public:
       return nullptr;
     }
     runner->length = inputs[0].shape[1];
-    if (outputs.empty() || outputs[0].dtype != ::smq::DType::F32 ||
-        outputs[0].shape.size() != 3 || outputs[0].shape[0] != 1 ||
-        outputs[0].shape[1] != runner->length) {
-      *why = "expected the first output to be f32 [1, T, V] logits";
-      return nullptr;
-    }
-    runner->vocab = outputs[0].shape[2];
+    // Logits first, for run(); a model without them still runs with
+    // runOutputs (vocabulary() is then 0).
+    if (!outputs.empty() && outputs[0].dtype == ::smq::DType::F32 &&
+        outputs[0].shape.size() == 3 && outputs[0].shape[0] == 1 &&
+        outputs[0].shape[1] == runner->length)
+      runner->vocab = outputs[0].shape[2];
     for (const TensorSpec &spec : outputs)
       runner->names.push_back(spec.name);
     smq_rt_set_num_threads(threads);

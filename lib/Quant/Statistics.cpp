@@ -90,11 +90,18 @@ void LayerStatistics::accumulate(const float *x, const float *neighbour,
                                  int64_t rows, bool heldOut) {
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
                                  Eigen::RowMajor>>
-      xf(x, rows, k), nf(neighbour, rows, k);
+      xf(x, rows, k);
   RowMatrix xd = xf.cast<double>();
-  RowMatrix delta = nf.cast<double>() - xd;
+  RowMatrix delta;
+  if (neighbour)
+    delta = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic,
+                                           Eigen::Dynamic, Eigen::RowMajor>>(
+                neighbour, rows, k)
+                .cast<double>() -
+            xd;
   addSecondMoment(h, xd, k, diagonalOnly);
-  addSecondMoment(d, delta, k, diagonalOnly);
+  if (neighbour)
+    addSecondMoment(d, delta, k, diagonalOnly);
   positions += rows;
   if (heldOut) {
     if (heldOutH.empty()) {
@@ -102,7 +109,8 @@ void LayerStatistics::accumulate(const float *x, const float *neighbour,
       heldOutD.assign(d.size(), 0.0);
     }
     addSecondMoment(heldOutH, xd, k, diagonalOnly);
-    addSecondMoment(heldOutD, delta, k, diagonalOnly);
+    if (neighbour)
+      addSecondMoment(heldOutD, delta, k, diagonalOnly);
     heldOutPositions += rows;
   }
 }

@@ -90,6 +90,8 @@ struct Settings {
   bool staticGroups = false;
   q::ScaleSearch scaleSearch = q::ScaleSearch::Clip;
   bool refit = false;
+  bool sequential = false;
+  bool floatTarget = false;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -347,13 +349,15 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             "\"cols\": {3}, \"bits\": {4}, \"group\": {5}, "
             "\"method\": \"{6}\", \"act_order\": {10}, "
             "\"static_groups\": {11}, \"scale_search\": \"{12}\", "
-            "\"refit\": {13}, "
+            "\"refit\": {13}, \"sequential\": {14}, "
+            "\"float_target\": {15}, "
             "\"lambda\": {7}, \"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
             seconds, s.actOrder ? "true" : "false",
             s.staticGroups ? "true" : "false",
             s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip",
-            s.refit ? "true" : "false");
+            s.refit ? "true" : "false", s.sequential ? "true" : "false",
+            s.floatTarget ? "true" : "false");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -424,7 +428,6 @@ struct QuantizeWeightsPass
     s.symmetric = symmetric;
     s.actOrder = actOrder;
     s.staticGroups = staticGroups;
-    s.refit = refit;
     s.scaleSearch = scaleSearch == ScaleSearch::Grid ? q::ScaleSearch::Grid
                                                      : q::ScaleSearch::Clip;
     s.threads = threads;
@@ -445,21 +448,31 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     s.needsStats = method == "search" || method == "gptq";
-    if (floatTarget && !sequential) {
+    // sequential, float-target and refit are on by default for the methods
+    // that use statistics; said explicitly where they cannot apply, they are
+    // errors, and left to their defaults, they step aside.
+    auto notForMethod = [&](StringRef name) {
+      module.emitError() << name
+                         << " applies to method=search and gptq, which use "
+                            "statistics, not '"
+                         << method << "'";
+      return signalPassFailure();
+    };
+    if (!s.needsStats) {
+      if (sequential.hasValue() && sequential)
+        return notForMethod("sequential");
+      if (floatTarget.hasValue() && floatTarget)
+        return notForMethod("float-target");
+      if (refit.hasValue() && refit)
+        return notForMethod("refit");
+    }
+    s.sequential = sequential && s.needsStats;
+    s.floatTarget = floatTarget && s.sequential;
+    s.refit = refit && s.needsStats;
+    if (floatTarget.hasValue() && floatTarget && !s.sequential) {
       module.emitError() << "float-target needs sequential=true (it compares "
                             "the quantized model's inputs with the float "
                             "model's)";
-      return signalPassFailure();
-    }
-    if (refit && !s.needsStats) {
-      module.emitError() << "refit applies to method=search and gptq, not '"
-                         << method << "'";
-      return signalPassFailure();
-    }
-    if (sequential && !s.needsStats) {
-      module.emitError() << "sequential applies to method=search and gptq, "
-                            "which use statistics, not '"
-                         << method << "'";
       return signalPassFailure();
     }
     if ((actOrder || staticGroups) && method != "gptq") {
@@ -515,6 +528,29 @@ struct QuantizeWeightsPass
         return signalPassFailure();
       }
     }
+    if (s.sequential && stats->windows() == 0) {
+      if (sequential.hasValue())
+        return (void)(module.emitError()
+                      << "sequential replays the calibration windows, and '"
+                      << statsPath
+                      << "' keeps none (it predates statistics format 3): "
+                         "run smq-calibrate again"),
+               signalPassFailure();
+      module.emitWarning()
+          << "'" << statsPath
+          << "' keeps no calibration windows (it predates statistics format "
+             "3), so the weights are quantized one-shot; run smq-calibrate "
+             "again for sequential quantization";
+      s.sequential = s.floatTarget = false;
+    }
+    if (s.floatTarget && stats->diagonal) {
+      if (floatTarget.hasValue())
+        return (void)(module.emitError()
+                      << "float-target needs full statistics, and '"
+                      << statsPath << "' has diagonal ones"),
+               signalPassFailure();
+      s.floatTarget = false;
+    }
     if (!exclude.empty()) {
       s.exclude.emplace(exclude.getValue());
       std::string reError;
@@ -542,7 +578,7 @@ struct QuantizeWeightsPass
     }
 
     std::vector<std::string> reportRows;
-    if (sequential) {
+    if (s.sequential) {
       if (failed(quantizeSequentially(module, s, *stats, lam,
                                       report.empty() ? nullptr : &reportRows)))
         return signalPassFailure();
@@ -607,18 +643,29 @@ struct QuantizeWeightsPass
                                      const q::StatisticsFile &stats,
                                      double lam,
                                      std::vector<std::string> *reportRows) {
-    if (stats.windows() == 0)
-      return module.emitError()
-             << "sequential replays the calibration windows, and '"
-             << statsPath
-             << "' keeps none (it predates statistics format 3): run "
-                "smq-calibrate again";
     std::vector<WeightUse> uses = collectWeightUses(module, s);
-    for (const WeightUse &use : uses)
-      if (!isa<MatMulOp>(use.op))
-        return use.op->emitError()
-               << "sequential supports the weights of smq.matmul ops; '"
-               << use.key << "' is an smq.gemm's";
+    llvm::StringMap<bool> heldAsW;
+    bool missing = false;
+    for (const WeightUse &use : uses) {
+      heldAsW.try_emplace(use.key, use.holdsW);
+      // The file's one-shot statistics are not used here, but they say it
+      // was calibrated on this model.
+      int64_t k = cast<RankedTensorType>(use.input.getType()).getShape().back();
+      auto entry = stats.layers.find(use.key);
+      if (entry == stats.layers.end()) {
+        use.op->emitError() << "no calibration statistics for weight '"
+                            << use.key
+                            << "' (exclude it, or calibrate this model)";
+        missing = true;
+      } else if (entry->second.k != k) {
+        use.op->emitError() << "statistics for '" << use.key << "' have K = "
+                            << entry->second.k << " but the weight has K = "
+                            << k;
+        missing = true;
+      }
+    }
+    if (missing)
+      return failure();
     // Each stage's weights and their K, read before any rewrite erases the
     // ops the uses point at.
     std::vector<std::vector<std::pair<std::string, int64_t>>> stages;
@@ -651,11 +698,7 @@ struct QuantizeWeightsPass
       return module.emitError() << "sequential cannot run the model: " << why;
     // With a float target, the float model's inputs of each layer too.
     std::unique_ptr<TokenModelRunner> floatRunner;
-    if (floatTarget) {
-      if (stats.diagonal)
-        return module.emitError() << "float-target needs full statistics, "
-                                     "and '"
-                                  << statsPath << "' has diagonal ones";
+    if (s.floatTarget) {
       floatRunner = exec->compileTokenModel(
           module,
           [](ModuleOp copy) {
@@ -689,6 +732,11 @@ struct QuantizeWeightsPass
     std::vector<std::vector<int64_t>> neighbours =
         q::neighbourWindows(windows, stats.seed);
 
+    // D enters M only through λ, and the report's smoothness errors.
+    bool needD = lam != 0 || reportRows;
+    // Forward passes run side by side, so each kernel keeps to its caller.
+    if (threads > 1)
+      runner->setKernelThreads(1);
     bool tty = isatty(STDERR_FILENO);
     auto start = std::chrono::steady_clock::now();
     for (size_t st = 0; st < stages.size(); ++st) {
@@ -707,22 +755,63 @@ struct QuantizeWeightsPass
         layer = q::LayerStatistics(k, stats.diagonal);
         observed.push_back({out->second, &layer});
       }
+      // Per window, the forward passes run side by side (each kernel on
+      // its caller's thread), then H and D on this thread while E is summed
+      // on another. Each statistic still adds the windows in order, so the
+      // result is the same at any thread count.
       std::vector<::smq::HostArray> outputs, outputsNear, outputsFloat;
+      bool parallel = threads > 1;
       for (size_t w = 0; w < windows.size(); ++w) {
-        if (failed(runner->runOutputs(windows[w], outputs, &why)) ||
-            failed(runner->runOutputs(neighbours[w], outputsNear, &why)) ||
-            (floatRunner &&
-             failed(floatRunner->runOutputs(windows[w], outputsFloat, &why))))
-          return module.emitError() << "sequential: " << why;
-        for (auto &[index, layer] : observed) {
-          const ::smq::HostArray &x = outputs[index], &xn = outputsNear[index];
-          int64_t rows = x.numElements() / layer->k;
-          layer->accumulate(x.data<float>(), xn.data<float>(), rows,
-                            q::isHeldOut(w, stats.holdout));
-          if (floatRunner)
-            layer->accumulateShift(outputsFloat[index].data<float>(),
-                                   x.data<float>(), rows);
+        std::string whyNear, whyFloat;
+        LogicalResult near = success(), flt = success();
+        std::vector<std::thread> helpers;
+        if (needD) {
+          auto run = [&] {
+            near = runner->runOutputs(neighbours[w], outputsNear, &whyNear);
+          };
+          if (parallel)
+            helpers.emplace_back(run);
+          else
+            run();
         }
+        if (floatRunner) {
+          auto run = [&] {
+            flt = floatRunner->runOutputs(windows[w], outputsFloat, &whyFloat);
+          };
+          if (parallel)
+            helpers.emplace_back(run);
+          else
+            run();
+        }
+        LogicalResult here = runner->runOutputs(windows[w], outputs, &why);
+        for (auto &t : helpers)
+          t.join();
+        if (failed(here) || failed(near) || failed(flt))
+          return module.emitError()
+                 << "sequential: "
+                 << (failed(here) ? why : failed(near) ? whyNear : whyFloat);
+        auto shifts = [&] {
+          if (!floatRunner)
+            return;
+          for (auto &[index, layer] : observed)
+            layer->accumulateShift(outputsFloat[index].data<float>(),
+                                   outputs[index].data<float>(),
+                                   outputs[index].numElements() / layer->k);
+        };
+        std::thread shiftThread;
+        if (parallel)
+          shiftThread = std::thread(shifts);
+        else
+          shifts();
+        for (auto &[index, layer] : observed) {
+          const ::smq::HostArray &x = outputs[index];
+          layer->accumulate(x.data<float>(),
+                            needD ? outputsNear[index].data<float>() : nullptr,
+                            x.numElements() / layer->k,
+                            q::isHeldOut(w, stats.holdout));
+        }
+        if (shiftThread.joinable())
+          shiftThread.join();
       }
       // Quantize the stage; later stages see its quantized values.
       StageFilter filter;
@@ -730,7 +819,8 @@ struct QuantizeWeightsPass
       filter.quantized = [&](StringRef key,
                              const q::QuantizedWeight &qw) -> LogicalResult {
         std::vector<float> wHat = qw.dequantize();
-        if (failed(runner->replaceWeight(key, wHat, qw.rows, qw.cols, &why)))
+        if (failed(runner->replaceWeight(key, wHat, qw.rows, qw.cols,
+                                         heldAsW.lookup(key), &why)))
           return module.emitError() << "sequential: " << why;
         return success();
       };
@@ -787,6 +877,11 @@ struct QuantizeWeightsPass
       return module.emitError()
              << "lambda=auto cannot run the float model: " << why;
     int64_t length = stats.heldOutLength, vocab = reference->vocabulary();
+    if (vocab == 0)
+      return module.emitError() << "lambda=auto scores next-token "
+                                   "predictions, and the model's first "
+                                   "output is not [1, T, V] logits; give "
+                                   "lambda a number";
     if (reference->sequenceLength() != length)
       return module.emitError()
              << "lambda=auto: the model takes windows of "

@@ -66,7 +66,8 @@ struct LayerStatistics {
   LayerStatistics() = default;
   LayerStatistics(int64_t k, bool diagonalOnly);
   /// Adds `rows` positions of activations x (rows×K, row-major) and their
-  /// neighbour's x′; D gains (x′ − x)(x′ − x)ᵀ.
+  /// neighbour's x′; D gains (x′ − x)(x′ − x)ᵀ. Without a neighbour (null)
+  /// only H gains (D, not needed, stays as it is).
   void accumulate(const float *x, const float *neighbour, int64_t rows,
                   bool heldOut = false);
   /// Adds `rows` positions to `shift`: the float model's inputs and the

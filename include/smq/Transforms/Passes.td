@@ -83,13 +83,20 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     neighbours, which the statistics file keeps (format version 3); the
     stage's H and D come from those runs, and only one stage's statistics
     are held at a time. The model is compiled once. `lambda=auto` picks λ
-    with the file's one-shot statistics first. Weights must be those of
-    `smq.matmul` ops (the ones the CPU kernels pack). With `float-target`,
+    with the file's one-shot statistics first. With `float-target`,
     a second, float copy of the model runs too, and each layer is fitted
     to W' = W + W·E·H⁻¹ with E = Σ (x_float − x)xᵀ, which makes the
     quantized layer's output on its quantized-model inputs x match the
     float layer's output on the float model's inputs (GPTAQ's objective);
-    full statistics only.
+    full statistics only. `refit` then refits each row's scales and zero
+    points to its codes by least squares on the row's whole objective.
+
+    `sequential`, `float-target` and `refit` are on by default for search
+    and gptq (docs/Results.md has the measurements behind that). Left to
+    their defaults they step aside where they cannot apply: a statistics
+    file without calibration windows (a warning; quantized one-shot),
+    diagonal statistics (no float target), methods without statistics.
+    Set explicitly there, they are errors.
 
     A weight with no statistics, or statistics of another size, is an
     error at the op's location unless `exclude` matches the weight's name
@@ -124,15 +131,15 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"staticGroups", "static-groups", "bool", "false",
            "gptq: choose every group's scale and zero point on the "
            "original weights, before error feedback">,
-    Option<"sequential", "sequential", "bool", "false",
+    Option<"sequential", "sequential", "bool", "true",
            "search and gptq: collect each stage's statistics with the "
            "layers before it already quantized, by running the model again "
            "on the calibration windows the statistics file keeps">,
-    Option<"floatTarget", "float-target", "bool", "false",
+    Option<"floatTarget", "float-target", "bool", "true",
            "With sequential: fit each layer so that its output on the "
            "quantized model's inputs matches the float model's output on "
            "the float model's inputs (as GPTAQ does)">,
-    Option<"refit", "refit", "bool", "false",
+    Option<"refit", "refit", "bool", "true",
            "search and gptq: once a row's codes are chosen, refit its "
            "groups' scales and zero points to them by least squares on the "
            "row's whole objective">,

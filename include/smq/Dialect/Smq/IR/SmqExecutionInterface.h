@@ -34,6 +34,9 @@ public:
   /// floats, row-major.
   virtual LogicalResult run(ArrayRef<int64_t> tokens,
                             std::vector<float> &logits, std::string *why) = 0;
+  /// Threads each kernel call may use (process-wide): 1 lets several runs
+  /// go side by side on their callers' threads.
+  virtual void setKernelThreads(int threads) = 0;
   /// Every output's name, in order: the logits, then whatever `prepare`
   /// added (smq-expose-activations' "observe:<weight>" outputs).
   virtual const std::vector<std::string> &outputNames() const = 0;
@@ -41,14 +44,13 @@ public:
   virtual LogicalResult runOutputs(ArrayRef<int64_t> tokens,
                                    std::vector<::smq::HostArray> &outputs,
                                    std::string *why) = 0;
-  /// From now on the f32 weight `key` (of an smq.matmul by a K×N constant)
-  /// is Ŵ, given N×K row-major: the product computes x·Ŵᵀ. The values are
-  /// written over the runner's own packed copy of the weight, so this takes
-  /// no memory. Fails for a weight the compiled model does not hold as such
-  /// a copy (an smq.gemm's, or a model compiled without the runtime's
-  /// kernels).
+  /// From now on the f32 weight `key` is Ŵ, given N×K row-major: the
+  /// product computes x·Ŵᵀ. `heldAsW` says the op holds the weight as N×K
+  /// (an smq.gemm with transB) rather than K×N. The values go over the
+  /// runner's own copy of the weight (an smq.matmul's packed panels, or a
+  /// copy of an smq.gemm's B), so this takes no memory beyond that copy.
   virtual LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat,
-                                      int64_t n, int64_t k,
+                                      int64_t n, int64_t k, bool heldAsW,
                                       std::string *why) = 0;
 };
 
@@ -58,7 +60,8 @@ public:
   explicit SmqExecutionInterface(Dialect *dialect) : Base(dialect) {}
 
   /// Copies `module` into a context the runner owns (weight data is shared,
-  /// not copied), applies `prepare` (if any) to the copy, and compiles it.
+  /// not copied, except smq.gemm weights, which replaceWeight may rewrite),
+  /// applies `prepare` (if any) to the copy, and compiles it.
   /// `module` itself is left as it was. On failure returns null and sets
   /// `why` to the diagnostics.
   virtual std::unique_ptr<TokenModelRunner>
