@@ -597,7 +597,8 @@ struct QuantizeWeightsPass
   /// The execution engine a tool registered, or an error naming `what`
   /// needs it.
   const SmqExecutionInterface *executionEngine(ModuleOp module,
-                                               StringRef what) {
+                                               StringRef what,
+                                               StringRef hint) {
     auto *dialect = module.getContext()->getLoadedDialect<SmqDialect>();
     auto *exec = dialect
                      ? dialect->getRegisteredInterface<SmqExecutionInterface>()
@@ -606,7 +607,8 @@ struct QuantizeWeightsPass
       module.emitError()
           << what
           << " runs the model, and this tool has no execution engine "
-             "registered (mlir::smq::registerExecutionInterface)";
+             "registered (mlir::smq::registerExecutionInterface)"
+          << hint;
     return exec;
   }
 
@@ -679,34 +681,27 @@ struct QuantizeWeightsPass
                cast<RankedTensorType>(use.input.getType()).getShape().back()});
     }
     const SmqExecutionInterface *exec =
-        executionEngine(module, "sequential");
+        executionEngine(module, "sequential", "; give sequential=false");
     if (!exec)
       return failure();
     int threads = s.threads > 0
                       ? s.threads
                       : std::max(1u, std::thread::hardware_concurrency());
     std::string why;
-    auto runner = exec->compileTokenModel(
-        module,
-        [](ModuleOp copy) {
-          PassManager pm(copy.getContext());
-          pm.addPass(createSmqExposeActivations());
-          return pm.run(copy);
-        },
-        threads, &why);
+    auto exposeActivations = [](ModuleOp copy) {
+      PassManager pm(copy.getContext());
+      pm.addPass(createSmqExposeActivations());
+      return pm.run(copy);
+    };
+    auto runner =
+        exec->compileTokenModel(module, exposeActivations, threads, &why);
     if (!runner)
       return module.emitError() << "sequential cannot run the model: " << why;
     // With a float target, the float model's inputs of each layer too.
     std::unique_ptr<TokenModelRunner> floatRunner;
     if (s.floatTarget) {
-      floatRunner = exec->compileTokenModel(
-          module,
-          [](ModuleOp copy) {
-            PassManager pm(copy.getContext());
-            pm.addPass(createSmqExposeActivations());
-            return pm.run(copy);
-          },
-          threads, &why);
+      floatRunner =
+          exec->compileTokenModel(module, exposeActivations, threads, &why);
       if (!floatRunner)
         return module.emitError()
                << "sequential cannot run the float model: " << why;
@@ -859,15 +854,10 @@ struct QuantizeWeightsPass
              << statsPath
              << "' has none (calibrate with --holdout N and at least N "
                 "sequences), or give lambda a number";
-    auto *dialect = module.getContext()->getLoadedDialect<SmqDialect>();
-    auto *exec = dialect
-                     ? dialect->getRegisteredInterface<SmqExecutionInterface>()
-                     : nullptr;
+    const SmqExecutionInterface *exec =
+        executionEngine(module, "lambda=auto", "; give lambda a number");
     if (!exec)
-      return module.emitError()
-             << "lambda=auto runs the model, and this tool has no execution "
-                "engine registered (mlir::smq::registerExecutionInterface); "
-                "give lambda a number";
+      return failure();
     int threads = s.threads > 0
                       ? s.threads
                       : std::max(1u, std::thread::hardware_concurrency());
