@@ -55,6 +55,14 @@ void CandidateStats::add(const float *logits, int64_t vocab) {
   ++count;
 }
 
+double klDivergence(const float *p, const float *q, int64_t n) {
+  std::vector<double> lp = logSoftmax(p, n), lq = logSoftmax(q, n);
+  double kl = 0;
+  for (int64_t i = 0; i < n; ++i)
+    kl += std::exp(lp[i]) * (lp[i] - lq[i]);
+  return kl > 0 ? kl : 0.0;
+}
+
 std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k) {
   std::vector<int64_t> order(vocab);
   for (int64_t i = 0; i < vocab; ++i)

@@ -189,6 +189,10 @@ struct Measures {
   smq::eval::CandidateStats candidates;
   double breadth = 0;
   int64_t breadthPositions = 0;
+  /// KL(p(·|c) ‖ p(·|c′)) summed over the predictions after each
+  /// neighbour's swapped token, and their count.
+  double swapKl = 0;
+  int64_t swapPositions = 0;
   smq::eval::GradientNormEstimate proxyWindow;
   double proxy = 0;
   int64_t proxyWindows = 0;
@@ -204,7 +208,9 @@ smq::HostArray tokenArray(const std::vector<int64_t> &w) {
 }
 
 /// Mean size over positions of the union of the top-5 tokens of the window
-/// and of each neighbour at that position.
+/// and of each neighbour at that position; and the swap KL: at every
+/// prediction from the swapped token on (the ones whose context differs),
+/// KL(p(·|window) ‖ p(·|neighbour)).
 bool measureBreadth(Scorer &scorer, const std::vector<int64_t> &w,
                     const smq::HostArray &logits,
                     const std::vector<std::vector<int64_t>> &near,
@@ -221,6 +227,16 @@ bool measureBreadth(Scorer &scorer, const std::vector<int64_t> &w,
       for (int64_t k : smq::eval::topK(nl.data<float>() + t * v, v, 5))
         if (std::find(sets[t].begin(), sets[t].end(), k) == sets[t].end())
           sets[t].push_back(k);
+    // The first position the neighbour differs at (none: it drew the same
+    // token, and adds nothing).
+    int64_t swapped = 0;
+    while (swapped <= t1 && n[swapped] == w[swapped])
+      ++swapped;
+    for (int64_t t = swapped; t < t1; ++t) {
+      m.swapKl += smq::eval::klDivergence(logits.data<float>() + t * v,
+                                          nl.data<float>() + t * v, v);
+      ++m.swapPositions;
+    }
   }
   for (const auto &set : sets)
     m.breadth += static_cast<double>(set.size());
@@ -395,6 +411,9 @@ int main(int argc, char **argv) {
   auto breadthOf = [](const Measures &m) {
     return m.breadthPositions ? m.breadth / m.breadthPositions : 0.0;
   };
+  auto swapKlOf = [](const Measures &m) {
+    return m.swapPositions ? m.swapKl / m.swapPositions : 0.0;
+  };
   auto proxyOf = [](const Measures &m) {
     return m.proxyWindows ? m.proxy / m.proxyWindows : 0.0;
   };
@@ -407,6 +426,10 @@ int main(int argc, char **argv) {
                      "%lld windows)\n",
                      breadthOf(measures), neighbours.getValue(),
                      (long long)(measures.breadthPositions / (seqLen - 1)));
+  if (neighbours > 0)
+    outs() << format("swap KL:      %.6f nats (KL(p(.|c) || p(.|c')) after "
+                     "the swapped token, %lld predictions)\n",
+                     swapKlOf(measures), (long long)measures.swapPositions);
   if (proxy)
     outs() << format("smoothness proxy: %.6g (|dL/dE|^2; %d directions, "
                      "epsilon %g, %lld windows)\n",
@@ -420,8 +443,9 @@ int main(int argc, char **argv) {
                      ratio(measures.candidates.meanAboveOnePercent(),
                            refMeasures.candidates.meanAboveOnePercent()));
     if (neighbours > 0)
-      outs() << format(", breadth %.4f",
-                       ratio(breadthOf(measures), breadthOf(refMeasures)));
+      outs() << format(", breadth %.4f, swap KL %.4f",
+                       ratio(breadthOf(measures), breadthOf(refMeasures)),
+                       ratio(swapKlOf(measures), swapKlOf(refMeasures)));
     if (proxy)
       outs() << format(", smoothness proxy %.4f",
                        ratio(proxyOf(measures), proxyOf(refMeasures)));
@@ -442,7 +466,9 @@ int main(int argc, char **argv) {
                     measures.candidates.meanAboveOnePercent())
                 .str();
     if (neighbours > 0)
-      json += formatv(",\n  \"breadth\": {0:f6}", breadthOf(measures)).str();
+      json += formatv(",\n  \"breadth\": {0:f6},\n  \"swap_kl\": {1:e6}",
+                      breadthOf(measures), swapKlOf(measures))
+                  .str();
     if (proxy)
       json += formatv(",\n  \"smoothness_proxy\": {0:e6},\n"
                       "  \"smoothness_dirs\": {1},\n  \"epsilon\": {2:e3}",
@@ -465,8 +491,10 @@ int main(int argc, char **argv) {
                             refMeasures.candidates.meanAboveOnePercent()))
                   .str();
       if (neighbours > 0)
-        json += formatv(",\n  \"breadth_ratio\": {0:f6}",
-                        ratio(breadthOf(measures), breadthOf(refMeasures)))
+        json += formatv(",\n  \"breadth_ratio\": {0:f6},\n"
+                        "  \"swap_kl_ratio\": {1:f6}",
+                        ratio(breadthOf(measures), breadthOf(refMeasures)),
+                        ratio(swapKlOf(measures), swapKlOf(refMeasures)))
                     .str();
       if (proxy)
         json += formatv(",\n  \"smoothness_proxy_ratio\": {0:f6}",

@@ -74,6 +74,15 @@ TEST(CandidateStats, KnownDistribution) {
   EXPECT_NEAR(u.meanExpEntropy(), 5.0, 1e-9);
 }
 
+TEST(KlDivergence, WorkedByHand) {
+  // softmax(0, ln 3) = (1/4, 3/4) against (1/2, 1/2):
+  // 1/4·ln(1/2) + 3/4·ln(3/2).
+  const float p[2] = {0.0f, std::log(3.0f)}, q[2] = {5.0f, 5.0f};
+  EXPECT_NEAR(smq::eval::klDivergence(p, q, 2),
+              0.25 * std::log(0.5) + 0.75 * std::log(1.5), 1e-7);
+  EXPECT_EQ(smq::eval::klDivergence(q, q, 2), 0.0);
+}
+
 TEST(TopK, LargestFirstLowerIndexOnTies) {
   float logits[6] = {0.5f, 2, 1, 2, -1, 0};
   EXPECT_EQ(smq::eval::topK(logits, 6, 3), (std::vector<int64_t>{1, 3, 2}));

@@ -55,6 +55,9 @@ private:
   double expEntropy = 0, above = 0;
 };
 
+/// KL(softmax(p) ‖ softmax(q)) in nats, for logits p and q over n tokens.
+double klDivergence(const float *p, const float *q, int64_t n);
+
 /// The `k` tokens with the largest logits (the lower index first on ties).
 std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k);
 

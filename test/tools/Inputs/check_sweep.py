@@ -30,13 +30,14 @@ def close(a, b, rel, what):
 runs = sweep["runs"]
 fl = sweep["float"]
 for key in ["perplexity", "mean_nll", "exp_entropy", "candidates_p01",
-            "breadth", "smoothness_proxy"]:
+            "breadth", "swap_kl", "smoothness_proxy"]:
     if key not in fl:
         failures.append("float lacks " + key)
 for r in runs:
     for key in ["bits", "method", "lambda", "label", "perplexity", "mean_nll",
                 "exp_entropy", "exp_entropy_ratio", "candidates_p01_ratio",
-                "breadth_ratio", "smoothness_proxy", "smoothness_proxy_ratio",
+                "breadth_ratio", "swap_kl", "swap_kl_ratio",
+                "smoothness_proxy", "smoothness_proxy_ratio",
                 "quantize_seconds", "evaluate_seconds"]:
         if key not in r:
             failures.append("%s lacks %s" % (r.get("label"), key))
@@ -69,7 +70,7 @@ if len(mine) != 1:
 else:
     r = mine[0]
     close(r["perplexity"], alone["perplexity"], 1e-6, "perplexity")
-    for key in ["exp_entropy", "candidates_p01", "breadth",
+    for key in ["exp_entropy", "candidates_p01", "breadth", "swap_kl",
                 "smoothness_proxy"]:
         close(r[key + "_ratio"], alone[key + "_ratio"], 2e-5, key + "_ratio")
 
