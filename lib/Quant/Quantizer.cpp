@@ -11,6 +11,8 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include "smq/Support/Random.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -617,6 +619,30 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
     for (int64_t c = 0; c < k; ++c)
       target[r * k + c] = static_cast<float>(t(r, c));
   return true;
+}
+
+std::vector<double> gaussianControl(const double *d, int64_t k,
+                                    int64_t samples, uint64_t seed) {
+  Eigen::Map<const RowMatrix> dm(d, k, k);
+  Eigen::MatrixXd cov = dm / static_cast<double>(std::max<int64_t>(samples, 1));
+  double ridge = 1e-9 * std::max(cov.diagonal().mean(), 1e-300);
+  cov.diagonal().array() += ridge;
+  Eigen::LLT<Eigen::MatrixXd> llt(cov);
+  Eigen::MatrixXd l = llt.matrixL();
+  ::smq::SplitMix64 rng{seed};
+  // In blocks of positions, so the product stays a matrix product.
+  constexpr int64_t kBlock = 256;
+  RowMatrix out = RowMatrix::Zero(k, k);
+  for (int64_t p0 = 0; p0 < samples; p0 += kBlock) {
+    int64_t n = std::min(kBlock, samples - p0);
+    Eigen::MatrixXd z(k, n);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t i = 0; i < k; ++i)
+        z(i, c) = rng.normal();
+    Eigen::MatrixXd delta = l * z;
+    out.noalias() += delta * delta.transpose();
+  }
+  return std::vector<double>(out.data(), out.data() + k * k);
 }
 
 double objective(const float *w, const float *wHat, int64_t rows,

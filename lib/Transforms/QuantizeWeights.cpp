@@ -92,6 +92,7 @@ struct Settings {
   bool refit = false;
   bool sequential = false;
   bool floatTarget = false;
+  SmoothnessControl control = SmoothnessControl::None;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
@@ -280,6 +281,16 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           w = std::move(target);
         }
         d = entry->second.fullD(which);
+        if (lam != 0 && s.control == SmoothnessControl::Ridge) {
+          d.assign(k * k, 0.0);
+          for (int64_t i = 0; i < k; ++i)
+            d[i * k + i] = 1.0;
+        } else if (lam != 0 && s.control == SmoothnessControl::Gaussian) {
+          uint64_t seed = stats->seed;
+          for (char c : key) // a stream per weight, the same every run
+            seed = (seed ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+          d = q::gaussianControl(d.data(), k, entry->second.positions, seed);
+        }
         m = q::combineStatistics(h.data(), d.data(), k, lam);
         if (reportRows)
           m0 = q::combineStatistics(h.data(), nullptr, k, 0.0);
@@ -350,14 +361,17 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             "\"method\": \"{6}\", \"act_order\": {10}, "
             "\"static_groups\": {11}, \"scale_search\": \"{12}\", "
             "\"refit\": {13}, \"sequential\": {14}, "
-            "\"float_target\": {15}, "
+            "\"float_target\": {15}, \"smoothness_control\": \"{16}\", "
             "\"lambda\": {7}, \"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
             key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
             seconds, s.actOrder ? "true" : "false",
             s.staticGroups ? "true" : "false",
             s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip",
             s.refit ? "true" : "false", s.sequential ? "true" : "false",
-            s.floatTarget ? "true" : "false");
+            s.floatTarget ? "true" : "false",
+            s.control == SmoothnessControl::Ridge      ? "ridge"
+            : s.control == SmoothnessControl::Gaussian ? "gaussian"
+                                                        : "none");
         if (s.needsStats) {
           std::vector<double> dBar =
               q::combineStatistics(d.data(), nullptr, k, 0.0);
@@ -428,6 +442,7 @@ struct QuantizeWeightsPass
     s.symmetric = symmetric;
     s.actOrder = actOrder;
     s.staticGroups = staticGroups;
+    s.control = smoothnessControl;
     s.scaleSearch = scaleSearch == ScaleSearch::Grid ? q::ScaleSearch::Grid
                                                      : q::ScaleSearch::Clip;
     s.threads = threads;
@@ -448,6 +463,12 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     s.needsStats = method == "search" || method == "gptq";
+    if (s.control != SmoothnessControl::None && !s.needsStats) {
+      module.emitError() << "smoothness-control applies to method=search "
+                            "and gptq, not '"
+                         << method << "'";
+      return signalPassFailure();
+    }
     // sequential, float-target and refit are on by default for the methods
     // that use statistics; said explicitly where they cannot apply, they are
     // errors, and left to their defaults, they step aside.

@@ -514,4 +514,17 @@ TEST(RefitRows, NeverRaisesTheObjectiveAndSameBitsForAnyThreadCount) {
   }
 }
 
+TEST(GaussianControl, HasDsCovarianceAndIsSeeded) {
+  // E[Σ δδᵀ] = samples · D/samples = D; with 20000 samples each entry is
+  // within a few percent (relative spread √(2/20000) = 1% on the diagonal).
+  const double d[9] = {4, 1, 0, 1, 2, 0, 0, 0, 0.25};
+  std::vector<double> a = gaussianControl(d, 3, 20000, 7);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(a[i * 3 + i], d[i * 3 + i], 0.05 * d[i * 3 + i]) << i;
+  EXPECT_NEAR(a[1], 1.0, 0.08);
+  EXPECT_NEAR(a[2], 0.0, 0.05);
+  EXPECT_EQ(a, gaussianControl(d, 3, 20000, 7));
+  EXPECT_NE(a, gaussianControl(d, 3, 20000, 8));
+}
+
 } // namespace

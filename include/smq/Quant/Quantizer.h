@@ -147,6 +147,14 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
 void refitRows(const float *w, const double *m, QuantizedWeight &q,
                int threads);
 
+/// Control (c) for the smoothness statistic (issue 13): Σ δδᵀ over
+/// `samples` Gaussian perturbations δ ~ N(0, D/samples) of the layer input,
+/// i.e. a statistic with D's own covariance but none of the structure that
+/// swapping tokens gives it. D is K×K, positive semi-definite (a tiny ridge
+/// makes it factorable). Deterministic for a seed.
+std::vector<double> gaussianControl(const double *d, int64_t k,
+                                    int64_t samples, uint64_t seed);
+
 /// tr(ΔW M ΔWᵀ) with ΔW = Ŵ − W.
 double objective(const float *w, const float *wHat, int64_t rows,
                  int64_t cols, const double *m);

@@ -11,6 +11,10 @@ namespace mlir::smq {
 /// point are chosen (smq::quant::ScaleSearch).
 enum class ScaleSearch { Clip, Grid };
 
+/// smq-quantize-weights' `smoothness-control`: what stands in for the
+/// token-swap statistic D, to test whether D beats plain regularisation.
+enum class SmoothnessControl { None, Ridge, Gaussian };
+
 #define GEN_PASS_DECL
 #include "smq/Transforms/Passes.h.inc"
 

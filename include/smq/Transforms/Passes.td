@@ -143,6 +143,19 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
            "search and gptq: once a row's codes are chosen, refit its "
            "groups' scales and zero points to them by least squares on the "
            "row's whole objective">,
+    Option<"smoothnessControl", "smoothness-control",
+           "::mlir::smq::SmoothnessControl",
+           "::mlir::smq::SmoothnessControl::None",
+           "Replace D by a control of the same trace (after normalisation), "
+           "to measure what the token-swap structure adds",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smq::SmoothnessControl::None, "none",
+                        "the token-swap statistic D itself"),
+             clEnumValN(::mlir::smq::SmoothnessControl::Ridge, "ridge",
+                        "an isotropic ridge: D̄ = I"),
+             clEnumValN(::mlir::smq::SmoothnessControl::Gaussian, "gaussian",
+                        "Σ δδᵀ of Gaussian perturbations with D's covariance, "
+                        "as many as D's positions"))}]>,
     Option<"scaleSearch", "scale-search", "::mlir::smq::ScaleSearch",
            "::mlir::smq::ScaleSearch::Clip",
            "How wmse, search and gptq choose each group's scale and zero "
