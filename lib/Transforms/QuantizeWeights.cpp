@@ -564,6 +564,28 @@ struct QuantizeWeightsPass
              "again for sequential quantization";
       s.sequential = s.floatTarget = false;
     }
+    // A model that takes token windows of another length (a one-token
+    // decode step, say) cannot replay the calibration windows.
+    if (s.sequential && !sequential.hasValue()) {
+      auto entry = module.lookupSymbol<func::FuncOp>("main");
+      auto tokens = entry && entry.getNumArguments() > 0
+                        ? dyn_cast<RankedTensorType>(
+                              entry.getArgument(0).getType())
+                        : RankedTensorType();
+      if (tokens && tokens.getRank() == 2 && tokens.hasStaticShape() &&
+          tokens.getDimSize(1) != stats->windowLength) {
+        module.emitWarning()
+            << "the model takes windows of " << tokens.getDimSize(1)
+            << " tokens and '" << statsPath << "' was calibrated on "
+            << stats->windowLength
+            << ", so the weights are quantized one-shot (import the model "
+               "with --input-shape <tokens>=1x"
+            << stats->windowLength
+            << " for sequential quantization, and export or re-import it "
+               "for other shapes)";
+        s.sequential = s.floatTarget = false;
+      }
+    }
     if (s.floatTarget && stats->diagonal) {
       if (floatTarget.hasValue())
         return (void)(module.emitError()

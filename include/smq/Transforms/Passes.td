@@ -94,8 +94,10 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     `sequential`, `float-target` and `refit` are on by default for search
     and gptq (docs/Results.md has the measurements behind that). Left to
     their defaults they step aside where they cannot apply: a statistics
-    file without calibration windows (a warning; quantized one-shot),
-    diagonal statistics (no float target), methods without statistics.
+    file without calibration windows, or a model whose token windows have
+    another length than the calibration's (a warning each; quantized
+    one-shot), diagonal statistics (no float target), methods without
+    statistics.
     Set explicitly there, they are errors.
 
     A weight with no statistics, or statistics of another size, is an
