@@ -81,17 +81,22 @@ public:
              " values";
       return failure();
     }
+    // Ŵᵀ (K×N), the layout of an smq.matmul's weight.
+    auto transposed = [&] {
+      std::vector<float> kn(n * k);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < k; ++c)
+          kn[c * n + r] = wHat[r * k + c];
+      return kn;
+    };
     // smq-pack-f32-weights stored a matmul weight's panels under this key,
     // in a blob of this runner's context that the code reads on every call.
-    std::vector<float> kn(n * k);
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        kn[c * n + r] = wHat[r * k + c];
     AsmResourceBlob *panels = blobOf((key + ".panels").str());
     size_t panelBytes = static_cast<size_t>(::smq::f32PanelCount(n)) * k *
                         ::smq::kF32PanelWidth * sizeof(float);
     if (panels && panels->isMutable() &&
         panels->getData().size() == panelBytes) {
+      std::vector<float> kn = transposed();
       smq_rt_pack_f32_panels(
           k, n, kn.data(), n,
           reinterpret_cast<float *>(panels->getMutableData().data()));
@@ -102,6 +107,7 @@ public:
     AsmResourceBlob *plain = blobOf(key.str());
     if (plain && plain->isMutable() &&
         plain->getData().size() == static_cast<size_t>(n * k) * 4) {
+      std::vector<float> kn = heldAsW ? std::vector<float>() : transposed();
       std::memcpy(plain->getMutableData().data(),
                   heldAsW ? wHat.data() : kn.data(), n * k * 4);
       return success();

@@ -181,6 +181,32 @@ Value scaled(OpBuilder &b, Location loc, Value x, float alpha) {
   return MulOp::create(b, loc, x, c);
 }
 
+/// The statistics of weight `key` (K inputs) in `stats`, or null after an
+/// error at `op`: none, or of another size.
+const q::LayerStatistics *statisticsFor(Operation *op, const std::string &key,
+                                        int64_t k,
+                                        const q::StatisticsFile &stats) {
+  auto entry = stats.layers.find(key);
+  if (entry == stats.layers.end()) {
+    op->emitError() << "no calibration statistics for weight '" << key
+                    << "' (exclude it, or calibrate this model)";
+    return nullptr;
+  }
+  if (entry->second.k != k) {
+    op->emitError() << "statistics for '" << key << "' have K = "
+                    << entry->second.k << " but the weight has K = " << k;
+    return nullptr;
+  }
+  return &entry->second;
+}
+
+/// Threads for the numerics and the runs: `threads`, or one per core.
+int threadsFor(const Settings &s) {
+  return s.threads > 0 ? s.threads
+                       : static_cast<int>(
+                             std::max(1u, std::thread::hardware_concurrency()));
+}
+
 /// What a sequential stage asks of quantizeMatMuls: only these weights, and
 /// each one's quantized values handed back once it is chosen.
 struct StageFilter {
@@ -253,34 +279,26 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
       config.refit = s.refit;
       std::vector<double> d, m, m0;
       if (s.needsStats) {
-        auto entry = stats->layers.find(key);
-        if (entry == stats->layers.end()) {
-          op->emitError() << "no calibration statistics for weight '" << key
-                         << "' (exclude it, or calibrate this model)";
+        const q::LayerStatistics *entry = statisticsFor(op, key, k, *stats);
+        if (!entry) {
           failedAny = true;
           continue;
         }
-        if (entry->second.k != k) {
-          op->emitError() << "statistics for '" << key << "' have K = "
-                         << entry->second.k << " but the weight has K = " << k;
-          failedAny = true;
-          continue;
-        }
-        std::vector<double> h = entry->second.fullH(which);
+        std::vector<double> h = entry->fullH(which);
         // Sequential with a float target: fit T, so that Ŵ on this layer's
         // quantized-model inputs matches W on the float model's.
-        if (!entry->second.shift.empty()) {
+        if (!entry->shift.empty()) {
           std::vector<float> target;
           std::string why;
           if (!q::floatTarget(w.data(), n, k, h.data(),
-                              entry->second.shift.data(), target, &why)) {
+                              entry->shift.data(), target, &why)) {
             op->emitError() << "float target of '" << key << "': " << why;
             failedAny = true;
             continue;
           }
           w = std::move(target);
         }
-        d = entry->second.fullD(which);
+        d = entry->fullD(which);
         if (lam != 0 && s.control == SmoothnessControl::Ridge) {
           d.assign(k * k, 0.0);
           for (int64_t i = 0; i < k; ++i)
@@ -289,7 +307,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           uint64_t seed = stats->seed;
           for (char c : key) // a stream per weight, the same every run
             seed = (seed ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-          d = q::gaussianControl(d.data(), k, entry->second.positions, seed);
+          d = q::gaussianControl(d.data(), k, entry->positions, seed);
         }
         m = q::combineStatistics(h.data(), d.data(), k, lam);
         if (reportRows)
@@ -566,21 +584,31 @@ struct QuantizeWeightsPass
     }
     // A model that takes token windows of another length (a one-token
     // decode step, say) cannot replay the calibration windows.
-    if (s.sequential && !sequential.hasValue()) {
+    if (s.sequential) {
       auto entry = module.lookupSymbol<func::FuncOp>("main");
       auto tokens = entry && entry.getNumArguments() > 0
                         ? dyn_cast<RankedTensorType>(
                               entry.getArgument(0).getType())
                         : RankedTensorType();
+      int64_t length = stats->windowLength;
       if (tokens && tokens.getRank() == 2 && tokens.hasStaticShape() &&
-          tokens.getDimSize(1) != stats->windowLength) {
+          tokens.getDimSize(1) != length) {
+        if (sequential.hasValue())
+          return (void)(module.emitError()
+                        << "sequential: the model takes windows of "
+                        << tokens.getDimSize(1) << " tokens but '"
+                        << statsPath << "' was calibrated on " << length
+                        << " (import the model with --input-shape "
+                           "<tokens>=1x"
+                        << length << ")"),
+                 signalPassFailure();
         module.emitWarning()
             << "the model takes windows of " << tokens.getDimSize(1)
             << " tokens and '" << statsPath << "' was calibrated on "
-            << stats->windowLength
+            << length
             << ", so the weights are quantized one-shot (import the model "
                "with --input-shape <tokens>=1x"
-            << stats->windowLength
+            << length
             << " for sequential quantization, and export or re-import it "
                "for other shapes)";
         s.sequential = s.floatTarget = false;
@@ -689,47 +717,33 @@ struct QuantizeWeightsPass
                                      double lam,
                                      std::vector<std::string> *reportRows) {
     std::vector<WeightUse> uses = collectWeightUses(module, s);
+    // The file's one-shot statistics are not used here, but they say it was
+    // calibrated on this model. Each stage's weights and their K are read
+    // before any rewrite erases the ops the uses point at.
     llvm::StringMap<bool> heldAsW;
     bool missing = false;
-    for (const WeightUse &use : uses) {
-      heldAsW.try_emplace(use.key, use.holdsW);
-      // The file's one-shot statistics are not used here, but they say it
-      // was calibrated on this model.
-      int64_t k = cast<RankedTensorType>(use.input.getType()).getShape().back();
-      auto entry = stats.layers.find(use.key);
-      if (entry == stats.layers.end()) {
-        use.op->emitError() << "no calibration statistics for weight '"
-                            << use.key
-                            << "' (exclude it, or calibrate this model)";
-        missing = true;
-      } else if (entry->second.k != k) {
-        use.op->emitError() << "statistics for '" << use.key << "' have K = "
-                            << entry->second.k << " but the weight has K = "
-                            << k;
-        missing = true;
-      }
-    }
-    if (missing)
-      return failure();
-    // Each stage's weights and their K, read before any rewrite erases the
-    // ops the uses point at.
     std::vector<std::vector<std::pair<std::string, int64_t>>> stages;
     for (const auto &stage : sequentialStages(uses)) {
       stages.emplace_back();
-      llvm::StringSet<> seen;
-      for (const WeightUse &use : stage)
-        if (seen.insert(use.key).second)
-          stages.back().push_back(
-              {use.key,
-               cast<RankedTensorType>(use.input.getType()).getShape().back()});
+      for (const WeightUse &use : stage) {
+        int64_t k =
+            cast<RankedTensorType>(use.input.getType()).getShape().back();
+        if (!statisticsFor(use.op, use.key, k, stats))
+          missing = true;
+        // A weight shared with an earlier stage was quantized with it.
+        if (heldAsW.try_emplace(use.key, use.holdsW).second)
+          stages.back().push_back({use.key, k});
+      }
+      if (stages.back().empty())
+        stages.pop_back();
     }
+    if (missing)
+      return failure();
     const SmqExecutionInterface *exec =
         executionEngine(module, "sequential", "; give sequential=false");
     if (!exec)
       return failure();
-    int threads = s.threads > 0
-                      ? s.threads
-                      : std::max(1u, std::thread::hardware_concurrency());
+    int threads = threadsFor(s);
     std::string why;
     auto exposeActivations = [](ModuleOp copy) {
       PassManager pm(copy.getContext());
@@ -749,14 +763,8 @@ struct QuantizeWeightsPass
         return module.emitError()
                << "sequential cannot run the float model: " << why;
     }
+    // runOnOperation checked the window length against the model's.
     int64_t length = stats.windowLength;
-    if (runner->sequenceLength() != length)
-      return module.emitError()
-             << "sequential: the model takes windows of "
-             << runner->sequenceLength() << " tokens but '" << statsPath
-             << "' was calibrated on " << length
-             << " (import the model with --input-shape <tokens>=1x" << length
-             << ")";
     llvm::StringMap<size_t> outputOf;
     for (size_t i = 0; i < runner->outputNames().size(); ++i) {
       StringRef name = runner->outputNames()[i];
@@ -798,49 +806,43 @@ struct QuantizeWeightsPass
       // on another. Each statistic still adds the windows in order, so the
       // result is the same at any thread count.
       std::vector<::smq::HostArray> outputs, outputsNear, outputsFloat;
-      bool parallel = threads > 1;
+      std::vector<std::thread> helpers;
+      // Runs `fn` on a thread of its own when there are cores to spare.
+      auto aside = [&](std::function<void()> fn) {
+        if (threads > 1)
+          helpers.emplace_back(std::move(fn));
+        else
+          fn();
+      };
+      auto joinAll = [&] {
+        for (auto &t : helpers)
+          t.join();
+        helpers.clear();
+      };
       for (size_t w = 0; w < windows.size(); ++w) {
         std::string whyNear, whyFloat;
         LogicalResult near = success(), flt = success();
-        std::vector<std::thread> helpers;
-        if (needD) {
-          auto run = [&] {
+        if (needD)
+          aside([&] {
             near = runner->runOutputs(neighbours[w], outputsNear, &whyNear);
-          };
-          if (parallel)
-            helpers.emplace_back(run);
-          else
-            run();
-        }
-        if (floatRunner) {
-          auto run = [&] {
+          });
+        if (floatRunner)
+          aside([&] {
             flt = floatRunner->runOutputs(windows[w], outputsFloat, &whyFloat);
-          };
-          if (parallel)
-            helpers.emplace_back(run);
-          else
-            run();
-        }
+          });
         LogicalResult here = runner->runOutputs(windows[w], outputs, &why);
-        for (auto &t : helpers)
-          t.join();
+        joinAll();
         if (failed(here) || failed(near) || failed(flt))
           return module.emitError()
                  << "sequential: "
                  << (failed(here) ? why : failed(near) ? whyNear : whyFloat);
-        auto shifts = [&] {
-          if (!floatRunner)
-            return;
-          for (auto &[index, layer] : observed)
-            layer->accumulateShift(outputsFloat[index].data<float>(),
-                                   outputs[index].data<float>(),
-                                   outputs[index].numElements() / layer->k);
-        };
-        std::thread shiftThread;
-        if (parallel)
-          shiftThread = std::thread(shifts);
-        else
-          shifts();
+        if (floatRunner)
+          aside([&] {
+            for (auto &[index, layer] : observed)
+              layer->accumulateShift(outputsFloat[index].data<float>(),
+                                     outputs[index].data<float>(),
+                                     outputs[index].numElements() / layer->k);
+          });
         for (auto &[index, layer] : observed) {
           const ::smq::HostArray &x = outputs[index];
           layer->accumulate(x.data<float>(),
@@ -848,8 +850,7 @@ struct QuantizeWeightsPass
                             x.numElements() / layer->k,
                             q::isHeldOut(w, stats.holdout));
         }
-        if (shiftThread.joinable())
-          shiftThread.join();
+        joinAll();
       }
       // Quantize the stage; later stages see its quantized values.
       StageFilter filter;
@@ -901,9 +902,7 @@ struct QuantizeWeightsPass
         executionEngine(module, "lambda=auto", "; give lambda a number");
     if (!exec)
       return failure();
-    int threads = s.threads > 0
-                      ? s.threads
-                      : std::max(1u, std::thread::hardware_concurrency());
+    int threads = threadsFor(s);
     std::string why;
     auto reference = exec->compileTokenModel(module, nullptr, threads, &why);
     if (!reference)
