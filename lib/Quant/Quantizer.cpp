@@ -134,11 +134,9 @@ void chooseGroups(const double *w, int64_t stride, int64_t rows, int64_t n,
   }
   Eigen::VectorXd cost =
       scoreCandidates(w, stride, rows, n, bits, cand.data(), clips, m, ld);
-  std::vector<double> best(rows);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t c = argmin(cost, r * clips, clips); // ties keep the larger clip
     params[r] = cand[r * clips + c];
-    best[r] = grid[c];
     clipsOut[r] = grid[c];
   }
   if (search == ScaleSearch::Clip)
@@ -156,8 +154,9 @@ void chooseGroups(const double *w, int64_t stride, int64_t rows, int64_t n,
     for (int64_t c = 0; c < count; ++c) {
       double fl = symmetric ? kHalf[c] : kEnds[c / 5];
       double fh = symmetric ? kHalf[c] : kEnds[c % 5];
-      cand[r * count + c] = rangeParams(lo[r] * best[r] * fl,
-                                        hi[r] * best[r] * fh, bits, symmetric);
+      cand[r * count + c] = rangeParams(lo[r] * clipsOut[r] * fl,
+                                        hi[r] * clipsOut[r] * fh, bits,
+                                        symmetric);
     }
   cost = scoreCandidates(w, stride, rows, n, bits, cand.data(), count, m, ld);
   double maxq = std::ldexp(1.0, bits) - 1;
@@ -187,6 +186,21 @@ void chooseGroups(const double *w, int64_t stride, int64_t rows, int64_t n,
     double span = symmetric ? 2 * std::max(-lo[r], hi[r]) : hi[r] - lo[r];
     clipsOut[r] = span > 0 ? p.scale * maxq / span : 1.0;
   }
+}
+
+/// M (K×K) as gptq and the float target factor it: an input never seen (a
+/// diagonal entry ≤ 0) gets the mean diagonal, its error costing nothing;
+/// `damping` is what to add to the diagonal, `dampFraction` of that mean.
+Eigen::MatrixXd fillUnseen(const double *m, int64_t k, double dampFraction,
+                           double &damping) {
+  Eigen::MatrixXd h = Eigen::Map<const RowMatrix>(m, k, k);
+  double meanDiag = h.diagonal().mean();
+  double fill = meanDiag > 0 ? meanDiag : 1.0;
+  for (int64_t i = 0; i < k; ++i)
+    if (h(i, i) <= 0)
+      h(i, i) = fill;
+  damping = dampFraction * fill;
+  return h;
 }
 
 enum class ClipRule { MinMax, WeightMse, Weighted };
@@ -444,12 +458,8 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
                   const Config &config, const double *m, QuantizedWeight &out,
                   std::string *why, double dampFraction) {
   int64_t k = cols;
-  Eigen::Map<const RowMatrix> mm(m, k, k);
-  Eigen::MatrixXd h = mm;
-  double meanDiag = h.diagonal().mean();
-  for (int64_t i = 0; i < k; ++i)
-    if (h(i, i) <= 0) // an input never seen: its error costs nothing
-      h(i, i) = meanDiag > 0 ? meanDiag : 1.0;
+  double damping;
+  Eigen::MatrixXd h = fillUnseen(m, k, dampFraction, damping);
   // act-order: columns in descending order of diag(M), so the inputs whose
   // error costs most are quantized while the most columns are left to
   // absorb it. Ties keep their order. M is permuted in place (rows, then
@@ -469,7 +479,7 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
     h = p.transpose() * h;
     h = h * p;
   }
-  h.diagonal().array() += dampFraction * (meanDiag > 0 ? meanDiag : 1.0);
+  h.diagonal().array() += damping;
   Eigen::LLT<Eigen::MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) {
     *why = "the statistic is not positive definite after damping";
@@ -595,13 +605,10 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
                  const double *e, std::vector<float> &target, std::string *why,
                  double dampFraction) {
   int64_t k = cols;
-  Eigen::Map<const RowMatrix> hm(h, k, k), em(e, k, k);
-  Eigen::MatrixXd damped = hm;
-  double meanDiag = damped.diagonal().mean();
-  for (int64_t i = 0; i < k; ++i)
-    if (damped(i, i) <= 0)
-      damped(i, i) = meanDiag > 0 ? meanDiag : 1.0;
-  damped.diagonal().array() += dampFraction * (meanDiag > 0 ? meanDiag : 1.0);
+  Eigen::Map<const RowMatrix> em(e, k, k);
+  double damping;
+  Eigen::MatrixXd damped = fillUnseen(h, k, dampFraction, damping);
+  damped.diagonal().array() += damping;
   Eigen::LLT<Eigen::MatrixXd> llt(damped);
   if (llt.info() != Eigen::Success) {
     *why = "the statistic is not positive definite after damping";
