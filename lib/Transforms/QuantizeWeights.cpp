@@ -100,11 +100,15 @@ struct Settings {
 };
 
 /// Per-layer progress with an ETA on stderr.
+/// "quantize: <stage><unit> i/N <name>, T s, ETA E s", a unit being a layer,
+/// or a stage of sequential quantization.
 class Progress {
 public:
-  Progress(bool quiet, std::string stage, size_t total)
+  Progress(bool quiet, std::string stage, size_t total,
+           llvm::StringRef unit = "layer")
       : quiet(quiet), tty(isatty(STDERR_FILENO)), stage(std::move(stage)),
-        total(total), start(std::chrono::steady_clock::now()) {}
+        unit(unit.str()), total(total),
+        start(std::chrono::steady_clock::now()) {}
   void step(llvm::StringRef name) {
     ++done;
     if (quiet)
@@ -113,17 +117,17 @@ public:
                          std::chrono::steady_clock::now() - start)
                          .count();
     double eta = elapsed / done * (total - done);
-    llvm::errs() << llvm::formatv("{0}quantize: {1}layer {2}/{3} {4}, "
+    llvm::errs() << llvm::formatv("{0}quantize: {1}{8} {2}/{3} {4}, "
                                   "{5:f1} s, ETA {6:f1} s{7}",
                                   tty ? "\r\033[K" : "", stage, done, total,
-                                  name, elapsed, eta, tty ? "" : "\n");
+                                  name, elapsed, eta, tty ? "" : "\n", unit);
     if (tty && done == total)
       llvm::errs() << "\n";
   }
 
 private:
   bool quiet, tty;
-  std::string stage;
+  std::string stage, unit;
   size_t total, done = 0;
   std::chrono::steady_clock::time_point start;
 };
@@ -783,8 +787,7 @@ struct QuantizeWeightsPass
     // Forward passes run side by side, so each kernel keeps to its caller.
     if (threads > 1)
       runner->setKernelThreads(1);
-    bool tty = isatty(STDERR_FILENO);
-    auto start = std::chrono::steady_clock::now();
+    Progress progress(quiet, "", stages.size(), "sequential stage");
     for (size_t st = 0; st < stages.size(); ++st) {
       // This stage's statistics, from the model as quantized so far.
       q::StatisticsFile stageStats;
@@ -867,20 +870,10 @@ struct QuantizeWeightsPass
                                  q::Sequences::All, lam, "", reportRows,
                                  filter)))
         return failure();
-      if (!quiet) {
-        double elapsed = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-        double eta = elapsed / (st + 1) * (stages.size() - st - 1);
-        llvm::errs() << llvm::formatv(
-            "{0}quantize: sequential stage {1}/{2} ({3} layer{4}, {5} "
-            "windows), {6:f1} s, ETA {7:f1} s{8}",
-            tty ? "\r\033[K" : "", st + 1, stages.size(), keys.size(),
-            keys.size() == 1 ? "" : "s", windows.size(), elapsed, eta,
-            tty ? "" : "\n");
-        if (tty && st + 1 == stages.size())
-          llvm::errs() << "\n";
-      }
+      progress.step(llvm::formatv("({0} layer{1}, {2} windows)", keys.size(),
+                                  keys.size() == 1 ? "" : "s",
+                                  windows.size())
+                        .str());
     }
     return success();
   }
