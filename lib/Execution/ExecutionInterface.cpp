@@ -34,41 +34,20 @@ using namespace mlir::smq;
 
 namespace {
 
-class JitTokenModel : public TokenModelRunner {
-public:
+/// A module copied into a context of its own and compiled there.
+struct JitCopy {
   // Declared first, destroyed last: the module and the code live in it.
   std::unique_ptr<MLIRContext> context;
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<CompiledModel> model;
-  int64_t length = 0, vocab = 0;
-  std::vector<std::string> names;
 
-  int64_t sequenceLength() const override { return length; }
-  int64_t vocabulary() const override { return vocab; }
-  void setKernelThreads(int threads) override {
-    smq_rt_set_num_threads(threads);
-  }
-  const std::vector<std::string> &outputNames() const override {
-    return names;
-  }
-
-  LogicalResult run(ArrayRef<int64_t> tokens, std::vector<float> &logits,
-                    std::string *why) override {
-    if (vocab == 0) {
-      *why = "expected the first output to be f32 [1, T, V] logits";
-      return failure();
-    }
-    std::vector<::smq::HostArray> outputs;
-    if (failed(runOutputs(tokens, outputs, why)))
-      return failure();
-    const ::smq::HostArray &out = outputs.front();
-    logits.assign(out.data<float>(), out.data<float>() + length * vocab);
-    return success();
-  }
+  /// Copies `source` (weights shared), applies `prepare` and compiles.
+  LogicalResult make(ModuleOp source,
+                     function_ref<LogicalResult(ModuleOp)> prepare,
+                     std::string *why);
 
   LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat, int64_t n,
-                              int64_t k, bool heldAsW,
-                              std::string *why) override {
+                              int64_t k, bool heldAsW, std::string *why) {
     auto &blobs = DenseResourceElementsHandle::getManagerInterface(
                       context.get())
                       .getBlobManager();
@@ -90,7 +69,7 @@ public:
       return kn;
     };
     // smq-pack-f32-weights stored a matmul weight's panels under this key,
-    // in a blob of this runner's context that the code reads on every call.
+    // in a blob of this context that the code reads on every call.
     AsmResourceBlob *panels = blobOf((key + ".panels").str());
     size_t panelBytes = static_cast<size_t>(::smq::f32PanelCount(n)) * k *
                         ::smq::kF32PanelWidth * sizeof(float);
@@ -116,10 +95,22 @@ public:
            "rewrite (packed panels of an smq.matmul, or an smq.gemm's B)";
     return failure();
   }
+};
 
-  LogicalResult runOutputs(ArrayRef<int64_t> tokens,
-                           std::vector<::smq::HostArray> &outputs,
-                           std::string *why) override {
+class JitTokenModel : public TokenModelRunner {
+public:
+  JitCopy jit;
+  int64_t length = 0, vocab = 0;
+
+  int64_t sequenceLength() const override { return length; }
+  int64_t vocabulary() const override { return vocab; }
+
+  LogicalResult run(ArrayRef<int64_t> tokens, std::vector<float> &logits,
+                    std::string *why) override {
+    if (vocab == 0) {
+      *why = "expected the first output to be f32 [1, T, V] logits";
+      return failure();
+    }
     if (static_cast<int64_t>(tokens.size()) != length) {
       *why = "expected " + std::to_string(length) + " tokens, got " +
              std::to_string(tokens.size());
@@ -130,9 +121,33 @@ public:
     input.shape = {1, length};
     input.bytes.resize(length * 8);
     std::memcpy(input.bytes.data(), tokens.data(), length * 8);
-    if (!model->run({&input}, outputs, why))
+    std::vector<::smq::HostArray> outputs;
+    if (!jit.model->run({&input}, outputs, why))
       return failure();
+    const ::smq::HostArray &out = outputs.front();
+    logits.assign(out.data<float>(), out.data<float>() + length * vocab);
     return success();
+  }
+};
+
+class JitFunction : public FunctionRunner {
+public:
+  JitCopy jit;
+
+  LogicalResult run(ArrayRef<const ::smq::HostArray *> inputs,
+                    std::vector<::smq::HostArray> &outputs,
+                    std::string *why) override {
+    return success(jit.model->run(
+        std::vector<const ::smq::HostArray *>(inputs.begin(), inputs.end()),
+        outputs, why));
+  }
+  void setKernelThreads(int threads) override {
+    smq_rt_set_num_threads(threads);
+  }
+  LogicalResult replaceWeight(StringRef key, ArrayRef<float> wHat, int64_t n,
+                              int64_t k, bool heldAsW,
+                              std::string *why) override {
+    return jit.replaceWeight(key, wHat, n, k, heldAsW, why);
   }
 };
 
@@ -180,6 +195,39 @@ void ownWeightsOfGemms(ModuleOp copy) {
   });
 }
 
+LogicalResult JitCopy::make(ModuleOp source,
+                            function_ref<LogicalResult(ModuleOp)> prepare,
+                            std::string *why) {
+  DialectRegistry registry;
+  registerCompilerDialects(registry);
+  context =
+      std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  why->clear();
+  ScopedDiagnosticHandler collect(context.get(), [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error)
+      *why += (why->empty() ? "" : "; ") + diag.str();
+    return success();
+  });
+  std::string text;
+  {
+    llvm::raw_string_ostream os(text);
+    source->print(os, OpPrintingFlags().enableDebugInfo().elideLargeResourceString(
+                          0));
+  }
+  module = parseSourceString<ModuleOp>(text, ParserConfig(context.get()));
+  if (!module) {
+    *why = "cannot copy the module: " + *why;
+    return failure();
+  }
+  if (failed(shareWeights(*module, source.getContext(), why)))
+    return failure();
+  if (prepare && failed(prepare(*module)))
+    return failure();
+  ownWeightsOfGemms(*module);
+  model = CompiledModel::compile(*module, {});
+  return success(model != nullptr);
+}
+
 class JitExecutionInterface : public SmqExecutionInterface {
 public:
   using SmqExecutionInterface::SmqExecutionInterface;
@@ -189,56 +237,31 @@ public:
                     function_ref<LogicalResult(ModuleOp)> prepare, int threads,
                     std::string *why) const override {
     auto runner = std::make_unique<JitTokenModel>();
-    DialectRegistry registry;
-    registerCompilerDialects(registry);
-    runner->context = std::make_unique<MLIRContext>(
-        registry, MLIRContext::Threading::DISABLED);
-    why->clear();
-    ScopedDiagnosticHandler collect(runner->context.get(),
-                                    [&](Diagnostic &diag) {
-                                      if (diag.getSeverity() ==
-                                          DiagnosticSeverity::Error)
-                                        *why += (why->empty() ? "" : "; ") +
-                                                diag.str();
-                                      return success();
-                                    });
-    std::string text;
-    {
-      llvm::raw_string_ostream os(text);
-      module->print(os, OpPrintingFlags()
-                            .enableDebugInfo()
-                            .elideLargeResourceString(0));
-    }
-    runner->module = parseSourceString<ModuleOp>(
-        text, ParserConfig(runner->context.get()));
-    if (!runner->module) {
-      *why = "cannot copy the module: " + *why;
+    if (failed(runner->jit.make(module, prepare, why)))
       return nullptr;
-    }
-    if (failed(shareWeights(*runner->module, module.getContext(), why)))
-      return nullptr;
-    if (prepare && failed(prepare(*runner->module)))
-      return nullptr;
-    ownWeightsOfGemms(*runner->module);
-    runner->model = CompiledModel::compile(*runner->module, {});
-    if (!runner->model)
-      return nullptr;
-    const auto &inputs = runner->model->inputs();
-    const auto &outputs = runner->model->outputs();
+    const auto &inputs = runner->jit.model->inputs();
+    const auto &outputs = runner->jit.model->outputs();
     if (inputs.size() != 1 || inputs[0].dtype != ::smq::DType::I64 ||
         inputs[0].shape.size() != 2 || inputs[0].shape[0] != 1) {
       *why = "expected one int64 [1, T] token input";
       return nullptr;
     }
     runner->length = inputs[0].shape[1];
-    // Logits first, for run(); a model without them still runs with
-    // runOutputs (vocabulary() is then 0).
+    // Logits first; vocabulary() is 0 for a model without them.
     if (!outputs.empty() && outputs[0].dtype == ::smq::DType::F32 &&
         outputs[0].shape.size() == 3 && outputs[0].shape[0] == 1 &&
         outputs[0].shape[1] == runner->length)
       runner->vocab = outputs[0].shape[2];
-    for (const TensorSpec &spec : outputs)
-      runner->names.push_back(spec.name);
+    smq_rt_set_num_threads(threads);
+    return runner;
+  }
+
+  std::unique_ptr<FunctionRunner> compileFunction(ModuleOp module,
+                                                  int threads,
+                                                  std::string *why) const override {
+    auto runner = std::make_unique<JitFunction>();
+    if (failed(runner->jit.make(module, nullptr, why)))
+      return nullptr;
     smq_rt_set_num_threads(threads);
     return runner;
   }

@@ -21,6 +21,7 @@
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
+#include "smq/Transforms/FunctionSegments.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinDialect.h"
@@ -28,13 +29,14 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "mlir/Analysis/SliceAnalysis.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Regex.h"
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <thread>
 #include <unistd.h>
@@ -721,139 +723,270 @@ struct QuantizeWeightsPass
                                      double lam,
                                      std::vector<std::string> *reportRows) {
     std::vector<WeightUse> uses = collectWeightUses(module, s);
+    if (uses.empty())
+      return success();
+    // A stage's weights, each with its K and which of the stage's distinct
+    // inputs it takes; and where its segment of the model starts.
+    struct Stage {
+      Operation *cut;
+      std::vector<std::pair<std::string, int64_t>> keys;
+      std::vector<size_t> inputOf;
+      SmallVector<Value> inputs;
+    };
     // The file's one-shot statistics are not used here, but they say it was
     // calibrated on this model. Each stage's weights and their K are read
     // before any rewrite erases the ops the uses point at.
     llvm::StringMap<bool> heldAsW;
     bool missing = false;
-    std::vector<std::vector<std::pair<std::string, int64_t>>> stages;
-    for (const auto &stage : sequentialStages(uses)) {
-      stages.emplace_back();
-      for (const WeightUse &use : stage) {
+    std::vector<Stage> stages;
+    for (const auto &group : sequentialStages(uses)) {
+      Stage stage{group.front().op, {}, {}, {}};
+      for (const WeightUse &use : group) {
         int64_t k =
             cast<RankedTensorType>(use.input.getType()).getShape().back();
         if (!statisticsFor(use.op, use.key, k, stats))
           missing = true;
         // A weight shared with an earlier stage was quantized with it.
-        if (heldAsW.try_emplace(use.key, use.holdsW).second)
-          stages.back().push_back({use.key, k});
+        if (!heldAsW.try_emplace(use.key, use.holdsW).second)
+          continue;
+        stage.keys.push_back({use.key, k});
+        auto *at = llvm::find(stage.inputs, use.input);
+        stage.inputOf.push_back(at - stage.inputs.begin());
+        if (at == stage.inputs.end())
+          stage.inputs.push_back(use.input);
       }
-      if (stages.back().empty())
-        stages.pop_back();
+      // Nothing left to quantize: its ops run in the previous segment.
+      if (!stage.keys.empty())
+        stages.push_back(std::move(stage));
     }
     if (missing)
       return failure();
+    auto func = dyn_cast<func::FuncOp>(uses.front().op->getParentOp());
+    if (!func || llvm::any_of(uses, [&](const WeightUse &use) {
+          return use.op->getParentOp() != func;
+        }))
+      return module.emitError() << "sequential runs the model a stage at a "
+                                   "time, and needs every weight op in the "
+                                   "body of one function";
+    // Which weights each segment's ops use, to give a segment the quantized
+    // values of a weight an earlier stage shares with it.
+    std::vector<llvm::StringSet<>> usedIn(stages.size());
+    for (size_t use = 0, seg = 0; use < uses.size(); ++use) {
+      if (seg + 1 < stages.size() && uses[use].op == stages[seg + 1].cut)
+        ++seg;
+      usedIn[seg].insert(uses[use].key);
+    }
+    SmallVector<Operation *> cuts;
+    SmallVector<SmallVector<Value>> extra;
+    for (size_t st = 0; st < stages.size(); ++st) {
+      if (st)
+        cuts.push_back(stages[st].cut);
+      extra.push_back(stages[st].inputs);
+    }
+    FailureOr<FunctionSegments> segments = cutFunction(func, cuts, extra);
+    if (failed(segments))
+      return failure();
+    // runOnOperation checked the window length against the model's.
+    int64_t length = stats.windowLength;
+    const SmallVector<Value> &first = segments->live.front();
+    auto tokenType = first.size() == 1
+                         ? dyn_cast<RankedTensorType>(first[0].getType())
+                         : RankedTensorType();
+    if (!tokenType || !tokenType.getElementType().isInteger(64) ||
+        tokenType.getShape() != ArrayRef<int64_t>{1, length})
+      return module.emitError() << "sequential runs the model on token "
+                                   "windows, and needs one int64 [1, "
+                                << length << "] input";
     const SmqExecutionInterface *exec =
         executionEngine(module, "sequential", "; give sequential=false");
     if (!exec)
       return failure();
     int threads = threadsFor(s);
-    std::string why;
-    auto exposeActivations = [](ModuleOp copy) {
-      PassManager pm(copy.getContext());
-      pm.addPass(createSmqExposeActivations());
-      return pm.run(copy);
+
+    // The values live at the current cut, per window: of the model as
+    // quantized so far, of the float model (for the float target), and of
+    // the quantized model on each window's neighbour (for D).
+    using State = std::vector<::smq::HostArray>;
+    auto tokens = [&](ArrayRef<int64_t> window) {
+      State state(1);
+      state[0].dtype = ::smq::DType::I64;
+      state[0].shape = {1, length};
+      state[0].bytes.resize(length * 8);
+      std::memcpy(state[0].bytes.data(), window.data(), length * 8);
+      return state;
     };
-    auto runner =
-        exec->compileTokenModel(module, exposeActivations, threads, &why);
-    if (!runner)
-      return module.emitError() << "sequential cannot run the model: " << why;
-    // With a float target, the float model's inputs of each layer too.
-    std::unique_ptr<TokenModelRunner> floatRunner;
-    if (s.floatTarget) {
-      floatRunner =
-          exec->compileTokenModel(module, exposeActivations, threads, &why);
-      if (!floatRunner)
-        return module.emitError()
-               << "sequential cannot run the float model: " << why;
-    }
-    // runOnOperation checked the window length against the model's.
-    int64_t length = stats.windowLength;
-    llvm::StringMap<size_t> outputOf;
-    for (size_t i = 0; i < runner->outputNames().size(); ++i) {
-      StringRef name = runner->outputNames()[i];
-      if (name.consume_front(kObservePrefix))
-        outputOf[name] = i;
-    }
     std::vector<std::vector<int64_t>> windows;
     for (int64_t w = 0; w < stats.windows(); ++w)
       windows.emplace_back(stats.windowTokens.begin() + w * length,
                            stats.windowTokens.begin() + (w + 1) * length);
-    std::vector<std::vector<int64_t>> neighbours =
-        q::neighbourWindows(windows, stats.seed);
-
     // D enters M only through λ, and the report's smoothness errors.
     bool needD = lam != 0 || reportRows;
-    // Forward passes run side by side, so each kernel keeps to its caller.
-    if (threads > 1)
-      runner->setKernelThreads(1);
+    std::vector<State> quantState, floatState, nearState;
+    for (const auto &window : windows) {
+      quantState.push_back(tokens(window));
+      if (s.floatTarget)
+        floatState.push_back(quantState.back());
+    }
+    if (needD)
+      for (const auto &near : q::neighbourWindows(windows, stats.seed))
+        nearState.push_back(tokens(near));
+
+    // Runs `task(i)` for i < n, `threads` at a time; each kernel then keeps
+    // to its caller's thread. Every task writes only its own result, so the
+    // order they run in changes nothing.
+    auto parallel = [&](size_t n, const std::function<void(size_t)> &task) {
+      std::atomic<size_t> next{0};
+      auto worker = [&] {
+        for (size_t i; (i = next++) < n;)
+          task(i);
+      };
+      std::vector<std::thread> pool;
+      for (int t = 1; t < threads && static_cast<size_t>(t) < n; ++t)
+        pool.emplace_back(worker);
+      worker();
+      for (auto &t : pool)
+        t.join();
+    };
+
+    // Ŵ and K of each weight a later segment shares.
+    llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
     Progress progress(quiet, "", stages.size(), "sequential stage");
     for (size_t st = 0; st < stages.size(); ++st) {
+      const Stage &stage = stages[st];
+      bool last = st + 1 == stages.size();
+      const SmallVector<Value> &live = segments->live[st];
+      size_t carried = last ? 0 : segments->live[st + 1].size();
+      // Each input is carried into the segment, or computed inside it; then
+      // the segment runs before the stage is quantized, to observe it.
+      std::vector<std::optional<size_t>> inState;
+      bool observeByRunning = false;
+      for (Value input : stage.inputs) {
+        auto *at = llvm::find(live, input);
+        inState.push_back(at == live.end()
+                              ? std::nullopt
+                              : std::optional<size_t>(at - live.begin()));
+        observeByRunning |= at == live.end();
+      }
+      std::unique_ptr<FunctionRunner> runner;
+      std::string why;
+      if (!last || observeByRunning) {
+        runner = exec->compileFunction(*segments->modules[st], threads, &why);
+        if (!runner)
+          return module.emitError()
+                 << "sequential cannot run segment " << st + 1 << " of "
+                 << stages.size() << ": " << why;
+        if (threads > 1)
+          runner->setKernelThreads(1);
+        for (const auto &entry : usedIn[st]) {
+          auto known = sharedLater.find(entry.getKey());
+          if (known == sharedLater.end())
+            continue;
+          const auto &[wHat, k] = known->second;
+          StringRef key = known->getKey();
+          if (failed(runner->replaceWeight(key, wHat, wHat.size() / k, k,
+                                           heldAsW.lookup(key), &why)))
+            return module.emitError() << "sequential: " << why;
+        }
+      }
+      // Runs the segment on `state`; `out` gets what it returns.
+      auto run = [&](const State &state, State &out,
+                     std::string &error) -> bool {
+        std::vector<const ::smq::HostArray *> in;
+        for (const auto &a : state)
+          in.push_back(&a);
+        if (succeeded(runner->run(in, out, &error)))
+          return true;
+        if (error.empty())
+          error = "segment " + std::to_string(st + 1) + " failed to run";
+        return false;
+      };
+      // An input of the stage, for one window: from the state, or from what
+      // running the segment on it returned.
+      auto inputOf = [&](size_t input, const State &state,
+                         const State &ran) -> const ::smq::HostArray & {
+        return inState[input] ? state[*inState[input]]
+                              : ran[carried + input];
+      };
+
       // This stage's statistics, from the model as quantized so far.
       q::StatisticsFile stageStats;
       llvm::StringSet<> keys;
-      std::vector<std::pair<size_t, q::LayerStatistics *>> observed;
-      for (const auto &[key, k] : stages[st]) {
+      for (const auto &[key, k] : stage.keys) {
         keys.insert(key);
-        auto out = outputOf.find(key);
-        if (out == outputOf.end())
-          return module.emitError()
-                 << "sequential: the model exposes no input of '" << key
-                 << "'";
-        auto &layer = stageStats.layers[key];
-        layer = q::LayerStatistics(k, stats.diagonal);
-        observed.push_back({out->second, &layer});
+        stageStats.layers[key] = q::LayerStatistics(k, stats.diagonal);
       }
-      // Per window, the forward passes run side by side (each kernel on
-      // its caller's thread), then H and D on this thread while E is summed
-      // on another. Each statistic still adds the windows in order, so the
-      // result is the same at any thread count.
-      std::vector<::smq::HostArray> outputs, outputsNear, outputsFloat;
-      std::vector<std::thread> helpers;
-      // Runs `fn` on a thread of its own when there are cores to spare.
-      auto aside = [&](std::function<void()> fn) {
-        if (threads > 1)
-          helpers.emplace_back(std::move(fn));
-        else
-          fn();
-      };
-      auto joinAll = [&] {
-        for (auto &t : helpers)
-          t.join();
-        helpers.clear();
-      };
-      for (size_t w = 0; w < windows.size(); ++w) {
-        std::string whyNear, whyFloat;
-        LogicalResult near = success(), flt = success();
-        if (needD)
-          aside([&] {
-            near = runner->runOutputs(neighbours[w], outputsNear, &whyNear);
-          });
-        if (floatRunner)
-          aside([&] {
-            flt = floatRunner->runOutputs(windows[w], outputsFloat, &whyFloat);
-          });
-        LogicalResult here = runner->runOutputs(windows[w], outputs, &why);
-        joinAll();
-        if (failed(here) || failed(near) || failed(flt))
-          return module.emitError()
-                 << "sequential: "
-                 << (failed(here) ? why : failed(near) ? whyNear : whyFloat);
-        if (floatRunner)
-          aside([&] {
-            for (auto &[index, layer] : observed)
-              layer->accumulateShift(outputsFloat[index].data<float>(),
-                                     outputs[index].data<float>(),
-                                     outputs[index].numElements() / layer->k);
-          });
-        for (auto &[index, layer] : observed) {
-          const ::smq::HostArray &x = outputs[index];
-          layer->accumulate(x.data<float>(),
-                            needD ? outputsNear[index].data<float>() : nullptr,
-                            x.numElements() / layer->k,
-                            q::isHeldOut(w, stats.holdout));
+      // A few windows at a time: their runs side by side, then the
+      // statistics add each window in order (E on a thread of its own), so
+      // the result is the same at any thread count.
+      size_t batch = std::max(1, threads);
+      std::vector<State> ranQuant(batch), ranFloat(batch), ranNear(batch);
+      std::vector<std::string> errors(3 * batch);
+      for (size_t w0 = 0; w0 < windows.size(); w0 += batch) {
+        size_t count = std::min(batch, windows.size() - w0);
+        bool runFloat = s.floatTarget && (!last || observeByRunning);
+        parallel(3 * count, [&](size_t task) {
+          size_t i = task / 3, w = w0 + i;
+          switch (task % 3) {
+          case 0:
+            if (runFloat && !run(floatState[w], ranFloat[i], errors[task]))
+              return;
+            break;
+          case 1:
+            if (observeByRunning &&
+                !run(quantState[w], ranQuant[i], errors[task]))
+              return;
+            break;
+          case 2:
+            if (observeByRunning && needD &&
+                !run(nearState[w], ranNear[i], errors[task]))
+              return;
+            break;
+          }
+          errors[task].clear();
+        });
+        for (const std::string &error : errors)
+          if (!error.empty())
+            return module.emitError() << "sequential: " << error;
+        for (size_t i = 0; i < count; ++i) {
+          size_t w = w0 + i;
+          std::thread shift;
+          if (s.floatTarget) {
+            auto accumulateShift = [&] {
+              for (size_t l = 0; l < stage.keys.size(); ++l) {
+                auto &layer = stageStats.layers[stage.keys[l].first];
+                const auto &x = inputOf(stage.inputOf[l], quantState[w],
+                                        ranQuant[i]);
+                const auto &xf = inputOf(stage.inputOf[l], floatState[w],
+                                         ranFloat[i]);
+                layer.accumulateShift(xf.data<float>(), x.data<float>(),
+                                      x.numElements() / layer.k);
+              }
+            };
+            if (threads > 1)
+              shift = std::thread(accumulateShift);
+            else
+              accumulateShift();
+          }
+          for (size_t l = 0; l < stage.keys.size(); ++l) {
+            auto &layer = stageStats.layers[stage.keys[l].first];
+            const auto &x =
+                inputOf(stage.inputOf[l], quantState[w], ranQuant[i]);
+            const ::smq::HostArray *near =
+                needD ? &inputOf(stage.inputOf[l], nearState[w], ranNear[i])
+                      : nullptr;
+            layer.accumulate(x.data<float>(),
+                             near ? near->data<float>() : nullptr,
+                             x.numElements() / layer.k,
+                             q::isHeldOut(w, stats.holdout));
+          }
+          if (shift.joinable())
+            shift.join();
+          // The float model moves on to the next cut.
+          if (runFloat && !last) {
+            ranFloat[i].resize(carried);
+            floatState[w] = std::move(ranFloat[i]);
+          }
         }
-        joinAll();
       }
       // Quantize the stage; later stages see its quantized values.
       StageFilter filter;
@@ -861,17 +994,41 @@ struct QuantizeWeightsPass
       filter.quantized = [&](StringRef key,
                              const q::QuantizedWeight &qw) -> LogicalResult {
         std::vector<float> wHat = qw.dequantize();
-        if (failed(runner->replaceWeight(key, wHat, qw.rows, qw.cols,
-                                         heldAsW.lookup(key), &why)))
+        if (runner && failed(runner->replaceWeight(key, wHat, qw.rows,
+                                                   qw.cols,
+                                                   heldAsW.lookup(key), &why)))
           return module.emitError() << "sequential: " << why;
+        for (size_t later = st + 1; later < stages.size(); ++later)
+          if (usedIn[later].contains(key)) {
+            sharedLater[key] = {std::move(wHat), qw.cols};
+            break;
+          }
         return success();
       };
-      if (failed(quantizeMatMuls(module, s, &stageStats,
-                                 q::Sequences::All, lam, "", reportRows,
-                                 filter)))
+      if (failed(quantizeMatMuls(module, s, &stageStats, q::Sequences::All,
+                                 lam, "", reportRows, filter)))
         return failure();
-      progress.step(llvm::formatv("({0} layer{1}, {2} windows)", keys.size(),
-                                  keys.size() == 1 ? "" : "s",
+      // The quantized model (and its neighbours) move on to the next cut.
+      if (!last) {
+        size_t streams = needD ? 2 : 1;
+        std::vector<std::string> runErrors(streams * windows.size());
+        parallel(streams * windows.size(), [&](size_t task) {
+          State &state = task % streams == 0 ? quantState[task / streams]
+                                             : nearState[task / streams];
+          State out;
+          if (!run(state, out, runErrors[task]))
+            return;
+          out.resize(carried);
+          state = std::move(out);
+          runErrors[task].clear();
+        });
+        for (const std::string &error : runErrors)
+          if (!error.empty())
+            return module.emitError() << "sequential: " << error;
+      }
+      progress.step(llvm::formatv("({0} layer{1}, {2} windows)",
+                                  stage.keys.size(),
+                                  stage.keys.size() == 1 ? "" : "s",
                                   windows.size())
                         .str());
     }

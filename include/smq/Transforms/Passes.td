@@ -77,14 +77,19 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
 
     `sequential` quantizes in stages instead, in program order: a stage is
     a run of weight-bearing ops none of whose inputs depends on another of
-    the run (a block's q, k and v projections share one). For each stage
-    the float model, with every earlier stage's weights replaced by their
-    quantized values, runs again on the calibration windows and their
-    neighbours, which the statistics file keeps (format version 3); the
-    stage's H and D come from those runs, and only one stage's statistics
-    are held at a time. The model is compiled once. `lambda=auto` picks λ
-    with the file's one-shot statistics first. With `float-target`,
-    a second, float copy of the model runs too, and each layer is fitted
+    the run (a block's q, k and v projections share one). The model's
+    function is cut before each stage into segments, each compiled on its
+    own when its stage comes. The calibration windows and their neighbours
+    (which the statistics file keeps, format version 3) start at the
+    first; once a stage is quantized, its segment runs on what the one
+    before left, with the stage's quantized weights, so each stage's H and
+    D come from the model with every earlier stage quantized, and the model
+    runs about once in all, as the GPTQ reference runs block by block. Only
+    one stage's statistics and one segment's compiled code are held at a
+    time, with the values live at the current cut for every window.
+    `lambda=auto` picks λ with the file's one-shot statistics first. With
+    `float-target`, the float model's values move through the segments
+    too, and each layer is fitted
     to W' = W + W·E·H⁻¹ with E = Σ (x_float − x)xᵀ, which makes the
     quantized layer's output on its quantized-model inputs x match the
     float layer's output on the float model's inputs (GPTAQ's objective);
@@ -135,8 +140,9 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
            "original weights, before error feedback">,
     Option<"sequential", "sequential", "bool", "true",
            "search and gptq: collect each stage's statistics with the "
-           "layers before it already quantized, by running the model again "
-           "on the calibration windows the statistics file keeps">,
+           "layers before it already quantized, by running the model a "
+           "segment at a time on the calibration windows the statistics "
+           "file keeps">,
     Option<"floatTarget", "float-target", "bool", "true",
            "With sequential: fit each layer so that its output on the "
            "quantized model's inputs matches the float model's output on "
