@@ -136,7 +136,7 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
 /// exactly when E = 0. Returns false, with `why`, if H cannot be factored.
 bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
                  const double *e, std::vector<float> &target, std::string *why,
-                 double dampFraction = 0.01);
+                 double dampFraction = 0.01, int threads = 0);
 
 /// Refits every row's scales and zero points to its codes by least squares
 /// on the row's whole objective Δᵀ M Δ (M K×K, cross-group terms
