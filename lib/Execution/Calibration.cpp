@@ -4,9 +4,14 @@
 #include "smq/Execution/CompiledModel.h"
 #include "smq/Transforms/Passes.h"
 
+#include "smq/Runtime/Runtime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstring>
 
 using namespace mlir;
@@ -42,6 +47,13 @@ mlir::smq::calibrate(ModuleOp module,
     if (failed(pm.run(module)))
       return failure();
   }
+  // The value each output returns: weights that take the same input (q, k
+  // and v) get the same statistics, summed once.
+  std::vector<Value> returned;
+  if (auto main = module.lookupSymbol<func::FuncOp>("main"))
+    if (!main.getBody().empty())
+      for (Value v : main.getBody().front().getTerminator()->getOperands())
+        returned.push_back(v);
   auto model = CompiledModel::compile(module, {});
   if (!model)
     return failure();
@@ -53,12 +65,28 @@ mlir::smq::calibrate(ModuleOp module,
            std::to_string(seqLen) + "]";
     return failure();
   }
-  // Which outputs are observations, and of which weight.
+  // Which outputs are observations, and of which weight; and the distinct
+  // inputs among them, each with the weights that take it.
   std::vector<std::pair<size_t, std::string>> observed;
   for (size_t i = 0; i < model->outputs().size(); ++i) {
     StringRef name = model->outputs()[i].name;
     if (name.consume_front(kObservePrefix))
       observed.push_back({i, name.str()});
+  }
+  struct Input {
+    size_t output;
+    std::vector<std::string> keys;
+  };
+  std::vector<Input> inputs;
+  for (const auto &[index, key] : observed) {
+    auto same = llvm::find_if(inputs, [&, index = index](const Input &in) {
+      return returned.size() == model->outputs().size() &&
+             returned[in.output] == returned[index];
+    });
+    if (same == inputs.end())
+      inputs.push_back({index, {key}});
+    else
+      same->keys.push_back(key);
   }
   if (observed.empty()) {
     *why = "the model has no weight-bearing op (MatMul or Gemm with a "
@@ -80,6 +108,7 @@ mlir::smq::calibrate(ModuleOp module,
   tokens.shape = neighbour.shape = {1, static_cast<int64_t>(seqLen)};
   tokens.bytes.resize(seqLen * 8);
   neighbour.bytes.resize(seqLen * 8);
+  std::vector<::smq::quant::LayerStatistics> perInput;
   auto start = std::chrono::steady_clock::now();
   size_t n = windows.size();
   for (size_t s = 0; s < n; ++s) {
@@ -96,21 +125,39 @@ mlir::smq::calibrate(ModuleOp module,
     if (!model->run({&tokens}, out, why) ||
         !model->run({&neighbour}, outNeighbour, why))
       return failure();
-    for (const auto &[index, key] : observed) {
-      const ::smq::HostArray &x = out[index], &xn = outNeighbour[index];
-      int64_t k = x.shape.back(), rows = x.numElements() / k;
-      auto it = stats.layers.find(key);
-      if (it == stats.layers.end())
-        it = stats.layers
-                 .emplace(key, ::smq::quant::LayerStatistics(k, options.diagonal))
-                 .first;
-      it->second.accumulate(x.data<float>(), xn.data<float>(), rows, heldOut);
-    }
+    // Each input's statistics on a thread of the pool; each still adds the
+    // windows in order, so the result is the same at any thread count.
+    if (perInput.empty())
+      for (const Input &in : inputs)
+        perInput.emplace_back(out[in.output].shape.back(), options.diagonal);
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i; (i = next++) < inputs.size();) {
+        const ::smq::HostArray &x = out[inputs[i].output],
+                               &xn = outNeighbour[inputs[i].output];
+        int64_t rows = x.numElements() / perInput[i].k;
+        perInput[i].accumulate(x.data<float>(), xn.data<float>(), rows,
+                               heldOut);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < smq_rt_get_num_threads() &&
+                    static_cast<size_t>(t) < inputs.size();
+         ++t)
+      pool.emplace_back(worker);
+    worker();
+    for (auto &t : pool)
+      t.join();
     if (options.progress)
       options.progress(s + 1, n, observed.size(),
                        std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
                            .count());
   }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t j = 0; j < inputs[i].keys.size(); ++j)
+      stats.layers[inputs[i].keys[j]] = j + 1 == inputs[i].keys.size()
+                                            ? std::move(perInput[i])
+                                            : perInput[i];
   return stats;
 }

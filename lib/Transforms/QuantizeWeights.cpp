@@ -297,7 +297,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           std::vector<float> target;
           std::string why;
           if (!q::floatTarget(w.data(), n, k, h.data(),
-                              entry->shift.data(), target, &why)) {
+                              entry->shift.data(), target, &why, 0.01,
+                              s.threads)) {
             op->emitError() << "float target of '" << key << "': " << why;
             failedAny = true;
             continue;
@@ -732,6 +733,13 @@ struct QuantizeWeightsPass
       std::vector<std::pair<std::string, int64_t>> keys;
       std::vector<size_t> inputOf;
       SmallVector<Value> inputs;
+      // Read off the IR before any rewrite: each input's K, and where it
+      // is in the values carried into the segment (none: the segment
+      // computes it, and runs before the stage is quantized, to observe it).
+      std::vector<int64_t> inputK;
+      std::vector<std::optional<size_t>> inState;
+      bool observeByRunning = false;
+      size_t carriedOut = 0;
     };
     // The file's one-shot statistics are not used here, but they say it was
     // calibrated on this model. Each stage's weights and their K are read
@@ -848,25 +856,34 @@ struct QuantizeWeightsPass
         t.join();
     };
 
+    for (size_t st = 0; st < stages.size(); ++st) {
+      Stage &stage = stages[st];
+      const SmallVector<Value> &live = segments->live[st];
+      stage.carriedOut =
+          st + 1 == stages.size() ? 0 : segments->live[st + 1].size();
+      for (Value input : stage.inputs) {
+        stage.inputK.push_back(
+            cast<RankedTensorType>(input.getType()).getShape().back());
+        auto *at = llvm::find(live, input);
+        stage.inState.push_back(at == live.end()
+                                    ? std::nullopt
+                                    : std::optional<size_t>(at - live.begin()));
+        stage.observeByRunning |= at == live.end();
+      }
+      // The rewrites to come erase the ops these values came from.
+      stage.inputs.clear();
+      stage.cut = nullptr;
+    }
+    segments->live.clear();
     // Ŵ and K of each weight a later segment shares.
     llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
     Progress progress(quiet, "", stages.size(), "sequential stage");
     for (size_t st = 0; st < stages.size(); ++st) {
       const Stage &stage = stages[st];
       bool last = st + 1 == stages.size();
-      const SmallVector<Value> &live = segments->live[st];
-      size_t carried = last ? 0 : segments->live[st + 1].size();
-      // Each input is carried into the segment, or computed inside it; then
-      // the segment runs before the stage is quantized, to observe it.
-      std::vector<std::optional<size_t>> inState;
-      bool observeByRunning = false;
-      for (Value input : stage.inputs) {
-        auto *at = llvm::find(live, input);
-        inState.push_back(at == live.end()
-                              ? std::nullopt
-                              : std::optional<size_t>(at - live.begin()));
-        observeByRunning |= at == live.end();
-      }
+      size_t carried = stage.carriedOut;
+      const auto &inState = stage.inState;
+      bool observeByRunning = stage.observeByRunning;
       std::unique_ptr<FunctionRunner> runner;
       std::string why;
       if (!last || observeByRunning) {
@@ -908,13 +925,11 @@ struct QuantizeWeightsPass
                               : ran[carried + input];
       };
 
-      // This stage's statistics, from the model as quantized so far.
-      q::StatisticsFile stageStats;
-      llvm::StringSet<> keys;
-      for (const auto &[key, k] : stage.keys) {
-        keys.insert(key);
-        stageStats.layers[key] = q::LayerStatistics(k, stats.diagonal);
-      }
+      // This stage's statistics, from the model as quantized so far: one
+      // per distinct input (q, k and v share theirs), then each weight's.
+      std::vector<q::LayerStatistics> perInput;
+      for (int64_t k : stage.inputK)
+        perInput.emplace_back(k, stats.diagonal);
       // A few windows at a time: their runs side by side, then the
       // statistics add each window in order (E on a thread of its own), so
       // the result is the same at any thread count.
@@ -952,14 +967,13 @@ struct QuantizeWeightsPass
           std::thread shift;
           if (s.floatTarget) {
             auto accumulateShift = [&] {
-              for (size_t l = 0; l < stage.keys.size(); ++l) {
-                auto &layer = stageStats.layers[stage.keys[l].first];
-                const auto &x = inputOf(stage.inputOf[l], quantState[w],
-                                        ranQuant[i]);
-                const auto &xf = inputOf(stage.inputOf[l], floatState[w],
-                                         ranFloat[i]);
-                layer.accumulateShift(xf.data<float>(), x.data<float>(),
-                                      x.numElements() / layer.k);
+              for (size_t in = 0; in < perInput.size(); ++in) {
+                const auto &x = inputOf(in, quantState[w], ranQuant[i]);
+                const auto &xf = inputOf(in, floatState[w], ranFloat[i]);
+                perInput[in].accumulateShift(xf.data<float>(),
+                                             x.data<float>(),
+                                             x.numElements() /
+                                                 perInput[in].k);
               }
             };
             if (threads > 1)
@@ -967,17 +981,14 @@ struct QuantizeWeightsPass
             else
               accumulateShift();
           }
-          for (size_t l = 0; l < stage.keys.size(); ++l) {
-            auto &layer = stageStats.layers[stage.keys[l].first];
-            const auto &x =
-                inputOf(stage.inputOf[l], quantState[w], ranQuant[i]);
+          for (size_t in = 0; in < perInput.size(); ++in) {
+            const auto &x = inputOf(in, quantState[w], ranQuant[i]);
             const ::smq::HostArray *near =
-                needD ? &inputOf(stage.inputOf[l], nearState[w], ranNear[i])
-                      : nullptr;
-            layer.accumulate(x.data<float>(),
-                             near ? near->data<float>() : nullptr,
-                             x.numElements() / layer.k,
-                             q::isHeldOut(w, stats.holdout));
+                needD ? &inputOf(in, nearState[w], ranNear[i]) : nullptr;
+            perInput[in].accumulate(x.data<float>(),
+                                    near ? near->data<float>() : nullptr,
+                                    x.numElements() / perInput[in].k,
+                                    q::isHeldOut(w, stats.holdout));
           }
           if (shift.joinable())
             shift.join();
@@ -987,6 +998,18 @@ struct QuantizeWeightsPass
             floatState[w] = std::move(ranFloat[i]);
           }
         }
+      }
+      q::StatisticsFile stageStats;
+      llvm::StringSet<> keys;
+      for (size_t l = 0; l < stage.keys.size(); ++l) {
+        keys.insert(stage.keys[l].first);
+        // The last weight of an input takes its statistics; others a copy.
+        size_t in = stage.inputOf[l];
+        bool lastOfInput =
+            std::find(stage.inputOf.begin() + l + 1, stage.inputOf.end(),
+                      in) == stage.inputOf.end();
+        stageStats.layers[stage.keys[l].first] =
+            lastOfInput ? std::move(perInput[in]) : perInput[in];
       }
       // Quantize the stage; later stages see its quantized values.
       StageFilter filter;
