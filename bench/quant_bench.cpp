@@ -8,10 +8,13 @@
 // (4096×4096 at W3 g128 on 2 cores): search <= 2 s, gptq <= 10 s. Then what
 // the pass's defaults add to gptq (issue 13): the float target
 // T = W + W·E·H⁻¹ for a random E, and the least-squares refit of each row's
-// scales and zero points.
+// scales and zero points. Then what calibrating the layer costs: H and D
+// (and E, for the float target) summed over 64 windows of 128 positions,
+// as smq-calibrate and sequential mode sum them.
 //
 //===----------------------------------------------------------------------===//
 #include "smq/Quant/Quantizer.h"
+#include "smq/Quant/Statistics.h"
 
 #include <Eigen/Core>
 
@@ -90,15 +93,35 @@ int main(int argc, char **argv) {
     return 1;
   }
   auto t6 = std::chrono::steady_clock::now();
+  // Calibration: random activations stand in for the model's.
+  smq::quant::LayerStatistics layer(cols, false);
+  std::vector<float> x(128 * cols), near(128 * cols), xf(128 * cols);
+  double accumulateSeconds = 0, shiftSeconds = 0;
+  for (int window = 0; window < 64; ++window) {
+    for (int64_t i = 0; i < 128 * cols; ++i) {
+      x[i] = n(rng);
+      near[i] = x[i] + 0.1f * n(rng);
+      xf[i] = x[i] + 0.01f * n(rng);
+    }
+    auto a = std::chrono::steady_clock::now();
+    layer.accumulate(x.data(), near.data(), 128, window % 8 == 7);
+    auto b = std::chrono::steady_clock::now();
+    layer.accumulateShift(xf.data(), x.data(), 128);
+    auto c = std::chrono::steady_clock::now();
+    accumulateSeconds += seconds(a, b);
+    shiftSeconds += seconds(b, c);
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   std::printf("%lldx%lld W%lld g%lld: statistics %.2f s, search %.2f s, "
               "gptq %.2f s, float target %.2f s, gptq with refit %.2f s, "
-              "peak RSS %ld MB\n",
+              "peak RSS %ld MB\n"
+              "calibrating it on 64 windows of 128 positions (one thread): "
+              "H and D %.2f s, E %.2f s\n",
               (long long)rows, (long long)cols, (long long)bits,
               (long long)group, seconds(t0, t1), seconds(t1, t2),
               seconds(t2, t3), seconds(t4, t5), seconds(t5, t6),
-              ru.ru_maxrss / 1024);
+              ru.ru_maxrss / 1024, accumulateSeconds, shiftSeconds);
   (void)s;
   return 0;
 }
