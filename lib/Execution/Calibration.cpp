@@ -5,12 +5,12 @@
 #include "smq/Transforms/Passes.h"
 
 #include "smq/Runtime/Runtime.h"
+#include "smq/Support/Progress.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 
 #include <atomic>
-#include <chrono>
 #include <thread>
 #include <cstring>
 
@@ -109,8 +109,8 @@ mlir::smq::calibrate(ModuleOp module,
   tokens.bytes.resize(seqLen * 8);
   neighbour.bytes.resize(seqLen * 8);
   std::vector<::smq::quant::LayerStatistics> perInput;
-  auto start = std::chrono::steady_clock::now();
   size_t n = windows.size();
+  ::smq::ProgressTask progress(options.progress, "calibrate: sequence", n);
   for (size_t s = 0; s < n; ++s) {
     const auto &w = windows[s];
     bool heldOut = ::smq::quant::isHeldOut(s, options.holdout);
@@ -148,11 +148,8 @@ mlir::smq::calibrate(ModuleOp module,
     worker();
     for (auto &t : pool)
       t.join();
-    if (options.progress)
-      options.progress(s + 1, n, observed.size(),
-                       std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start)
-                           .count());
+    progress.step("(" + std::to_string(observed.size()) +
+                  (observed.size() == 1 ? " layer)" : " layers)"));
   }
   for (size_t i = 0; i < inputs.size(); ++i)
     for (size_t j = 0; j < inputs[i].keys.size(); ++j)

@@ -19,7 +19,7 @@ using namespace mlir::smq;
 namespace {
 
 struct EmbeddingAsInputPass
-    : public smq::impl::SmqEmbeddingAsInputBase<EmbeddingAsInputPass> {
+    : public mlir::smq::impl::SmqEmbeddingAsInputBase<EmbeddingAsInputPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || func.getNumArguments() == 0)

@@ -25,7 +25,7 @@ std::optional<StringRef> weightKey(Value v) {
 }
 
 struct ExposeActivationsPass
-    : public smq::impl::SmqExposeActivationsBase<ExposeActivationsPass> {
+    : public mlir::smq::impl::SmqExposeActivationsBase<ExposeActivationsPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())

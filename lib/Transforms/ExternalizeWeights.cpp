@@ -19,7 +19,7 @@ using namespace mlir::smq;
 namespace {
 
 struct ExternalizeWeightsPass
-    : public smq::impl::SmqExternalizeWeightsBase<ExternalizeWeightsPass> {
+    : public mlir::smq::impl::SmqExternalizeWeightsBase<ExternalizeWeightsPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())

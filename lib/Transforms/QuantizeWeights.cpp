@@ -21,6 +21,8 @@
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
+#include "smq/Support/Progress.h"
+#include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Transforms/FunctionSegments.h"
 
 #include "mlir/IR/Builders.h"
@@ -36,6 +38,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <thread>
@@ -49,6 +52,24 @@ namespace mlir::smq {
 using namespace mlir;
 using namespace mlir::smq;
 namespace q = ::smq::quant;
+
+StringRef mlir::smq::methodName(QuantMethod method) {
+  switch (method) {
+  case QuantMethod::Rtn:
+    return "rtn";
+  case QuantMethod::Wmse:
+    return "wmse";
+  case QuantMethod::Search:
+    return "search";
+  case QuantMethod::Gptq:
+    return "gptq";
+  }
+  llvm_unreachable("unknown method");
+}
+
+StringRef mlir::smq::criterionName(LambdaCriterion criterion) {
+  return criterion == LambdaCriterion::Kl ? "kl" : "nll";
+}
 
 namespace {
 
@@ -84,7 +105,7 @@ std::string num(double v) { return llvm::formatv("{0}", llvm::format("%g", v)); 
 
 /// What every layer is quantized with, except λ and the statistics.
 struct Settings {
-  std::string method;
+  QuantMethod method = QuantMethod::Gptq;
   int bits = 4;
   int64_t groupSize = 64;
   bool symmetric = false;
@@ -98,40 +119,8 @@ struct Settings {
   int threads = 0;
   std::optional<llvm::Regex> exclude;
   bool needsStats = false;
-  bool quiet = false;
-};
-
-/// Per-layer progress with an ETA on stderr.
-/// "quantize: <stage><unit> i/N <name>, T s, ETA E s", a unit being a layer,
-/// or a stage of sequential quantization.
-class Progress {
-public:
-  Progress(bool quiet, std::string stage, size_t total,
-           llvm::StringRef unit = "layer")
-      : quiet(quiet), tty(isatty(STDERR_FILENO)), stage(std::move(stage)),
-        unit(unit.str()), total(total),
-        start(std::chrono::steady_clock::now()) {}
-  void step(llvm::StringRef name) {
-    ++done;
-    if (quiet)
-      return;
-    double elapsed = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    double eta = elapsed / done * (total - done);
-    llvm::errs() << llvm::formatv("{0}quantize: {1}{8} {2}/{3} {4}, "
-                                  "{5:f1} s, ETA {6:f1} s{7}",
-                                  tty ? "\r\033[K" : "", stage, done, total,
-                                  name, elapsed, eta, tty ? "" : "\n", unit);
-    if (tty && done == total)
-      llvm::errs() << "\n";
-  }
-
-private:
-  bool quiet, tty;
-  std::string stage, unit;
-  size_t total, done = 0;
-  std::chrono::steady_clock::time_point start;
+  /// Where progress goes: the tool's listener, or null (quiet).
+  ::smq::ProgressListener *progress = nullptr;
 };
 
 /// A weight-bearing op: an smq.matmul by a K×N weight, or an smq.gemm
@@ -245,7 +234,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
   for (const WeightUse &use : uses)
     keys[use.key + (use.holdsW ? "/W" : "")] = true;
   // A sequential stage reports progress itself, stage by stage.
-  Progress progress(s.quiet || filter.keys, stage, keys.size());
+  ::smq::ProgressTask progress(filter.keys ? nullptr : s.progress,
+                               "quantize: " + stage + "layer", keys.size());
   for (const WeightUse &use : uses) {
     Operation *op = use.op;
     const std::string &key = use.key;
@@ -323,11 +313,11 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
       auto start = std::chrono::steady_clock::now();
       auto quantize = [&](const std::vector<double> &mm,
                           q::QuantizedWeight &out) -> bool {
-        if (s.method == "rtn")
+        if (s.method == QuantMethod::Rtn)
           out = q::quantizeRtn(w.data(), n, k, config);
-        else if (s.method == "wmse")
+        else if (s.method == QuantMethod::Wmse)
           out = q::quantizeWmse(w.data(), n, k, config);
-        else if (s.method == "search")
+        else if (s.method == QuantMethod::Search)
           out = q::quantizeSearch(w.data(), n, k, config, mm.data());
         else {
           std::string why;
@@ -388,7 +378,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             "\"refit\": {13}, \"sequential\": {14}, "
             "\"float_target\": {15}, \"smoothness_control\": \"{16}\", "
             "\"lambda\": {7}, \"mean_clip\": {8:f4}, \"seconds\": {9:f4}",
-            key, node, n, k, qw.bits, qw.groupSize, s.method, num(lam), meanClip,
+            key, node, n, k, qw.bits, qw.groupSize, methodName(s.method),
+            num(lam), meanClip,
             seconds, s.actOrder ? "true" : "false",
             s.staticGroups ? "true" : "false",
             s.scaleSearch == q::ScaleSearch::Grid ? "grid" : "clip",
@@ -471,7 +462,9 @@ struct QuantizeWeightsPass
     s.scaleSearch = scaleSearch == ScaleSearch::Grid ? q::ScaleSearch::Grid
                                                      : q::ScaleSearch::Clip;
     s.threads = threads;
-    s.quiet = quiet;
+    if (!quiet)
+      if (auto *dialect = module.getContext()->getLoadedDialect<SmqDialect>())
+        s.progress = dialect->getProgressListener();
     if (bits < 2 || bits > 8) {
       module.emitError() << "bits must be between 2 and 8, got "
                          << static_cast<int64_t>(bits.getValue());
@@ -481,17 +474,12 @@ struct QuantizeWeightsPass
       module.emitError() << "group-size must be >= 0";
       return signalPassFailure();
     }
-    if (method != "rtn" && method != "wmse" && method != "search" &&
-        method != "gptq") {
-      module.emitError() << "unknown method '" << method
-                         << "' (rtn, wmse, search or gptq)";
-      return signalPassFailure();
-    }
-    s.needsStats = method == "search" || method == "gptq";
+    StringRef methodText = methodName(method);
+    s.needsStats = method == QuantMethod::Search || method == QuantMethod::Gptq;
     if (s.control != SmoothnessControl::None && !s.needsStats) {
       module.emitError() << "smoothness-control applies to method=search "
                             "and gptq, not '"
-                         << method << "'";
+                         << methodText << "'";
       return signalPassFailure();
     }
     // sequential, float-target and refit are on by default for the methods
@@ -501,7 +489,7 @@ struct QuantizeWeightsPass
       module.emitError() << name
                          << " applies to method=search and gptq, which use "
                             "statistics, not '"
-                         << method << "'";
+                         << methodText << "'";
       return signalPassFailure();
     };
     if (!s.needsStats) {
@@ -521,12 +509,13 @@ struct QuantizeWeightsPass
                             "model's)";
       return signalPassFailure();
     }
-    if ((actOrder || staticGroups) && method != "gptq") {
+    if ((actOrder || staticGroups) && method != QuantMethod::Gptq) {
       module.emitError() << (actOrder ? "act-order" : "static-groups")
-                         << " applies to method=gptq, not '" << method << "'";
+                         << " applies to method=gptq, not '" << methodText
+                         << "'";
       return signalPassFailure();
     }
-    if (scaleSearch != ScaleSearch::Clip && method == "rtn") {
+    if (scaleSearch != ScaleSearch::Clip && method == QuantMethod::Rtn) {
       module.emitError() << "scale-search applies to wmse, search and gptq, "
                             "not 'rtn' (which takes each group's range)";
       return signalPassFailure();
@@ -541,29 +530,21 @@ struct QuantizeWeightsPass
                          << lambda << "'";
       return signalPassFailure();
     }
-    std::vector<double> grid;
-    for (llvm::StringRef item :
-         llvm::split(llvm::StringRef(lambdaGrid.getValue()), ',')) {
-      double v;
-      if (!llvm::to_float(item.trim(), v) || v < 0) {
-        module.emitError() << "lambda-grid must be comma-separated "
-                              "non-negative numbers, got '"
-                           << lambdaGrid << "'";
+    std::vector<double> grid(lambdaGrid.begin(), lambdaGrid.end());
+    if (grid.empty())
+      grid = {0, 0.25, 0.5, 1};
+    for (double v : grid)
+      if (!(v >= 0) || !std::isfinite(v)) {
+        module.emitError() << "lambda-grid takes non-negative numbers, got "
+                           << v;
         return signalPassFailure();
       }
-      grid.push_back(v);
-    }
     llvm::sort(grid);
     grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
-    if (lambdaCriterion != "nll" && lambdaCriterion != "kl") {
-      module.emitError() << "lambda-criterion must be nll or kl, got '"
-                         << lambdaCriterion << "'";
-      return signalPassFailure();
-    }
     std::optional<q::StatisticsFile> stats;
     if (s.needsStats) {
       if (statsPath.empty()) {
-        module.emitError() << "method " << method
+        module.emitError() << "method " << methodText
                            << " needs calibration statistics (stats=FILE)";
         return signalPassFailure();
       }
@@ -646,13 +627,15 @@ struct QuantizeWeightsPass
         return signalPassFailure();
       auto best = llvm::min_element(candidates, [&](const Candidate &a,
                                                     const Candidate &b) {
-        return lambdaCriterion == "kl" ? a.kl < b.kl : a.nll < b.nll;
+        return lambdaCriterion == LambdaCriterion::Kl ? a.kl < b.kl
+                                                      : a.nll < b.nll;
       });
       lam = best->lambda;
-      if (!quiet)
-        llvm::errs() << llvm::formatv(
-            "quantize: lambda=auto picked {0} (held-out {1})\n", num(lam),
-            lambdaCriterion.getValue());
+      if (s.progress)
+        s.progress->note(llvm::formatv(
+                             "quantize: lambda=auto picked {0} (held-out {1})",
+                             num(lam), criterionName(lambdaCriterion))
+                             .str());
     }
 
     std::vector<std::string> reportRows;
@@ -877,7 +860,8 @@ struct QuantizeWeightsPass
     segments->live.clear();
     // Ŵ and K of each weight a later segment shares.
     llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
-    Progress progress(quiet, "", stages.size(), "sequential stage");
+    ::smq::ProgressTask progress(s.progress, "quantize: sequential stage",
+                                 stages.size());
     for (size_t st = 0; st < stages.size(); ++st) {
       const Stage &stage = stages[st];
       bool last = st + 1 == stages.size();
@@ -1135,11 +1119,13 @@ struct QuantizeWeightsPass
       }
       candidates.push_back({lam, score.meanNll(), score.meanKl()});
       heldOutTokens = score.positions();
-      if (!quiet)
-        llvm::errs() << llvm::formatv(
-            "quantize: lambda {0}: held-out NLL {1:f6}, KL to float {2:e4} "
-            "over {3} tokens\n",
-            num(lam), score.meanNll(), score.meanKl(), score.positions());
+      if (s.progress)
+        s.progress->note(
+            llvm::formatv("quantize: lambda {0}: held-out NLL {1:f6}, KL to "
+                          "float {2:e4} over {3} tokens",
+                          num(lam), score.meanNll(), score.meanKl(),
+                          score.positions())
+                .str());
     }
     return success();
   }
@@ -1153,7 +1139,8 @@ struct QuantizeWeightsPass
       json += llvm::formatv("\"mode\": \"auto\", \"criterion\": \"{0}\", "
                             "\"picked\": {1}, \"held_out_tokens\": {2}, "
                             "\"candidates\": [",
-                            lambdaCriterion.getValue(), num(lam), heldOutTokens)
+                            criterionName(lambdaCriterion), num(lam),
+                            heldOutTokens)
                   .str();
       for (size_t i = 0; i < candidates.size(); ++i)
         json += llvm::formatv("{0}{{\"lambda\": {1}, \"nll\": {2:f8}, "

@@ -15,7 +15,9 @@
 #include "smq/Import/Onnx/OnnxImporter.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Status.h"
+#include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Support/AtomicFile.h"
+#include "smq/Support/Progress.h"
 #include "smq/Transforms/Passes.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -31,8 +33,29 @@
 
 #include <unistd.h>
 
+/// Passes the library's progress on to a C callback.
+class CallbackProgress : public smq::ProgressListener {
+public:
+  SmqProgressCallback callback = nullptr;
+  void *userData = nullptr;
+  void step(std::string_view task, size_t done, size_t total,
+            std::string_view item, double elapsedSeconds) override {
+    std::string t(task), i(item);
+    callback(userData, t.c_str(), done, total, i.c_str(), elapsedSeconds);
+  }
+  void note(std::string_view message) override {
+    std::string m(message);
+    callback(userData, nullptr, 0, 0, m.c_str(), 0.0);
+  }
+};
+
 struct SmqCompiler {
   mlir::MLIRContext context;
+  CallbackProgress progress;
+  /// The listener, or null when no callback is set.
+  smq::ProgressListener *listener() {
+    return progress.callback ? &progress : nullptr;
+  }
 };
 
 struct SmqModule {
@@ -116,6 +139,20 @@ SmqStatus *smqCompilerCreate(SmqCompiler **out) {
 }
 
 void smqCompilerDestroy(SmqCompiler *compiler) { delete compiler; }
+
+SmqStatus *smqCompilerSetProgress(SmqCompiler *compiler,
+                                  SmqProgressCallback callback,
+                                  void *userData) {
+  return guarded("smqCompilerSetProgress", [&]() -> SmqStatus * {
+    if (!compiler)
+      return fail("smqCompilerSetProgress: compiler must not be NULL");
+    compiler->progress.callback = callback;
+    compiler->progress.userData = userData;
+    compiler->context.getOrLoadDialect<mlir::smq::SmqDialect>()
+        ->setProgressListener(compiler->listener());
+    return nullptr;
+  });
+}
 
 SmqStatus *smqCompilerImportOnnx(SmqCompiler *compiler, const char *path,
                                  const SmqInputShape *shapes,
@@ -210,6 +247,7 @@ SmqStatus *smqModuleCalibrate(const SmqModule *module, const int64_t *tokens,
     copt.seed = o.seed;
     copt.diagonal = o.diagonal != 0;
     copt.holdout = o.holdout;
+    copt.progress = module->compiler->listener();
     mlir::MLIRContext &context = module->compiler->context;
     Diagnostics diagnostics(context);
     // Calibration lowers what it runs: a copy, so the module stays as is.

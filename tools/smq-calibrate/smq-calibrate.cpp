@@ -24,6 +24,7 @@
 #include "smq/Execution/Calibration.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Runtime/Runtime.h"
+#include "smq/Support/Progress.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -115,16 +116,9 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.diagonal = statsMode == "diag";
   options.holdout = holdout;
-  bool tty = isatty(STDERR_FILENO);
+  ::smq::StderrProgress stderrProgress;
   if (!quiet)
-    options.progress = [&](size_t done, size_t total, size_t layers,
-                           double elapsed) {
-      double eta = elapsed / done * (total - done);
-      errs() << format("%scalibrate: sequence %zu/%zu, %zu layers, %.1f s, "
-                       "ETA %.1f s%s",
-                       tty ? "\r" : "", done, total, layers, elapsed, eta,
-                       tty ? "" : "\n");
-    };
+    options.progress = &stderrProgress;
   std::string failure;
   auto calibrated = mlir::smq::calibrate(*module, *windows, options, &failure);
   if (mlir::failed(calibrated)) {
@@ -133,8 +127,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   smq::quant::StatisticsFile &stats = *calibrated;
-  if (!quiet && tty)
-    errs() << "\n";
   size_t n = windows->size();
 
   stats.provenance = "model=" + modelPath.getValue() +

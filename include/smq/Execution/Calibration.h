@@ -15,9 +15,12 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
-#include <functional>
 #include <string>
 #include <vector>
+
+namespace smq {
+class ProgressListener;
+} // namespace smq
 
 namespace mlir::smq {
 
@@ -27,9 +30,9 @@ struct CalibrationOptions {
   bool diagonal = false;
   /// Every holdout-th window is held out; 0: none.
   int64_t holdout = 8;
-  /// Called after each window: (done, total, layers observed, seconds so
-  /// far).
-  std::function<void(size_t, size_t, size_t, double)> progress;
+  /// Told after each window ("calibrate: sequence i/N (L layers)"); null:
+  /// nothing is reported.
+  ::smq::ProgressListener *progress = nullptr;
 };
 
 /// Calibrates `module` (changed in place: activations exposed, lowered and

@@ -7,6 +7,16 @@
 
 namespace mlir::smq {
 
+/// smq-quantize-weights' `method`.
+enum class QuantMethod { Rtn, Wmse, Search, Gptq };
+/// The name the option takes: "rtn", "wmse", "search" or "gptq".
+llvm::StringRef methodName(QuantMethod method);
+
+/// smq-quantize-weights' `lambda-criterion`: what lambda=auto minimises.
+enum class LambdaCriterion { Nll, Kl };
+/// "nll" or "kl".
+llvm::StringRef criterionName(LambdaCriterion criterion);
+
 /// smq-quantize-weights' `scale-search`: how each group's scale and zero
 /// point are chosen (smq::quant::ScaleSearch).
 enum class ScaleSearch { Clip, Grid };

@@ -111,7 +111,9 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     candidate's held-out NLL and KL) and one row per layer: shape, bits,
     group, method, λ, relative fitting and smoothness errors of the chosen
     weights and of the λ = 0 choice, the mean clip, and the time. Progress
-    goes to stderr, per layer with an ETA, unless `quiet`.
+    goes to the progress listener the tool gave the smq dialect (smq-opt's
+    prints each layer with an ETA on stderr), unless `quiet`; the pass
+    prints nothing itself.
   }];
   let options = [
     Option<"statsPath", "stats", "std::string", "\"\"",
@@ -119,16 +121,30 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"bits", "bits", "int64_t", "4", "Bits per code: 2, 3, 4 or 8">,
     Option<"groupSize", "group-size", "int64_t", "64",
            "Inputs per group; 0 for one group per output channel">,
-    Option<"method", "method", "std::string", "\"gptq\"",
-           "rtn, wmse, search or gptq">,
+    Option<"method", "method", "::mlir::smq::QuantMethod",
+           "::mlir::smq::QuantMethod::Gptq", "How each layer is quantized",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smq::QuantMethod::Rtn, "rtn",
+                        "each group's own range, rounded to nearest"),
+             clEnumValN(::mlir::smq::QuantMethod::Wmse, "wmse",
+                        "each group's clip minimising its squared error"),
+             clEnumValN(::mlir::smq::QuantMethod::Search, "search",
+                        "each group's clip minimising the M-weighted error"),
+             clEnumValN(::mlir::smq::QuantMethod::Gptq, "gptq",
+                        "GPTQ's column-by-column error feedback under M"))}]>,
     Option<"lambda", "lambda", "std::string", "\"auto\"",
            "Weight of the smoothness term: a number (0 is fitting only), or "
            "'auto' to choose it on held-out calibration sequences">,
-    Option<"lambdaGrid", "lambda-grid", "std::string", "\"0,0.25,0.5,1\"",
-           "The λ values lambda=auto tries">,
-    Option<"lambdaCriterion", "lambda-criterion", "std::string", "\"nll\"",
-           "What lambda=auto minimises on the held-out sequences: nll, or "
-           "kl (divergence from the float model)">,
+    ListOption<"lambdaGrid", "lambda-grid", "double",
+               "The λ values lambda=auto tries (default: 0,0.25,0.5,1)">,
+    Option<"lambdaCriterion", "lambda-criterion",
+           "::mlir::smq::LambdaCriterion", "::mlir::smq::LambdaCriterion::Nll",
+           "What lambda=auto minimises on the held-out sequences",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smq::LambdaCriterion::Nll, "nll",
+                        "mean next-token negative log-likelihood"),
+             clEnumValN(::mlir::smq::LambdaCriterion::Kl, "kl",
+                        "mean KL divergence from the float model"))}]>,
     Option<"symmetric", "symmetric", "bool", "false",
            "Symmetric codes (zero point at mid-range)">,
     Option<"actOrder", "act-order", "bool", "false",
@@ -181,7 +197,8 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     Option<"threads", "threads", "int", "0",
            "Threads for the numerics (0: one per core)">,
     Option<"quiet", "quiet", "bool", "false",
-           "No progress on stderr">
+           "Report no progress (it goes to the listener the tool gave the "
+           "smq dialect; smq-opt's prints to stderr)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

@@ -53,7 +53,7 @@ void callKernel(ModuleOp module, Operation *at, StringRef name,
 }
 
 struct LinalgToRuntimeCallsPass
-    : public smq::impl::SmqLinalgToRuntimeCallsBase<LinalgToRuntimeCallsPass> {
+    : public mlir::smq::impl::SmqLinalgToRuntimeCallsBase<LinalgToRuntimeCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> matmuls;
@@ -76,12 +76,12 @@ struct LinalgToRuntimeCallsPass
       if (f32)
         matmuls.push_back(op);
     });
-    SmallVector<smq::UKernelQMatMulOp> qmatmuls;
-    module.walk([&](smq::UKernelQMatMulOp op) {
+    SmallVector<mlir::smq::UKernelQMatMulOp> qmatmuls;
+    module.walk([&](mlir::smq::UKernelQMatMulOp op) {
       if (op.getNumResults() == 0)
         qmatmuls.push_back(op);
     });
-    for (smq::UKernelQMatMulOp op : qmatmuls) {
+    for (mlir::smq::UKernelQMatMulOp op : qmatmuls) {
       // {bits, group size, activations}, as the kernel reads them.
       OpBuilder b(op);
       Location loc = op.getLoc();
@@ -99,12 +99,12 @@ struct LinalgToRuntimeCallsPass
                   op.getZeroPoints(), params, op.getInit()});
       op->erase();
     }
-    SmallVector<smq::UKernelMatMulOp> panelMatmuls;
-    module.walk([&](smq::UKernelMatMulOp op) {
+    SmallVector<mlir::smq::UKernelMatMulOp> panelMatmuls;
+    module.walk([&](mlir::smq::UKernelMatMulOp op) {
       if (op.getNumResults() == 0)
         panelMatmuls.push_back(op);
     });
-    for (smq::UKernelMatMulOp op : panelMatmuls) {
+    for (mlir::smq::UKernelMatMulOp op : panelMatmuls) {
       callKernel(module, op,
                  op.getGelu() ? "smq_rt_matmul_panels_gelu_f32"
                               : "smq_rt_matmul_panels_f32",

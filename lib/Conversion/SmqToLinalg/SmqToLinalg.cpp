@@ -1220,7 +1220,7 @@ struct FoldedOnlyPattern : public OpConversionPattern<OpT> {
 //===----------------------------------------------------------------------===//
 
 struct ConvertSmqToLinalgPass
-    : public smq::impl::ConvertSmqToLinalgBase<ConvertSmqToLinalgPass> {
+    : public mlir::smq::impl::ConvertSmqToLinalgBase<ConvertSmqToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     // Fold what can be folded first: a constant-foldable op never needs a

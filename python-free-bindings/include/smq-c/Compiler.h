@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define SMQ_COMPILER_API_VERSION 2
+#define SMQ_COMPILER_API_VERSION 3
 int smqCompilerApiVersion(void);
 
 typedef struct SmqCompiler SmqCompiler;
@@ -33,6 +33,22 @@ typedef struct SmqStatistics SmqStatistics;
 
 SmqStatus *smqCompilerCreate(SmqCompiler **compiler);
 void smqCompilerDestroy(SmqCompiler *compiler);
+
+/* Long work (calibration, sequence by sequence; quantization, layer by
+ * layer or stage by stage) reports how far it has got: unit `done` of the
+ * `total` that `task` has ("calibrate: sequence", "quantize: sequential
+ * stage"), `item` naming it, `elapsedSeconds` since the task began. A
+ * one-off message (lambda=auto's choice) comes with `task` NULL and the
+ * message in `item`. Called on the thread that called into the compiler;
+ * the strings live for the call only. */
+typedef void (*SmqProgressCallback)(void *userData, const char *task,
+                                    size_t done, size_t total,
+                                    const char *item, double elapsedSeconds);
+/* Reports the compiler's progress to `callback` (NULL, the default: to
+ * nothing; the library never prints). Since version 3. */
+SmqStatus *smqCompilerSetProgress(SmqCompiler *compiler,
+                                  SmqProgressCallback callback,
+                                  void *userData);
 
 /* Specialises a graph input's shape at import: name and dims. */
 typedef struct {

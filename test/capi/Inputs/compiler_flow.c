@@ -26,6 +26,28 @@ static void expectFailure(SmqStatus *status, const char *what) {
   smqStatusDestroy(status);
 }
 
+/* What the progress callback saw: steps per task, the last of each, and
+ * one-off messages. */
+static size_t calibrateSteps, calibrateLast, calibrateTotal, stageSteps,
+    stageLast, stageTotal, notes;
+static void onProgress(void *userData, const char *task, size_t done,
+                       size_t total, const char *item, double seconds) {
+  (void)userData;
+  (void)item;
+  (void)seconds;
+  if (!task) {
+    ++notes;
+  } else if (strcmp(task, "calibrate: sequence") == 0) {
+    ++calibrateSteps;
+    calibrateLast = done;
+    calibrateTotal = total;
+  } else if (strcmp(task, "quantize: sequential stage") == 0) {
+    ++stageSteps;
+    stageLast = done;
+    stageTotal = total;
+  }
+}
+
 static char *join(const char *dir, const char *file) {
   char *p = malloc(strlen(dir) + strlen(file) + 2);
   sprintf(p, "%s/%s", dir, file);
@@ -60,6 +82,10 @@ int main(int argc, char **argv) {
     return 1;
   if (check(smqCompilerCreate(&compiler), "create"))
     return 1;
+  expectFailure(smqCompilerSetProgress(NULL, onProgress, NULL),
+                "progress without compiler");
+  if (check(smqCompilerSetProgress(compiler, onProgress, NULL), "progress"))
+    return 1;
 
   expectFailure(smqCompilerImportOnnx(compiler, "/nonexistent.onnx", NULL, 0,
                                       &missing),
@@ -89,10 +115,15 @@ int main(int argc, char **argv) {
                 "bad bits");
   expectFailure(smqModuleQuantize(module, "method=gptq stats=x", stats),
                 "stats in options");
-  if (check(smqModuleQuantize(module,
-                              "method=gptq bits=4 group-size=64 quiet=true",
+  if (check(smqModuleQuantize(module, "method=gptq bits=4 group-size=64",
                               stats),
-            "quantize") ||
+            "quantize"))
+    return 1;
+  printf("progress: calibrate %zu steps (last %zu/%zu), sequential %zu "
+         "stages (last %zu/%zu), %zu notes\n",
+         calibrateSteps, calibrateLast, calibrateTotal, stageSteps, stageLast,
+         stageTotal, notes);
+  if (check(smqCompilerSetProgress(compiler, NULL, NULL), "progress off") ||
       check(smqModuleWrite(module, mlirPath), "write module"))
     return 1;
   exportOptions.form = SMQ_ONNX_MATMULNBITS;

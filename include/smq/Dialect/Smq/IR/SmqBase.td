@@ -36,6 +36,21 @@ def Smq_Dialect : Dialect {
     file, so diagnostics point at the node a user can find in Netron.
   }];
   let hasConstantMaterializer = 1;
+  let extraClassDeclaration = [{
+    /// Where the passes report progress (see smq/Support/Progress.h): the
+    /// tool sets it, and passes print nothing themselves. Null: nowhere.
+    ::smq::ProgressListener *getProgressListener() const {
+      return progressListener;
+    }
+    void setProgressListener(::smq::ProgressListener *listener) {
+      progressListener = listener;
+    }
+
+  private:
+    ::smq::ProgressListener *progressListener = nullptr;
+
+  public:
+  }];
 }
 
 class Smq_Op<string mnemonic, list<Trait> traits = []>

@@ -4,6 +4,10 @@
 
 #include "mlir/IR/Dialect.h"
 
+namespace smq {
+class ProgressListener;
+} // namespace smq
+
 #include "smq/Dialect/Smq/IR/SmqDialect.h.inc"
 
 #endif // SMQ_DIALECT_SMQ_IR_SMQDIALECT_H
