@@ -41,6 +41,34 @@ mlir::smq::calibrate(ModuleOp module,
         return failure();
       }
   }
+  if (options.windowsOnly) {
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    auto input = main && main.getNumArguments() == 1
+                     ? dyn_cast<RankedTensorType>(main.getArgument(0).getType())
+                     : RankedTensorType();
+    if (!input || !input.getElementType().isInteger(64) ||
+        input.getShape() !=
+            ArrayRef<int64_t>{1, static_cast<int64_t>(seqLen)}) {
+      *why = "expected one int64 token input of shape [1, " +
+             std::to_string(seqLen) + "]";
+      return failure();
+    }
+    ::smq::quant::StatisticsFile stats;
+    stats.windowLength = static_cast<int64_t>(seqLen);
+    for (size_t s = 0; s < windows.size(); ++s) {
+      stats.windowTokens.insert(stats.windowTokens.end(), windows[s].begin(),
+                                windows[s].end());
+      if (::smq::quant::isHeldOut(s, options.holdout)) {
+        stats.heldOutLength = static_cast<int64_t>(seqLen);
+        stats.heldOutTokens.insert(stats.heldOutTokens.end(),
+                                   windows[s].begin(), windows[s].end());
+      }
+    }
+    stats.seed = options.seed;
+    stats.holdout = options.holdout;
+    stats.diagonal = options.diagonal;
+    return stats;
+  }
   {
     PassManager pm(module.getContext());
     pm.addPass(createSmqExposeActivations());

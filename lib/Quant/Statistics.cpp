@@ -53,7 +53,7 @@ struct Reader {
 
 LayerStatistics::LayerStatistics(int64_t k, bool diagonalOnly)
     : k(k), diagonalOnly(diagonalOnly),
-      h(diagonalOnly ? k : k * k, 0.0), d(diagonalOnly ? k : k * k, 0.0) {}
+      h(diagonalOnly ? k : k * k, 0.0) {}
 
 namespace {
 /// s += x xᵀ (or its diagonal) over `rows` positions.
@@ -100,17 +100,21 @@ void LayerStatistics::accumulate(const float *x, const float *neighbour,
                 .cast<double>() -
             xd;
   addSecondMoment(h, xd, k, diagonalOnly);
-  if (neighbour)
+  if (neighbour) {
+    if (d.empty())
+      d.assign(h.size(), 0.0);
     addSecondMoment(d, delta, k, diagonalOnly);
+  }
   positions += rows;
   if (heldOut) {
-    if (heldOutH.empty()) {
+    if (heldOutH.empty())
       heldOutH.assign(h.size(), 0.0);
-      heldOutD.assign(d.size(), 0.0);
-    }
     addSecondMoment(heldOutH, xd, k, diagonalOnly);
-    if (neighbour)
+    if (neighbour) {
+      if (heldOutD.empty())
+        heldOutD.assign(h.size(), 0.0);
       addSecondMoment(heldOutD, delta, k, diagonalOnly);
+    }
     heldOutPositions += rows;
   }
 }
@@ -134,6 +138,8 @@ std::vector<double> LayerStatistics::fullH(Sequences which) const {
   return expand(h, k, diagonalOnly);
 }
 std::vector<double> LayerStatistics::fullD(Sequences which) const {
+  if (d.empty()) // no neighbours were seen
+    return std::vector<double>(k * k, 0.0);
   if (which == Sequences::NotHeldOut && !heldOutD.empty())
     return expand(without(d, heldOutD), k, diagonalOnly);
   return expand(d, k, diagonalOnly);
@@ -166,10 +172,16 @@ bool writeStatistics(const std::string &path, const StatisticsFile &stats,
     putU64(out, s.positions);
     putU64(out, s.heldOutH.empty() ? 0 : s.heldOutPositions);
     put(out, s.h.data(), s.h.size() * 8);
-    put(out, s.d.data(), s.d.size() * 8);
+    std::vector<double> zeros(s.d.empty() ? s.h.size() : 0, 0.0);
+    const std::vector<double> &d = s.d.empty() ? zeros : s.d;
+    put(out, d.data(), d.size() * 8);
     if (!s.heldOutH.empty()) {
       put(out, s.heldOutH.data(), s.heldOutH.size() * 8);
-      put(out, s.heldOutD.data(), s.heldOutD.size() * 8);
+      std::vector<double> heldZeros(
+          s.heldOutD.empty() ? s.heldOutH.size() : 0, 0.0);
+      const std::vector<double> &hd =
+          s.heldOutD.empty() ? heldZeros : s.heldOutD;
+      put(out, hd.data(), hd.size() * 8);
     }
   }
   return writeFileAtomically(
@@ -253,6 +265,7 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
       return std::nullopt;
     }
     LayerStatistics s(static_cast<int64_t>(k), diag != 0);
+    s.d.resize(s.h.size());
     s.positions = static_cast<int64_t>(positions);
     if (!r.get(s.h.data(), s.h.size() * 8) ||
         !r.get(s.d.data(), s.d.size() * 8)) {

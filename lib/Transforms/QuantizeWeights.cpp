@@ -280,13 +280,21 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           failedAny = true;
           continue;
         }
-        std::vector<double> h = entry->fullH(which);
+        // H as the statistics hold it where it is already what is asked
+        // for: a K×K copy less (254 MB at K = 5632).
+        std::vector<double> hCopy;
+        const double *h = entry->h.data();
+        if (entry->diagonalOnly ||
+            (which == q::Sequences::NotHeldOut && !entry->heldOutH.empty())) {
+          hCopy = entry->fullH(which);
+          h = hCopy.data();
+        }
         // Sequential with a float target: fit T, so that Ŵ on this layer's
         // quantized-model inputs matches W on the float model's.
         if (!entry->shift.empty()) {
           std::vector<float> target;
           std::string why;
-          if (!q::floatTarget(w.data(), n, k, h.data(),
+          if (!q::floatTarget(w.data(), n, k, h,
                               entry->shift.data(), target, &why, 0.01,
                               s.threads)) {
             op->emitError() << "float target of '" << key << "': " << why;
@@ -295,7 +303,9 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           }
           w = std::move(target);
         }
-        d = entry->fullD(which);
+        // D counts only through λ, and in the report.
+        if (lam != 0 || reportRows)
+          d = entry->fullD(which);
         if (lam != 0 && s.control == SmoothnessControl::Ridge) {
           d.assign(k * k, 0.0);
           for (int64_t i = 0; i < k; ++i)
@@ -306,9 +316,9 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             seed = (seed ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
           d = q::gaussianControl(d.data(), k, entry->positions, seed);
         }
-        m = q::combineStatistics(h.data(), d.data(), k, lam);
+        m = q::combineStatistics(h, d.empty() ? nullptr : d.data(), k, lam);
         if (reportRows)
-          m0 = q::combineStatistics(h.data(), nullptr, k, 0.0);
+          m0 = q::combineStatistics(h, nullptr, k, 0.0);
       }
       auto start = std::chrono::steady_clock::now();
       auto quantize = [&](const std::vector<double> &mm,
@@ -602,6 +612,26 @@ struct QuantizeWeightsPass
         s.sequential = s.floatTarget = false;
       }
     }
+    // smq-calibrate --stats windows: the windows and nothing else, for
+    // models too big for one-shot statistics. Only sequential mode can use
+    // it, and only with a λ given.
+    bool windowsOnly = stats && stats->layers.empty() && stats->windows() > 0;
+    if (windowsOnly && !s.sequential)
+      return (void)(module.emitError()
+                    << "'" << statsPath
+                    << "' keeps the calibration windows only (smq-calibrate "
+                       "--stats windows), which only sequential "
+                       "quantization can use, and this model is quantized "
+                       "one-shot"),
+             signalPassFailure();
+    if (windowsOnly && autoLambda)
+      return (void)(module.emitError()
+                    << "lambda=auto scores candidates quantized with "
+                       "one-shot statistics, and '"
+                    << statsPath
+                    << "' keeps the calibration windows only (smq-calibrate "
+                       "--stats windows); give lambda a number"),
+             signalPassFailure();
     if (s.floatTarget && stats->diagonal) {
       if (floatTarget.hasValue())
         return (void)(module.emitError()
@@ -735,7 +765,9 @@ struct QuantizeWeightsPass
       for (const WeightUse &use : group) {
         int64_t k =
             cast<RankedTensorType>(use.input.getType()).getShape().back();
-        if (!statisticsFor(use.op, use.key, k, stats))
+        // A file of windows only has none to check.
+        if (!stats.layers.empty() &&
+            !statisticsFor(use.op, use.key, k, stats))
           missing = true;
         // A weight shared with an earlier stage was quantized with it.
         if (!heldAsW.try_emplace(use.key, use.holdsW).second)
@@ -969,10 +1001,10 @@ struct QuantizeWeightsPass
             const auto &x = inputOf(in, quantState[w], ranQuant[i]);
             const ::smq::HostArray *near =
                 needD ? &inputOf(in, nearState[w], ranNear[i]) : nullptr;
+            // Sequential fits use every window: no held-out share is kept.
             perInput[in].accumulate(x.data<float>(),
                                     near ? near->data<float>() : nullptr,
-                                    x.numElements() / perInput[in].k,
-                                    q::isHeldOut(w, stats.holdout));
+                                    x.numElements() / perInput[in].k);
           }
           if (shift.joinable())
             shift.join();

@@ -222,6 +222,7 @@ SmqCalibrationOptions smqCalibrationOptionsDefault(void) {
   o.seed = 0;
   o.diagonal = 0;
   o.holdout = 8;
+  o.windowsOnly = 0;
   return o;
 }
 
@@ -248,6 +249,7 @@ SmqStatus *smqModuleCalibrate(const SmqModule *module, const int64_t *tokens,
     copt.diagonal = o.diagonal != 0;
     copt.holdout = o.holdout;
     copt.progress = module->compiler->listener();
+    copt.windowsOnly = o.windowsOnly != 0;
     mlir::MLIRContext &context = module->compiler->context;
     Diagnostics diagnostics(context);
     // Calibration lowers what it runs: a copy, so the module stays as is.

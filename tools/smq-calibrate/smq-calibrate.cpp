@@ -2,7 +2,8 @@
 //
 //   smq-calibrate model (--text calib.txt --byte-tokens | --tokens ids.npy)
 //                 [--seq-len 128] [--num-seqs 64] [--seed S]
-//                 [--stats full|diag] [--holdout N] -o model.stats [--quiet]
+//                 [--stats full|diag|windows] [--holdout N] -o model.stats
+//                 [--quiet]
 //                 [--threads N]
 //
 // Runs the model on each calibration sequence and on its neighbour (one
@@ -13,7 +14,10 @@
 // on stderr unless --quiet. Every N-th sequence (--holdout, default 8) is
 // held out: its share of H and D is kept apart and its tokens are stored,
 // so that lambda=auto can score candidate quantizations on sequences their
-// statistics never saw.
+// statistics never saw. `--stats windows` runs nothing and keeps only the
+// windows, their seed and the hold-out: all that sequential quantization
+// needs, for models whose one-shot statistics would not fit (a K×K double
+// matrix per weight, two with D).
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,7 +53,9 @@ static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the neighbours"),
 // this option before parsing (see main).
 static cl::opt<std::string> statsMode(
     "statistics-mode",
-    cl::desc("--stats full: K×K statistics; --stats diag: diagonals only"),
+    cl::desc("--stats full: K×K statistics; --stats diag: diagonals only; "
+             "--stats windows: the calibration windows only, for "
+             "sequential quantization"),
     cl::init("full"), cl::cat(category));
 static cl::opt<int64_t> holdout(
     "holdout",
@@ -83,8 +89,8 @@ int main(int argc, char **argv) {
     errs() << "smq-calibrate: " << isaError << "\n";
     return 1;
   }
-  if (statsMode != "full" && statsMode != "diag") {
-    errs() << "smq-calibrate: --stats must be full or diag\n";
+  if (statsMode != "full" && statsMode != "diag" && statsMode != "windows") {
+    errs() << "smq-calibrate: --stats must be full, diag or windows\n";
     return 2;
   }
   int64_t seqLen = tokenOptions.seqLen;
@@ -115,6 +121,7 @@ int main(int argc, char **argv) {
   mlir::smq::CalibrationOptions options;
   options.seed = seed;
   options.diagonal = statsMode == "diag";
+  options.windowsOnly = statsMode == "windows";
   options.holdout = holdout;
   ::smq::StderrProgress stderrProgress;
   if (!quiet)

@@ -30,6 +30,10 @@ struct CalibrationOptions {
   bool diagonal = false;
   /// Every holdout-th window is held out; 0: none.
   int64_t holdout = 8;
+  /// Run nothing: keep the windows, seed and hold-out only (no layers), as
+  /// sequential quantization needs for models too big for one-shot
+  /// statistics. The model is still checked to take the windows.
+  bool windowsOnly = false;
   /// Told after each window ("calibrate: sequence i/N (L layers)"); null:
   /// nothing is reported.
   ::smq::ProgressListener *progress = nullptr;

@@ -73,6 +73,10 @@ typedef struct {
   uint64_t seed;    /* of the neighbour draws */
   int diagonal;     /* nonzero: diagonal statistics only */
   int64_t holdout;  /* every holdout-th sequence held out (0: none) */
+  /* nonzero: run nothing and keep the sequences only (smq-calibrate
+   * --stats windows), for sequential quantization of models whose one-shot
+   * statistics would not fit in memory. Since version 3. */
+  int windowsOnly;
 } SmqCalibrationOptions;
 /* seed 0, full statistics, holdout 8: smq-calibrate's defaults. */
 SmqCalibrationOptions smqCalibrationOptionsDefault(void);
