@@ -212,12 +212,13 @@ Eigen::MatrixXd fillUnseen(const double *m, int64_t k, double dampFraction,
 /// only the trailing system is solved. False if H is not positive definite.
 bool inverseUpperFactor(Eigen::MatrixXd h, int threads, RowMatrix &u) {
   int64_t k = h.rows();
-  Eigen::MatrixXd reversed = h.reverse();
-  h.resize(0, 0);
-  Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(std::move(reversed));
+  // In place: J H J, then its factor over it (at most two K×K matrices are
+  // held at once: 254 MB each at K = 5632).
+  h.reverseInPlace();
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> llt(h);
   if (llt.info() != Eigen::Success)
     return false;
-  const Eigen::MatrixXd &l = llt.matrixLLT();
+  const Eigen::MatrixXd &l = h;
   Eigen::MatrixXd lInv = Eigen::MatrixXd::Zero(k, k);
   constexpr int64_t kColBlock = 128;
   int64_t blocks = (k + kColBlock - 1) / kColBlock;
@@ -229,6 +230,7 @@ bool inverseUpperFactor(Eigen::MatrixXd h, int threads, RowMatrix &u) {
         .solveInPlace(x);
     lInv.block(c0, c0, k - c0, n) = x;
   });
+  h.resize(0, 0);
   u = lInv.reverse();
   return true;
 }
@@ -687,7 +689,8 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
   double damping;
   Eigen::MatrixXd damped = fillUnseen(h, k, dampFraction, damping);
   damped.diagonal().array() += damping;
-  Eigen::LLT<Eigen::MatrixXd> llt(damped);
+  // Factored in place: one K×K matrix fewer.
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(damped);
   if (llt.info() != Eigen::Success) {
     *why = "the statistic is not positive definite after damping";
     return false;

@@ -208,6 +208,11 @@ struct StageFilter {
   const llvm::StringSet<> *keys = nullptr;
   std::function<LogicalResult(StringRef key, const q::QuantizedWeight &)>
       quantized;
+  /// The stage's own statistics, which each weight's quantization may free
+  /// as soon as it is done with them (E after the float target, H and D
+  /// once M is formed), so that wide layers hold as few K×K matrices as
+  /// they can.
+  q::StatisticsFile *consumable = nullptr;
 };
 
 /// Replaces each weight matmul of `module` by a quantized one, with
@@ -302,6 +307,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             continue;
           }
           w = std::move(target);
+          if (filter.consumable)
+            filter.consumable->layers[key].shift = {};
         }
         // D counts only through λ, and in the report.
         if (lam != 0 || reportRows)
@@ -319,6 +326,12 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         m = q::combineStatistics(h, d.empty() ? nullptr : d.data(), k, lam);
         if (reportRows)
           m0 = q::combineStatistics(h, nullptr, k, 0.0);
+        if (filter.consumable) {
+          q::LayerStatistics &own = filter.consumable->layers[key];
+          own.h = {};
+          own.d = {};
+          hCopy = {};
+        }
       }
       auto start = std::chrono::steady_clock::now();
       auto quantize = [&](const std::vector<double> &mm,
@@ -1030,6 +1043,7 @@ struct QuantizeWeightsPass
       // Quantize the stage; later stages see its quantized values.
       StageFilter filter;
       filter.keys = &keys;
+      filter.consumable = &stageStats;
       filter.quantized = [&](StringRef key,
                              const q::QuantizedWeight &qw) -> LogicalResult {
         std::vector<float> wHat = qw.dequantize();
