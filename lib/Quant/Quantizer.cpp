@@ -390,9 +390,17 @@ void refitRows(const float *w, const double *m, QuantizedWeight &q,
   // The products M_·i q_i of every group are what costs (K² per row), so
   // they are formed for a block of rows at once, as matrix products. M_·i 1
   // and 11 are the same for every row.
+  // Summed in plain loops: Eigen vectorises a sum over memory it did not
+  // allocate from wherever the first aligned element is, so the order (and
+  // the last bits) would depend on where the allocator put M.
   Eigen::MatrixXd m1(k, groups), oneOne(groups, groups);
-  for (int64_t i = 0; i < groups; ++i)
-    m1.col(i) = mm.middleCols(first(i), width(i)).rowwise().sum();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t i = 0; i < groups; ++i) {
+      double sum = 0;
+      for (int64_t c = first(i), end = c + width(i); c < end; ++c)
+        sum += m[r * k + c];
+      m1(r, i) = sum;
+    }
   for (int64_t i = 0; i < groups; ++i)
     for (int64_t j = 0; j < groups; ++j)
       oneOne(j, i) = m1.col(i).segment(first(j), width(j)).sum();
@@ -448,7 +456,9 @@ void refitRows(const float *w, const double *m, QuantizedWeight &q,
         Eigen::MatrixXd btb;
         Eigen::VectorXd rhs;
         scaleSystem(z, btb, rhs);
-        Eigen::Map<const Eigen::VectorXd> sv(sc.data(), groups);
+        // A copy Eigen allocated (aligned): see m1.
+        Eigen::VectorXd sv =
+            Eigen::Map<const Eigen::VectorXd>(sc.data(), groups);
         return sv.dot(btb * sv) - 2 * sv.dot(rhs);
       };
       std::vector<double> zeros(groups), scales(groups);
