@@ -165,6 +165,8 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
        "z, p, c); }\n"
     << "HIDDEN void memrefCopy(int64_t n, void *s, void *d) { "
        "rt->memrefCopy(n, s, d); }\n"
+    << "HIDDEN void smq_rt_parallel_rows(void (*fn)(void *, int64_t, "
+       "int64_t), void *ctx, int64_t n) { rt->parallelRows(fn, ctx, n); }\n"
     << "void _mlir_ciface_" << entry << "(";
   for (size_t i = 0; i < args; ++i)
     c << (i ? ", " : "") << "void *";
@@ -193,7 +195,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "__attribute__((visibility(\"default\"))) const SmqArtifact *"
     << symbol << "(const SmqArtifactImports *imports) {\n"
     << "  if (!imports || imports->abi != SMQ_ARTIFACT_ABI || imports->count "
-       "< 6)\n    return 0;\n  rt = imports;\n";
+       "< 7)\n    return 0;\n  rt = imports;\n";
   if (!embedded.empty())
     c << "  artifact.embeddedWeights = smq_embedded_weights;\n"
       << "  artifact.embeddedWeightsSize = (uint64_t)(smq_embedded_weights_end"

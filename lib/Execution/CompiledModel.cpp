@@ -127,6 +127,7 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
+  add("smq_rt_parallel_rows", reinterpret_cast<void *>(&smq_rt_parallel_rows));
   return map;
 }
 
@@ -275,6 +276,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   // erases the names; then the rest of the pipeline runs.
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
+  pipelineOptions.parallelRows = options.parallelRows;
   pipelineOptions.quantizedActivations = options.quantizedActivations;
   {
     PassManager pm(ctx);

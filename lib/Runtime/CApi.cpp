@@ -54,7 +54,7 @@ SmqStatus *failOutOfMemory() { return fail("out of memory"); }
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      6,
+      7,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -90,6 +90,7 @@ const SmqArtifactImports &imports() {
             static_cast<SmqMemRef1F32 *>(bias),
             static_cast<SmqMemRef2F32 *>(c));
       },
+      smq_rt_parallel_rows,
   };
   return table;
 }

@@ -8,6 +8,7 @@
 
 #include "smq/Runtime/Runtime.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -145,6 +146,20 @@ extern "C" void smq_rt_set_num_threads(int threads) {
 }
 
 extern "C" int smq_rt_get_num_threads(void) { return smq::rt::numThreads(); }
+
+extern "C" void smq_rt_parallel_rows(SmqRowsFn fn, void *ctx, int64_t n) {
+  int threads = smq::rt::numThreads();
+  if (threads <= 1 || n <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  // A few ranges per thread, so that a thread the OS delays leaves its
+  // share to the others; equal rows cost the same, so no finer split pays.
+  int64_t tasks = std::min<int64_t>(n, 4 * static_cast<int64_t>(threads));
+  smq::rt::parallelFor(tasks, [&](int64_t t) {
+    fn(ctx, n * t / tasks, n * (t + 1) / tasks);
+  });
+}
 
 #include <malloc.h>
 

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -35,6 +36,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Decoding quantized matmuls: int8 activations (integer "
                      "dot products) or f32 (exact)"),
       llvm::cl::init("int8")};
+  Option<bool> parallelRows{
+      *this, "parallel-rows",
+      llvm::cl::desc("Run elementwise and normalisation loops over rows on "
+                     "the runtime's threads (smq-outline-parallel-rows)"),
+      llvm::cl::init(true)};
 };
 
 /// The pipeline's first stages: quantized codes packed into the kernels'

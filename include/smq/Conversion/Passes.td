@@ -38,6 +38,36 @@ def SmqLinalgToRuntimeCalls : Pass<"smq-linalg-to-runtime-calls", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def SmqOutlineParallelRows : Pass<"smq-outline-parallel-rows", "ModuleOp"> {
+  let summary = "Run elementwise and normalisation loops over rows on the runtime's threads";
+  let description = [{
+    Moves each linalg op on buffers that sits at the top level of a
+    function, has at least `min-work` iterations, and whose outermost loop
+    of more than one iteration is parallel, into a function
+    `(context, begin, end)` that runs the op on rows [begin, end) of that
+    loop through subviews. The op is replaced by a call of
+    `smq_rt_parallel_rows(fn, context, rows)`, which splits the rows over the
+    runtime's threads (and runs them inline on one thread). The memrefs the
+    op reads and writes travel as their descriptors in a stack struct.
+
+    Every row is computed by the same code whatever range holds it, so
+    results are bit-identical at any thread count. Ops are left alone when
+    that loop is a reduction, when an operand indexes it by anything but the
+    loop variable itself, when an output does not index it, when the body
+    reads `linalg.index` of it, or when the body uses a value from outside
+    that is not a constant. Matmuls are not touched: the runtime's kernels
+    thread them already.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"16384",
+           "Iterations an op must have to be run on threads">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def SmqApproximateMath : Pass<"smq-approximate-math"> {
   let summary = "Replace exp, log, tanh, erf, sin and cos by polynomials";
   let description = [{

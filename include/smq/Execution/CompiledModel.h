@@ -38,6 +38,9 @@ struct CompileOptions {
   unsigned optLevel = 2;
   /// Call the runtime's matmul kernels rather than compiled loops.
   bool runtimeMatmul = true;
+  /// Run elementwise and normalisation loops over rows on the runtime's
+  /// threads (smq-outline-parallel-rows).
+  bool parallelRows = true;
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";

@@ -37,6 +37,9 @@ typedef struct {
   void (*memrefCopy)(int64_t elementSize, void *src, void *dst);
   /* count >= 6 */
   void (*matmulPanelsGeluF32)(void *a, void *panels, void *bias, void *c);
+  /* count >= 7 */
+  void (*parallelRows)(void (*fn)(void *ctx, int64_t begin, int64_t end),
+                       void *ctx, int64_t n);
 } SmqArtifactImports;
 
 typedef struct {

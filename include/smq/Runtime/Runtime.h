@@ -166,6 +166,13 @@ int smq_rt_select_isa(const char *name, char *err, size_t errLen);
 /* Applies SMQ_CPU_ISA if set: what tools call before running anything. */
 int smq_rt_select_isa_from_env(char *err, size_t errLen);
 
+/* Loops over rows that compiled code moved out of a function
+ * (smq-outline-parallel-rows): fn(ctx, begin, end) runs rows [begin, end). */
+typedef void (*SmqRowsFn)(void *ctx, int64_t begin, int64_t end);
+/* Runs fn over [0, n) in contiguous ranges on the runtime's threads and
+ * waits. Each row owns its outputs, so no split changes a result. */
+void smq_rt_parallel_rows(SmqRowsFn fn, void *ctx, int64_t n);
+
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */
 void smq_rt_set_num_threads(int threads);

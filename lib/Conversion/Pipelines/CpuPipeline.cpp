@@ -7,7 +7,8 @@
 //   2. smq -> linalg/tensor/arith/math, then elementwise fusion;
 //   3. one-shot bufferization with identity layouts at the boundary, results
 //      as caller-provided out-parameters, and deallocation of temporaries;
-//   4. f32 matmuls call the runtime's micro-kernels;
+//   4. f32 matmuls call the runtime's micro-kernels, and loops over rows
+//      are outlined onto the runtime's threads;
 //   5. the rest becomes loops, and everything the LLVM dialect.
 //
 //===----------------------------------------------------------------------===//
@@ -71,6 +72,8 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)
     pm.addPass(createSmqLinalgToRuntimeCalls());
+  if (options.parallelRows)
+    pm.addPass(createSmqOutlineParallelRows());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
