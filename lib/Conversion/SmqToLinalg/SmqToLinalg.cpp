@@ -252,6 +252,34 @@ Value binaryScalar<EqualOp>(OpBuilder &b, Location l, Value x, Value y, bool) {
   return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, x, y);
 }
 
+template <>
+Value binaryScalar<LessOp>(OpBuilder &b, Location l, Value x, Value y, bool u) {
+  if (isa<FloatType>(x.getType()))
+    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, y);
+  return arith::CmpIOp::create(
+      b, l, u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt, x, y);
+}
+template <>
+Value binaryScalar<LessEqualOp>(OpBuilder &b, Location l, Value x, Value y,
+                                bool u) {
+  if (isa<FloatType>(x.getType()))
+    return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLE, x, y);
+  return arith::CmpIOp::create(
+      b, l, u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle, x, y);
+}
+template <>
+Value binaryScalar<AndOp>(OpBuilder &b, Location l, Value x, Value y, bool) {
+  return arith::AndIOp::create(b, l, x, y);
+}
+template <>
+Value binaryScalar<OrOp>(OpBuilder &b, Location l, Value x, Value y, bool) {
+  return arith::OrIOp::create(b, l, x, y);
+}
+template <>
+Value binaryScalar<XorOp>(OpBuilder &b, Location l, Value x, Value y, bool) {
+  return arith::XOrIOp::create(b, l, x, y);
+}
+
 template <typename OpT>
 struct BinaryPattern : public OpConversionPattern<OpT> {
   using OpConversionPattern<OpT>::OpConversionPattern;
@@ -1248,7 +1276,9 @@ struct ConvertSmqToLinalgPass
     patterns.add<
         BinaryPattern<AddOp>, BinaryPattern<SubOp>, BinaryPattern<MulOp>,
         BinaryPattern<DivOp>, BinaryPattern<PowOp>, BinaryPattern<MaxOp>,
-        BinaryPattern<MinOp>, BinaryPattern<EqualOp>, UnaryPattern<SqrtOp>,
+        BinaryPattern<MinOp>, BinaryPattern<EqualOp>,
+        BinaryPattern<LessOp>, BinaryPattern<LessEqualOp>,
+        BinaryPattern<AndOp>, BinaryPattern<OrOp>, BinaryPattern<XorOp>, UnaryPattern<SqrtOp>,
         UnaryPattern<ReciprocalOp>, UnaryPattern<NegOp>, UnaryPattern<ExpOp>,
         UnaryPattern<LogOp>, UnaryPattern<TanhOp>, UnaryPattern<ErfOp>,
         UnaryPattern<SigmoidOp>, UnaryPattern<ReluOp>, UnaryPattern<CosOp>,

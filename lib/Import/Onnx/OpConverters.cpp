@@ -29,6 +29,71 @@ LogicalResult binary(NodeImporter &n, Results &out) {
   return push(n.build1<OpT>(*a, *b), out);
 }
 
+/// Greater(a, b) is less(b, a); GreaterOrEqual(a, b) is less_equal(b, a).
+template <typename OpT>
+LogicalResult swappedBinary(NodeImporter &n, Results &out) {
+  auto a = n.required(0), b = n.required(1);
+  if (failed(a) || failed(b))
+    return failure();
+  return push(n.build1<OpT>(*b, *a), out);
+}
+
+/// The input's float element type, or a diagnostic naming the op.
+FailureOr<FloatType> floatInput(NodeImporter &n, Value x) {
+  auto elt = dyn_cast<FloatType>(cast<ShapedType>(x.getType()).getElementType());
+  if (!elt) {
+    std::string type;
+    llvm::raw_string_ostream os(type);
+    os << x.getType();
+    return n.fail("expects a floating-point input, got " + Twine(type));
+  }
+  return elt;
+}
+
+/// IsNaN(x) = not(x == x): only NaN differs from itself.
+LogicalResult importIsNaN(NodeImporter &n, Results &out) {
+  auto x = n.required(0);
+  if (failed(x) || failed(floatInput(n, *x)))
+    return failure();
+  auto same = n.build1<EqualOp>(*x, *x);
+  if (failed(same))
+    return failure();
+  return push(n.build1<NotOp>(*same), out);
+}
+
+/// IsInf(x) compares with +inf and -inf, as detect_positive and
+/// detect_negative ask; with neither, every element is false (x < x).
+LogicalResult importIsInf(NodeImporter &n, Results &out) {
+  auto x = n.required(0);
+  if (failed(x))
+    return failure();
+  auto elt = floatInput(n, *x);
+  if (failed(elt))
+    return failure();
+  bool positive = n.intAttr("detect_positive", 1) != 0,
+       negative = n.intAttr("detect_negative", 1) != 0;
+  auto equalsInf = [&](bool negativeInf) -> FailureOr<Value> {
+    auto scalar = RankedTensorType::get({}, *elt);
+    auto inf = n.build1<ConstantOp>(DenseElementsAttr::get(
+        scalar, APFloat::getInf(elt->getFloatSemantics(), negativeInf)));
+    if (failed(inf))
+      return failure();
+    return n.build1<EqualOp>(*x, *inf);
+  };
+  if (!positive && !negative)
+    return push(n.build1<LessOp>(*x, *x), out);
+  FailureOr<Value> result = failure();
+  if (positive)
+    result = equalsInf(false);
+  if (negative) {
+    auto neg = equalsInf(true);
+    if (failed(neg))
+      return failure();
+    result = succeeded(result) ? n.build1<OrOp>(*result, *neg) : neg;
+  }
+  return push(result, out);
+}
+
 LogicalResult importPow(NodeImporter &n, Results &out) {
   auto a = n.required(0), b = n.required(1);
   if (failed(a) || failed(b))
@@ -660,6 +725,15 @@ const RuleEntry kRules[] = {
     {"Div", binary<DivOp>},
     {"Pow", importPow},
     {"Equal", binary<EqualOp>},
+    {"Less", binary<LessOp>},
+    {"LessOrEqual", binary<LessEqualOp>},
+    {"Greater", swappedBinary<LessOp>},
+    {"GreaterOrEqual", swappedBinary<LessEqualOp>},
+    {"And", binary<AndOp>},
+    {"Or", binary<OrOp>},
+    {"Xor", binary<XorOp>},
+    {"IsNaN", importIsNaN},
+    {"IsInf", importIsInf},
     {"Max", variadic<MaxOp>},
     {"Min", variadic<MinOp>},
     {"Sqrt", unary<SqrtOp>},

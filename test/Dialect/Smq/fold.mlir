@@ -58,6 +58,42 @@ func.func @causal_mask() -> tensor<3x3xi1> {
 
 // -----
 
+// Comparisons on constants: NaN compares false, unsigned types compare as
+// unsigned (200 > 100 as ui8 even though the bits are negative as i8), and
+// Greater(a, b) is less(b, a).
+// CHECK-LABEL: func.func @compare
+// CHECK-DAG: smq.constant dense<[true, false, false, false]> : tensor<4xi1>
+// CHECK-DAG: smq.constant dense<[true, true, false, false]> : tensor<4xi1>
+// CHECK-DAG: smq.constant dense<[true, false]> : tensor<2xi1>
+func.func @compare() -> (tensor<4xi1>, tensor<4xi1>, tensor<2xi1>) {
+  %a = smq.constant dense<[1.0, 2.0, 3.0, 0x7FC00000]> : tensor<4xf32>
+  %two = smq.constant dense<2.0> : tensor<f32>
+  %lt = smq.less %a, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+  %le = smq.less_equal %a, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+  %u = smq.constant dense<[200, 50]> : tensor<2xui8>
+  %h = smq.constant dense<100> : tensor<ui8>
+  %gt = smq.less %h, %u : (tensor<ui8>, tensor<2xui8>) -> tensor<2xi1>
+  return %lt, %le, %gt : tensor<4xi1>, tensor<4xi1>, tensor<2xi1>
+}
+
+// -----
+
+// And, Or and Xor on constant masks, broadcast.
+// CHECK-LABEL: func.func @logical
+// CHECK-DAG: smq.constant dense<[true, false, false, false]> : tensor<4xi1>
+// CHECK-DAG: smq.constant dense<[true, true, true, false]> : tensor<4xi1>
+// CHECK-DAG: smq.constant dense<[false, true, true, false]> : tensor<4xi1>
+func.func @logical() -> (tensor<4xi1>, tensor<4xi1>, tensor<4xi1>) {
+  %a = smq.constant dense<[true, true, false, false]> : tensor<4xi1>
+  %b = smq.constant dense<[true, false, true, false]> : tensor<4xi1>
+  %and = smq.and %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %or = smq.or %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %xor = smq.xor %a, %b : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  return %and, %or, %xor : tensor<4xi1>, tensor<4xi1>, tensor<4xi1>
+}
+
+// -----
+
 // Slice walks back from the last element with step -2: 4, 2, 0.
 // CHECK-LABEL: func.func @range_and_slice
 // CHECK-DAG: smq.constant dense<[0, 1, 2, 3, 4]> : tensor<5xi64>

@@ -14,6 +14,16 @@ func.func @elementwise(%a: tensor<2x1x4xf32>, %b: tensor<3x1xf32>, %i: tensor<4x
   %6 = smq.min %5, %3 : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
   // CHECK: smq.equal %{{.*}}, %{{.*}} : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
   %e = smq.equal %i, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
+  // CHECK: smq.less %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<3x1xf32>) -> tensor<2x3x4xi1>
+  %lt = smq.less %0, %b : (tensor<2x3x4xf32>, tensor<3x1xf32>) -> tensor<2x3x4xi1>
+  // CHECK: smq.less_equal %{{.*}}, %{{.*}} : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
+  %le = smq.less_equal %i, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
+  // CHECK: smq.and %{{.*}}, %{{.*}} : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %and = smq.and %e, %le : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  // CHECK: smq.or %{{.*}}, %{{.*}} : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %or = smq.or %and, %c : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  // CHECK: smq.xor %{{.*}}, %{{.*}} : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %xor = smq.xor %or, %c : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   // CHECK: smq.sqrt %{{.*}} : tensor<2x3x4xf32>
   %7 = smq.sqrt %6 : tensor<2x3x4xf32>
   %8 = smq.reciprocal %7 : tensor<2x3x4xf32>

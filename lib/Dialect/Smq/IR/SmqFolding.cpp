@@ -316,20 +316,70 @@ OpFoldResult MinOp::fold(FoldAdaptor a) {
       [](double x, double y) { return std::isnan(x) ? x : std::min(x, y); });
 }
 
-OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
-  RankedTensorType type = foldableResult(*this);
+/// Folds a comparison of constants into an i1 tensor: `cmp(order)` with
+/// order -1, 0 or 1 for lhs <, == or > rhs, and NaN never true.
+static OpFoldResult foldCompare(Operation *op, Value lhsValue, Attribute lhs,
+                                Attribute rhs, bool (*cmp)(int)) {
+  RankedTensorType type = foldableResult(op);
   if (!type)
     return {};
-  auto a = readHostTensor(adaptor.getLhs()), b = readHostTensor(adaptor.getRhs());
-  if (!a || !b)
+  auto a = readHostTensor(lhs), b = readHostTensor(rhs);
+  if (!a || !b || a->isFloat() != b->isFloat())
     return {};
+  bool isUnsigned =
+      cast<ShapedType>(lhsValue.getType()).getElementType().isUnsignedInteger();
   HostTensor out = HostTensor::zeros(type);
   auto ma = broadcastIndexMap(type.getShape(), a->type.getShape());
   auto mb = broadcastIndexMap(type.getShape(), b->type.getShape());
-  for (int64_t k = 0; k < out.size(); ++k)
-    out.ints[k] = a->isFloat() ? a->floats[ma[k]] == b->floats[mb[k]]
-                               : a->ints[ma[k]] == b->ints[mb[k]];
+  for (int64_t k = 0; k < out.size(); ++k) {
+    bool r;
+    if (a->isFloat()) {
+      double x = a->floats[ma[k]], y = b->floats[mb[k]];
+      r = !std::isnan(x) && !std::isnan(y) && cmp(x < y ? -1 : x > y);
+    } else if (isUnsigned) {
+      auto x = static_cast<uint64_t>(a->ints[ma[k]]),
+           y = static_cast<uint64_t>(b->ints[mb[k]]);
+      r = cmp(x < y ? -1 : x > y);
+    } else {
+      int64_t x = a->ints[ma[k]], y = b->ints[mb[k]];
+      r = cmp(x < y ? -1 : x > y);
+    }
+    out.ints[k] = r;
+  }
   return foldedAttr(out);
+}
+
+OpFoldResult EqualOp::fold(FoldAdaptor a) {
+  return foldCompare(*this, getLhs(), a.getLhs(), a.getRhs(),
+                     [](int order) { return order == 0; });
+}
+OpFoldResult LessOp::fold(FoldAdaptor a) {
+  return foldCompare(*this, getLhs(), a.getLhs(), a.getRhs(),
+                     [](int order) { return order < 0; });
+}
+OpFoldResult LessEqualOp::fold(FoldAdaptor a) {
+  return foldCompare(*this, getLhs(), a.getLhs(), a.getRhs(),
+                     [](int order) { return order <= 0; });
+}
+OpFoldResult AndOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      *this, a.getLhs(), a.getRhs(),
+      [](int64_t x, int64_t y) -> std::optional<int64_t> { return x && y; },
+      [](double x, double y) { return double(x && y); });
+}
+OpFoldResult OrOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      *this, a.getLhs(), a.getRhs(),
+      [](int64_t x, int64_t y) -> std::optional<int64_t> { return x || y; },
+      [](double x, double y) { return double(x || y); });
+}
+OpFoldResult XorOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      *this, a.getLhs(), a.getRhs(),
+      [](int64_t x, int64_t y) -> std::optional<int64_t> {
+        return (x != 0) != (y != 0);
+      },
+      [](double x, double y) { return double((x != 0) != (y != 0)); });
 }
 
 static OpFoldResult foldUnary(Operation *op, Attribute input,

@@ -269,6 +269,28 @@ LogicalResult EqualOp::inferReturnTypes(MLIRContext *ctx,
 }
 SMQ_COMPATIBLE_RESULTS(EqualOp)
 
+LogicalResult LessOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location>,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
+                        results);
+}
+SMQ_COMPATIBLE_RESULTS(LessOp)
+
+LogicalResult LessEqualOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
+                        results);
+}
+SMQ_COMPATIBLE_RESULTS(LessEqualOp)
+
+SMQ_INFER_BINARY(AndOp)
+SMQ_INFER_BINARY(OrOp)
+SMQ_INFER_BINARY(XorOp)
+
 LogicalResult WhereOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &results) {

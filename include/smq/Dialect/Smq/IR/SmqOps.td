@@ -86,6 +86,31 @@ def Smq_EqualOp : Smq_BroadcastBinaryOp<"equal", AnyTensor,
     [Commutative, SameOperandsElementType]> {
   let summary = "Elementwise equality with numpy broadcasting, giving i1";
 }
+def Smq_LessOp : Smq_BroadcastBinaryOp<"less", AnyTensor,
+    [SameOperandsElementType]> {
+  let summary = "Elementwise lhs < rhs with numpy broadcasting, giving i1";
+  let description = [{
+    False where either side is NaN; unsigned element types compare as
+    unsigned. ONNX `Greater(a, b)` imports as `less(b, a)`.
+  }];
+}
+def Smq_LessEqualOp : Smq_BroadcastBinaryOp<"less_equal", AnyTensor,
+    [SameOperandsElementType]> {
+  let summary = "Elementwise lhs <= rhs with numpy broadcasting, giving i1";
+  let description = [{
+    False where either side is NaN; unsigned element types compare as
+    unsigned. ONNX `GreaterOrEqual(a, b)` imports as `less_equal(b, a)`.
+  }];
+}
+
+class Smq_LogicalBinaryOp<string mnemonic, string desc>
+    : Smq_BroadcastBinaryOp<mnemonic, Smq_BoolTensor,
+          [Commutative, SameOperandsAndResultElementType]> {
+  let summary = desc # " of i1 tensors with numpy broadcasting";
+}
+def Smq_AndOp : Smq_LogicalBinaryOp<"and", "Elementwise logical and">;
+def Smq_OrOp : Smq_LogicalBinaryOp<"or", "Elementwise logical or">;
+def Smq_XorOp : Smq_LogicalBinaryOp<"xor", "Elementwise logical exclusive or">;
 
 //===----------------------------------------------------------------------===//
 // Elementwise unary ops
