@@ -53,7 +53,8 @@ private:
 void registerCompilerDialects(mlir::MLIRContext &context);
 
 /// Loads an .onnx/.onnxtxt model (importing it with `inputShapes`) or an
-/// .mlir/.mlirbc module. Emits diagnostics and returns null on failure.
+/// .mlir/.mlirbc module (whose dynamic inputs then take `inputShapes`:
+/// smq-specialize-shapes). Emits diagnostics and returns null on failure.
 mlir::OwningOpRef<mlir::ModuleOp>
 loadModel(const std::string &path, mlir::MLIRContext &context,
           const std::map<std::string, std::vector<int64_t>> &inputShapes);

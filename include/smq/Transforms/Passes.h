@@ -5,6 +5,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace mlir::smq {
 
 /// smq-quantize-weights' `method`.
@@ -36,6 +40,15 @@ constexpr llvm::StringLiteral kWeightArgAttr = "smq.weight";
 
 /// Result names of smq-expose-activations start with this.
 constexpr llvm::StringLiteral kObservePrefix = "observe:";
+
+/// Gives the arguments of `module`'s functions named (smq.name) in
+/// `shapes` those static shapes, then infers and folds until the types stop
+/// changing (smq-specialize-shapes). Emits diagnostics and fails on a shape
+/// that contradicts the argument's type, an unknown name, or ops that no
+/// longer verify.
+LogicalResult
+specializeInputShapes(ModuleOp module,
+                      const std::map<std::string, std::vector<int64_t>> &shapes);
 
 /// Integer constants up to this size stay in the code; see
 /// smq-externalize-weights.

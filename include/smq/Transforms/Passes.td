@@ -254,4 +254,27 @@ def SmqPackF32Weights : Pass<"smq-pack-f32-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::smq::SmqDialect"];
 }
 
+def SmqSpecializeShapes : Pass<"smq-specialize-shapes", "ModuleOp"> {
+  let summary = "Give dynamic graph inputs static shapes and refold the graph";
+  let description = [{
+    Sets the type of each entry-function argument named in `shapes`
+    (`NAME=DIMxDIM...`, matched against the argument's `smq.name`; `NAME=`
+    is a scalar), then alternates inferring every op's result type from
+    its operands and folding, until neither changes anything: the same
+    folding the ONNX importer does with `--input-shape`, applied later. A
+    model imported once with dynamic dims (a decoder with a KV cache, say)
+    can so be quantized once and compiled for each shape it is run at;
+    `smq-generate` compiles a prompt and a decode step this way.
+
+    A shape that contradicts a static dim, a rank that differs, an unknown
+    input name, or ops whose operands stop agreeing once the shapes are
+    known are errors at the function or the op.
+  }];
+  let options = [
+    ListOption<"shapes", "shapes", "std::string",
+               "Input shapes: NAME=DIMxDIM... (the argument's smq.name)">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD
