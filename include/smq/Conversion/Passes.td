@@ -99,4 +99,20 @@ def SmqReassociateReductions : Pass<"smq-reassociate-reductions"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def SmqStridedCopiesToLoops : Pass<"smq-strided-copies-to-loops"> {
+  let summary = "Compile copies between non-contiguous buffers as loops";
+  let description = [{
+    Rewrites each `memref.copy` whose source or target is not a contiguous
+    row-major buffer into `linalg.copy`, which lowers to loops that LLVM
+    vectorizes along the innermost dim. Otherwise MLIR's memref lowering
+    calls `memrefCopy`, a generic runtime function that walks the buffers
+    element by element through their strides. Copies between contiguous
+    buffers stay `memref.copy` and become one `memcpy`. Bufferizing a
+    concatenation along an inner dim (a KV cache's past and new keys)
+    gives such strided copies: on the shared KV GPT's decode step they were
+    63% of the time before this pass.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SMQ_CONVERSION_PASSES_TD

@@ -72,6 +72,7 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)
     pm.addPass(createSmqLinalgToRuntimeCalls());
+  pm.addNestedPass<func::FuncOp>(createSmqStridedCopiesToLoops());
   if (options.parallelRows)
     pm.addPass(createSmqOutlineParallelRows());
 
