@@ -47,7 +47,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.smq_tools_dir, config.llvm_tools_dir]
-tools = ["smq-opt", "smq-translate", "smq-onnx-conformance", "smq-run", "smq-eval", "smq-calibrate", "smq-stats", "smq-sweep", "smq-compile"]
+tools = ["smq-opt", "smq-translate", "smq-onnx-conformance", "smq-run", "smq-eval", "smq-calibrate", "smq-stats", "smq-sweep", "smq-compile", "smq-generate"]
 llvm_config.add_tool_substitutions(["not", "count", "llvm-objdump"], [config.llvm_tools_dir])
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

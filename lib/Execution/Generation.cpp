@@ -1,0 +1,439 @@
+//===- Generation.cpp - text generation with a KV cache -------------------===//
+#include "smq/Execution/Generation.h"
+
+#include "smq/Dialect/Smq/IR/SmqOps.h"
+#include "smq/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <chrono>
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::smq;
+using ::smq::DType;
+using ::smq::HostArray;
+
+namespace {
+
+std::string text(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}
+
+HostArray zeros(DType dtype, std::vector<int64_t> shape) {
+  HostArray a;
+  a.dtype = dtype;
+  a.shape = std::move(shape);
+  a.bytes.assign(a.numElements() * ::smq::dtypeSize(dtype), 0);
+  return a;
+}
+
+void setInt(HostArray &a, int64_t k, int64_t v) {
+  switch (a.dtype) {
+  case DType::I64:
+    a.data<int64_t>()[k] = v;
+    break;
+  case DType::I32:
+    a.data<int32_t>()[k] = static_cast<int32_t>(v);
+    break;
+  default:
+    a.bytes[k] = static_cast<char>(v != 0); // bool masks
+  }
+}
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
+                                                          StringRef entry) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func || func.isExternal())
+    return module.emitError() << "no function @" << entry << " to generate with";
+  DecoderContract io;
+  std::map<std::string, BlockArgument> args;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (auto n = func.getArgAttrOfType<StringAttr>(i, "smq.name"))
+      args[n.getValue().str()] = func.getArgument(i);
+  std::map<std::string, Type> results;
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    if (auto n = func.getResultAttrOfType<StringAttr>(i, "smq.name"))
+      results[n.getValue().str()] = func.getResultTypes()[i];
+
+  auto need = [&](const std::string &name, bool input) -> LogicalResult {
+    if (input ? args.count(name) : results.count(name))
+      return success();
+    return func.emitError()
+           << "not a decoder with a KV cache in Hugging Face's contract: no "
+           << (input ? "input" : "output") << " named '" << name << "'";
+  };
+  io.inputIds = "input_ids";
+  io.attentionMask = "attention_mask";
+  io.positionIds = "position_ids";
+  io.logits = "logits";
+  if (failed(need(io.inputIds, true)) || failed(need(io.attentionMask, true)) ||
+      failed(need(io.positionIds, true)) || failed(need(io.logits, false)))
+    return failure();
+  if (args.count("use_cache_branch"))
+    return func.emitError() << "merged decoders (the use_cache_branch input) "
+                               "are not supported yet";
+  for (int64_t layer = 0;; ++layer) {
+    std::string stem = "past_key_values." + std::to_string(layer);
+    if (!args.count(stem + ".key"))
+      break;
+    for (const char *kv : {".key", ".value"}) {
+      std::string past = stem + kv;
+      std::string present = "present." + std::to_string(layer) + kv;
+      if (failed(need(past, true)) || failed(need(present, false)))
+        return failure();
+      auto type = dyn_cast<RankedTensorType>(args[past].getType());
+      if (!type || type.getRank() != 4 || type.isDynamicDim(1) ||
+          type.isDynamicDim(3) || !type.getElementType().isF32())
+        return func.emitError()
+               << "input '" << past
+               << "' must be f32 [batch, heads, past, head size] with static "
+                  "heads and head size, not "
+               << args[past].getType();
+      io.past.push_back(past);
+      io.present.push_back(present);
+      io.heads.push_back(type.getDimSize(1));
+      io.headDims.push_back(type.getDimSize(3));
+    }
+  }
+  if (io.past.empty())
+    return func.emitError() << "not a decoder with a KV cache: no input named "
+                               "'past_key_values.0.key'";
+  auto logits = dyn_cast<RankedTensorType>(results[io.logits]);
+  if (!logits || logits.getRank() != 3 || logits.isDynamicDim(2) ||
+      !logits.getElementType().isF32())
+    return func.emitError() << "output 'logits' must be f32 [batch, seq, "
+                               "vocab] with a static vocab, not "
+                            << results[io.logits];
+  io.vocab = logits.getDimSize(2);
+  // The position table, if position_ids index one directly.
+  for (Operation *user : args[io.positionIds].getUsers())
+    if (auto gather = dyn_cast<GatherOp>(user))
+      if (gather.getIndices() == args[io.positionIds] && gather.getAxis() == 0)
+        if (auto table = dyn_cast<RankedTensorType>(gather.getData().getType()))
+          if (!table.isDynamicDim(0))
+            io.positions = table.getDimSize(0);
+  return io;
+}
+
+struct Generator::Variant {
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<CompiledModel> model;
+  int64_t seq = 0, past = 0;
+  std::vector<HostArray> own;
+  std::vector<const HostArray *> ordered;
+  std::vector<HostArray> outputs;
+  int ids = -1, mask = -1, positions = -1, logits = -1;
+  /// Per contract.past entry: the input index, and the present output's.
+  std::vector<int> pastInput, presentOutput;
+};
+
+Generator::~Generator() = default;
+
+std::unique_ptr<Generator> Generator::create(ModuleOp module,
+                                             const GeneratorOptions &options) {
+  auto io = findDecoderContract(module, options.compile.entry);
+  if (failed(io))
+    return nullptr;
+  if (options.maxContext < 1 || options.batch < 1 || options.promptChunk < 1) {
+    module.emitError() << "the context, the batch and the prompt chunk must "
+                          "be at least 1";
+    return nullptr;
+  }
+  if (io->positions > 0 && options.maxContext > io->positions) {
+    module.emitError() << "a context of " << options.maxContext
+                       << " tokens exceeds the model's " << io->positions
+                       << " positions";
+    return nullptr;
+  }
+  std::unique_ptr<Generator> g(new Generator());
+  g->io = *io;
+  g->slots = options.maxContext;
+  g->rows = options.batch;
+  g->chunk = std::min(options.promptChunk, options.maxContext);
+  g->fill.assign(g->rows, 0);
+  for (size_t i = 0; i < io->past.size(); ++i)
+    g->cache.push_back(zeros(DType::F32, {g->rows, io->heads[i],
+                                          g->slots - 1, io->headDims[i]}));
+
+  double t0 = now();
+  auto build = [&](int64_t seq) -> std::unique_ptr<Variant> {
+    auto v = std::make_unique<Variant>();
+    v->seq = seq;
+    v->past = g->slots - seq;
+    std::map<std::string, std::vector<int64_t>> shapes = {
+        {io->inputIds, {g->rows, seq}},
+        {io->positionIds, {g->rows, seq}},
+        {io->attentionMask, {g->rows, g->slots}}};
+    for (size_t i = 0; i < io->past.size(); ++i)
+      shapes[io->past[i]] = {g->rows, io->heads[i], v->past, io->headDims[i]};
+    v->module = module.clone();
+    if (failed(specializeInputShapes(*v->module, shapes)))
+      return nullptr;
+    v->model = CompiledModel::compile(*v->module, options.compile);
+    if (!v->model)
+      return nullptr;
+    const auto &inputs = v->model->inputs();
+    v->own.reserve(inputs.size());
+    v->pastInput.assign(io->past.size(), -1);
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const std::string &name = inputs[k].name;
+      v->own.push_back(zeros(inputs[k].dtype, inputs[k].shape));
+      v->ordered.push_back(&v->own.back());
+      if (name == io->inputIds)
+        v->ids = k;
+      else if (name == io->attentionMask)
+        v->mask = k;
+      else if (name == io->positionIds)
+        v->positions = k;
+      for (size_t i = 0; i < io->past.size(); ++i)
+        if (name == io->past[i]) {
+          v->pastInput[i] = k;
+          // The decode variant reads the cache in place.
+          if (seq == 1)
+            v->ordered.back() = &g->cache[i];
+        }
+    }
+    const auto &outputs = v->model->outputs();
+    v->presentOutput.assign(io->present.size(), -1);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      if (outputs[k].name == io->logits)
+        v->logits = k;
+      for (size_t i = 0; i < io->present.size(); ++i)
+        if (outputs[k].name == io->present[i])
+          v->presentOutput[i] = k;
+    }
+    for (DType t : {inputs[v->ids].dtype, inputs[v->positions].dtype})
+      if (t != DType::I64 && t != DType::I32) {
+        module.emitError() << "input_ids and position_ids must be int64 or "
+                              "int32, not "
+                           << ::smq::dtypeName(t);
+        return nullptr;
+      }
+    return v;
+  };
+  g->decode = build(1);
+  if (!g->decode)
+    return nullptr;
+  if (g->chunk > 1) {
+    g->prompt = build(g->chunk);
+    if (!g->prompt)
+      return nullptr;
+  }
+  g->seconds = now() - t0;
+  return g;
+}
+
+bool Generator::checkTokens(const std::vector<int64_t> &tokens,
+                            std::string *why) const {
+  for (int64_t t : tokens)
+    if (t < 0 || t >= io.vocab) {
+      *why = "token " + std::to_string(t) + " is outside the model's " +
+             std::to_string(io.vocab) + "-token vocabulary";
+      return false;
+    }
+  return true;
+}
+
+bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
+                    std::vector<std::vector<float>> &logits, std::string *why) {
+  const int64_t total = v.past + v.seq;
+  HostArray &ids = v.own[v.ids], &pos = v.own[v.positions],
+            &mask = v.own[v.mask];
+  for (int64_t b = 0; b < rows; ++b) {
+    int64_t n = tokens[b].size();
+    for (int64_t i = 0; i < v.seq; ++i) {
+      setInt(ids, b * v.seq + i, i < n ? tokens[b][i] : 0);
+      setInt(pos, b * v.seq + i, i < n ? fill[b] + i : 0);
+    }
+    for (int64_t j = 0; j < total; ++j)
+      setInt(mask, b * total + j,
+             j < v.past ? j < fill[b] : j - v.past < n);
+  }
+  // The prompt variant reads the first `past` slots of the cache.
+  for (size_t i = 0; i < cache.size() && v.seq > 1; ++i) {
+    HostArray &dst = v.own[v.pastInput[i]];
+    int64_t d = io.headDims[i], n = rows * io.heads[i];
+    for (int64_t bh = 0; bh < n; ++bh)
+      std::memcpy(dst.data<float>() + bh * v.past * d,
+                  cache[i].data<float>() + bh * (slots - 1) * d,
+                  v.past * d * sizeof(float));
+  }
+  if (!v.model->run(v.ordered, v.outputs, why))
+    return false;
+  // New keys and values follow the past slots in each present output.
+  for (size_t i = 0; i < cache.size(); ++i) {
+    const HostArray &present = v.outputs[v.presentOutput[i]];
+    int64_t d = io.headDims[i], h = io.heads[i];
+    for (int64_t b = 0; b < rows; ++b)
+      for (int64_t head = 0; head < h; ++head)
+        for (int64_t t = 0; t < int64_t(tokens[b].size()); ++t) {
+          int64_t slot = fill[b] + t;
+          if (slot >= slots - 1)
+            continue; // the context is then full: no later step reads it
+          std::memcpy(cache[i].data<float>() +
+                          ((b * h + head) * (slots - 1) + slot) * d,
+                      present.data<float>() +
+                          ((b * h + head) * total + v.past + t) * d,
+                      d * sizeof(float));
+        }
+  }
+  const HostArray &out = v.outputs[v.logits];
+  logits.resize(rows);
+  for (int64_t b = 0; b < rows; ++b) {
+    int64_t n = tokens[b].size();
+    if (n == 0)
+      continue;
+    const float *row = out.data<float>() + (b * v.seq + n - 1) * io.vocab;
+    logits[b].assign(row, row + io.vocab);
+    fill[b] += n;
+  }
+  return true;
+}
+
+bool Generator::checkPrompts(const std::vector<std::vector<int64_t>> &prompts,
+                             std::string *why) const {
+  if (int64_t(prompts.size()) != rows) {
+    *why = std::to_string(prompts.size()) + " prompts for a batch of " +
+           std::to_string(rows);
+    return false;
+  }
+  for (const auto &p : prompts) {
+    if (p.empty() || int64_t(p.size()) > slots) {
+      *why = "a prompt of " + std::to_string(p.size()) +
+             " tokens does not fit a context of " + std::to_string(slots) +
+             " (it must have 1 to " + std::to_string(slots) + " tokens)";
+      return false;
+    }
+    if (!checkTokens(p, why))
+      return false;
+  }
+  return true;
+}
+
+bool Generator::prefill(const std::vector<std::vector<int64_t>> &prompts,
+                        std::vector<std::vector<float>> &logits,
+                        std::string *why) {
+  if (!checkPrompts(prompts, why))
+    return false;
+  fill.assign(rows, 0);
+  for (HostArray &c : cache)
+    std::fill(c.bytes.begin(), c.bytes.end(), 0);
+  std::vector<size_t> done(rows, 0);
+  for (;;) {
+    bool left = false;
+    int64_t most = 0;
+    for (int64_t b = 0; b < rows; ++b) {
+      left |= done[b] < prompts[b].size();
+      most = std::max(most, fill[b]);
+    }
+    if (!left)
+      return true;
+    // Whole chunks while every row's fill leaves room for one, then single
+    // tokens through the decode variant.
+    Variant &v = prompt && most <= prompt->past ? *prompt : *decode;
+    std::vector<std::vector<int64_t>> part(rows);
+    for (int64_t b = 0; b < rows; ++b) {
+      size_t n = std::min<size_t>(v.seq, prompts[b].size() - done[b]);
+      part[b].assign(prompts[b].begin() + done[b],
+                     prompts[b].begin() + done[b] + n);
+      done[b] += n;
+    }
+    if (!run(v, part, logits, why))
+      return false;
+  }
+}
+
+bool Generator::step(const std::vector<int64_t> &tokens,
+                     std::vector<std::vector<float>> &logits,
+                     std::string *why) {
+  if (int64_t(tokens.size()) != rows) {
+    *why = std::to_string(tokens.size()) + " tokens for a batch of " +
+           std::to_string(rows);
+    return false;
+  }
+  if (!checkTokens(tokens, why))
+    return false;
+  std::vector<std::vector<int64_t>> part(rows);
+  for (int64_t b = 0; b < rows; ++b) {
+    if (fill[b] > decode->past) {
+      *why = "the context of " + std::to_string(slots) +
+             " tokens is full (raise the maximum context)";
+      return false;
+    }
+    part[b] = {tokens[b]};
+  }
+  return run(*decode, part, logits, why);
+}
+
+bool mlir::smq::generate(Generator &generator,
+                         const std::vector<std::vector<int64_t>> &prompts,
+                         int64_t maxNewTokens,
+                         const ::smq::eval::SamplingOptions &sampling,
+                         const std::function<void(int64_t, int64_t)> &onToken,
+                         GenerationResult &result, std::string *why) {
+  std::string bad = ::smq::eval::validate(sampling);
+  if (!bad.empty()) {
+    *why = bad;
+    return false;
+  }
+  if (maxNewTokens < 1) {
+    *why = "the number of new tokens must be at least 1";
+    return false;
+  }
+  if (!generator.checkPrompts(prompts, why))
+    return false;
+  for (const auto &p : prompts)
+    if (int64_t(p.size()) + maxNewTokens - 1 > generator.capacity()) {
+      *why = "a prompt of " + std::to_string(p.size()) + " tokens and " +
+             std::to_string(maxNewTokens) +
+             " new ones do not fit a context of " +
+             std::to_string(generator.capacity()) +
+             " (raise the maximum context)";
+      return false;
+    }
+  int64_t rows = generator.batch();
+  std::vector<::smq::eval::TokenSampler> samplers;
+  for (int64_t b = 0; b < rows; ++b)
+    samplers.emplace_back(sampling, b);
+  result = GenerationResult();
+  result.tokens.assign(rows, {});
+  std::vector<std::vector<float>> logits;
+  double t0 = now();
+  if (!generator.prefill(prompts, logits, why))
+    return false;
+  std::vector<int64_t> last(rows);
+  auto choose = [&]() {
+    for (int64_t b = 0; b < rows; ++b) {
+      last[b] = samplers[b].next(logits[b].data(), logits[b].size());
+      result.tokens[b].push_back(last[b]);
+      if (onToken)
+        onToken(b, last[b]);
+    }
+  };
+  choose();
+  for (const auto &p : prompts)
+    result.promptTokens += p.size();
+  result.promptSeconds = now() - t0;
+  t0 = now();
+  for (int64_t n = 1; n < maxNewTokens; ++n) {
+    if (!generator.step(last, logits, why))
+      return false;
+    choose();
+    result.decodeTokens += rows;
+  }
+  result.decodeSeconds = now() - t0;
+  return true;
+}

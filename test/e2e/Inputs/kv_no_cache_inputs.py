@@ -1,0 +1,34 @@
+"""Inputs for one no-cache pass of a KV decoder over prompt + generated
+tokens, and the check that the generated tokens are that pass's argmax.
+
+    kv_no_cache_inputs.py PROMPT GEN.json OUTDIR
+    kv_no_cache_inputs.py --check LOGITS.npy PROMPT GEN.json
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+if sys.argv[1] == "--check":
+    logits = np.load(sys.argv[2])
+    prompt = open(sys.argv[3], "rb").read()
+    tokens = json.load(open(sys.argv[4]))["tokens"][0]
+    # The token after position i is predicted by logits[0, i].
+    predicted = logits[0, len(prompt) - 1:len(prompt) - 1 + len(tokens)].argmax(-1)
+    same = int((predicted == np.array(tokens)).sum())
+    print("%d of %d generated tokens are the no-cache argmax" % (same, len(tokens)))
+    sys.exit(0 if same == len(tokens) else 1)
+
+prompt = open(sys.argv[1], "rb").read()
+tokens = json.load(open(sys.argv[2]))["tokens"][0]
+out = sys.argv[3]
+os.makedirs(out, exist_ok=True)
+# The last generated token is never fed back, so the pass covers the
+# prompt and all but the last.
+ids = np.array(list(prompt) + tokens[:-1], dtype=np.int64)[None, :]
+n = ids.shape[1]
+np.save(os.path.join(out, "input_ids.npy"), ids)
+np.save(os.path.join(out, "attention_mask.npy"), np.ones((1, n), dtype=np.int64))
+np.save(os.path.join(out, "position_ids.npy"), np.arange(n, dtype=np.int64)[None, :])
+np.save(os.path.join(out, "past.npy"), np.zeros((1, 4, 0, 48), dtype=np.float32))
