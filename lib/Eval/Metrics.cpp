@@ -1,5 +1,6 @@
 //===- Metrics.cpp --------------------------------------------------------===//
 #include "smq/Eval/Metrics.h"
+#include "smq/Eval/Sampling.h"
 
 #include <algorithm>
 #include <cmath>
@@ -75,6 +76,51 @@ std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k) {
                     });
   order.resize(k);
   return order;
+}
+
+void GreedyAgreement::add(int64_t sequence, const float *reference,
+                          const float *model, int64_t vocab) {
+  if (sequence >= sequences())
+    seqs.resize(sequence + 1);
+  Sequence &s = seqs[sequence];
+  bool same = argmax(reference, vocab) == argmax(model, vocab);
+  if (!same && s.firstDifference < 0)
+    s.firstDifference = s.steps;
+  ++s.steps;
+  ++steps;
+  top1 += same;
+  std::vector<int64_t> a = topK(reference, vocab, k), b = topK(model, vocab, k);
+  int64_t common = 0;
+  for (int64_t t : a)
+    common += std::find(b.begin(), b.end(), t) != b.end();
+  kept += a.empty() ? 1.0 : double(common) / a.size();
+}
+
+double GreedyAgreement::meanTokensToDivergence() const {
+  if (seqs.empty())
+    return 0.0;
+  double sum = 0;
+  for (const Sequence &s : seqs)
+    sum += s.firstDifference < 0 ? s.steps : s.firstDifference;
+  return sum / seqs.size();
+}
+
+int64_t GreedyAgreement::minTokensToDivergence() const {
+  int64_t least = -1;
+  for (const Sequence &s : seqs) {
+    int64_t n = s.firstDifference < 0 ? s.steps : s.firstDifference;
+    least = least < 0 ? n : std::min(least, n);
+  }
+  return std::max<int64_t>(least, 0);
+}
+
+double GreedyAgreement::identicalRate() const {
+  if (seqs.empty())
+    return 0.0;
+  int64_t same = 0;
+  for (const Sequence &s : seqs)
+    same += s.firstDifference < 0;
+  return double(same) / seqs.size();
 }
 
 } // namespace smq::eval

@@ -4,6 +4,9 @@
 //            [--seq-len 128] [--max-tokens N] [--reference OTHER]
 //            [--smoothness-dirs R] [--epsilon E] [--neighbours R]
 //            [--measure-windows N] [--seed S] [--json OUT.json] [--threads N]
+//   smq-eval kv-model --reference kv-float (--text F --byte-tokens | --tokens
+//            IDS.npy) --seq-len P --generate N [--generate-tokens M]
+//            [--generate-top-k K]
 //
 // Splits the tokens into non-overlapping windows of --seq-len and scores the
 // prediction of every token but the first of each window from the tokens
@@ -13,6 +16,12 @@
 // ../shared/docs/SMOOTHNESS.md; with --reference, KL(reference || model),
 // top-1 agreement and every measure's ratio to the reference's.
 //
+// With --generate, both models are decoders with a KV cache instead: each of
+// N prompts is continued greedily along the reference's path, and the tool
+// reports the tokens until the model's greedy choice first differs, the
+// share of steps it agrees, and the share of the reference's top-k
+// continuations it keeps (smq::eval::GreedyAgreement).
+//
 //===----------------------------------------------------------------------===//
 
 #include "ModelLoading.h"
@@ -20,7 +29,9 @@
 #include "ToolDiagnostics.h"
 
 #include "smq/Eval/Metrics.h"
+#include "smq/Eval/Sampling.h"
 #include "smq/Execution/CompiledModel.h"
+#include "smq/Execution/Generation.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Support/AtomicFile.h"
 #include "smq/Support/Random.h"
@@ -75,6 +86,19 @@ static cl::opt<uint64_t> seed("seed",
                               cl::init(0), cl::cat(category));
 static cl::opt<std::string> jsonPath("json", cl::desc("Write results as JSON"),
                                      cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t> generatePrompts(
+    "generate",
+    cl::desc("Generation measures instead: N prompts (the first N windows of "
+             "--seq-len tokens), greedy, both models decoders with a KV cache; "
+             "needs --reference"),
+    cl::init(0), cl::cat(category));
+static cl::opt<int64_t> generateTokens(
+    "generate-tokens", cl::desc("Tokens generated per prompt (--generate)"),
+    cl::init(32), cl::cat(category));
+static cl::opt<int64_t> generateTopK(
+    "generate-top-k",
+    cl::desc("k of the reference's top-k continuations kept (--generate)"),
+    cl::init(5), cl::cat(category));
 
 namespace {
 
@@ -283,6 +307,135 @@ std::string jsonString(const std::string &s) {
   return out + "\"";
 }
 
+/// --generate: loads `path` into `context` and compiles it for generation.
+std::unique_ptr<mlir::smq::Generator>
+loadGenerator(const std::string &path, mlir::MLIRContext &context,
+              int64_t batch, int64_t contextLength) {
+  auto module = smq::tools::loadModel(path, context, {});
+  if (!module)
+    return nullptr;
+  mlir::smq::GeneratorOptions options;
+  options.batch = batch;
+  options.maxContext = contextLength;
+  options.compile = compileOptions;
+  return mlir::smq::Generator::create(*module, options);
+}
+
+/// --generate: greedy agreement of the model with the reference along the
+/// reference's greedy path (smq::eval::GreedyAgreement).
+int runGeneration(int threads) {
+  if (referencePath.empty()) {
+    errs() << "smq-eval: --generate compares with a --reference model\n";
+    return 2;
+  }
+  if (generateTokens < 1 || generateTopK < 1) {
+    errs() << "smq-eval: --generate-tokens and --generate-top-k must be at "
+              "least 1\n";
+    return 2;
+  }
+  smq::tools::TokenSource source = tokenOptions.source();
+  source.maxWindows = generatePrompts;
+  auto prompts = smq::tools::loadTokenWindows(source);
+  if (!prompts)
+    return 1;
+  if (int64_t(prompts->size()) < generatePrompts) {
+    errs() << "smq-eval: --generate " << generatePrompts << " needs that many "
+           << "windows of " << tokenOptions.seqLen << " tokens; the data has "
+           << prompts->size() << "\n";
+    return 1;
+  }
+  int64_t rows = generatePrompts;
+  int64_t contextLength = tokenOptions.seqLen + generateTokens - 1;
+  // Each model in a context of its own: both may carry the same weight
+  // names.
+  mlir::MLIRContext modelContext, referenceContext;
+  smq::tools::registerCompilerDialects(modelContext);
+  smq::tools::registerCompilerDialects(referenceContext);
+  smq::tools::ToolDiagnosticHandler modelDiagnostics(&modelContext),
+      referenceDiagnostics(&referenceContext);
+  auto model = loadGenerator(modelPath, modelContext, rows, contextLength);
+  if (!model)
+    return 1;
+  auto reference =
+      loadGenerator(referencePath, referenceContext, rows, contextLength);
+  if (!reference)
+    return 1;
+  if (model->contract().vocab != reference->contract().vocab) {
+    errs() << "smq-eval: the reference has " << reference->contract().vocab
+           << " tokens, the model " << model->contract().vocab << "\n";
+    return 1;
+  }
+  smq_rt_set_num_threads(threads);
+  auto start = std::chrono::steady_clock::now();
+  smq::eval::GreedyAgreement agreement(generateTopK);
+  std::vector<std::vector<float>> logits, refLogits;
+  std::string why;
+  if (!model->prefill(*prompts, logits, &why) ||
+      !reference->prefill(*prompts, refLogits, &why)) {
+    errs() << "smq-eval: " << why << "\n";
+    return 1;
+  }
+  std::vector<int64_t> next(rows);
+  for (int64_t t = 0; t < generateTokens; ++t) {
+    for (int64_t b = 0; b < rows; ++b) {
+      int64_t v = refLogits[b].size();
+      agreement.add(b, refLogits[b].data(), logits[b].data(), v);
+      next[b] = smq::eval::argmax(refLogits[b].data(), v);
+    }
+    if (t + 1 < generateTokens &&
+        (!model->step(next, logits, &why) ||
+         !reference->step(next, refLogits, &why))) {
+      errs() << "smq-eval: " << why << "\n";
+      return 1;
+    }
+  }
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  outs() << "model:        " << modelPath << "\n";
+  outs() << "reference:    " << referencePath << "\n";
+  outs() << format("generation:   %lld prompts of %lld tokens, %lld greedy "
+                   "tokens each, along the reference's path\n",
+                   (long long)rows, (long long)tokenOptions.seqLen,
+                   (long long)generateTokens.getValue());
+  outs() << format("tokens until the first divergence: mean %.2f, min %lld; "
+                   "identical: %.4f of prompts\n",
+                   agreement.meanTokensToDivergence(),
+                   (long long)agreement.minTokensToDivergence(),
+                   agreement.identicalRate());
+  outs() << format("greedy match rate: %.4f of steps\n", agreement.top1Rate());
+  outs() << format("top-%lld continuations kept: %.4f\n",
+                   (long long)generateTopK.getValue(), agreement.topKKept());
+  outs() << format("time:         %.2f s\n", seconds);
+  if (!jsonPath.empty()) {
+    std::string json = "{\n";
+    json += "  \"model\": " + jsonString(modelPath) + ",\n";
+    json += "  \"reference\": " + jsonString(referencePath) + ",\n";
+    json += formatv("  \"prompts\": {0},\n  \"prompt_tokens\": {1},\n"
+                    "  \"generated_tokens\": {2},\n",
+                    rows, tokenOptions.seqLen.getValue(),
+                    generateTokens.getValue())
+                .str();
+    json += formatv("  \"mean_tokens_to_divergence\": {0:f4},\n"
+                    "  \"min_tokens_to_divergence\": {1},\n"
+                    "  \"identical_rate\": {2:f6},\n"
+                    "  \"greedy_match_rate\": {3:f6},\n"
+                    "  \"top_k\": {4},\n  \"top_k_kept\": {5:f6}\n}\n",
+                    agreement.meanTokensToDivergence(),
+                    agreement.minTokensToDivergence(),
+                    agreement.identicalRate(), agreement.top1Rate(),
+                    generateTopK.getValue(), agreement.topKKept())
+                .str();
+    if (!smq::writeFileAtomically(
+            jsonPath, [&](std::ostream &os) { return bool(os << json); },
+            &why)) {
+      errs() << "smq-eval: " << why << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -294,6 +447,8 @@ int main(int argc, char **argv) {
   if (!kernelOptions.apply("smq-eval"))
     return 1;
   compileOptions.quantizedActivations = kernelOptions.quantizedActivations();
+  if (generatePrompts > 0)
+    return runGeneration(threads.get());
   int64_t seqLen = tokenOptions.seqLen;
   if (seqLen < 2) {
     errs() << "smq-eval: --seq-len must be at least 2\n";

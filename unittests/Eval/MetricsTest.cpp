@@ -101,3 +101,28 @@ TEST(GradientNormEstimate, LinearLossIsExactPerDirection) {
 }
 
 } // namespace
+
+// Two sequences of three steps over four tokens. Sequence 0: the argmaxes
+// agree, then differ, then agree; sequence 1 agrees throughout. Top-2 sets:
+// step by step {0,1}/{0,1}, {2,3}/{3,1}, {1,0}/{1,2}, and {3,2}/{3,2} three
+// times: kept 1, 1/2, 1/2, 1, 1, 1 -> 5/6.
+TEST(GreedyAgreement, HandCountedSteps) {
+  smq::eval::GreedyAgreement g(2);
+  float r0[] = {4, 3, 1, 0}, m0[] = {5, 2, 1, 0};
+  float r1[] = {0, 1, 4, 3}, m1[] = {0, 2, 1, 5};
+  float r2[] = {2, 4, 0, 0}, m2[] = {0, 4, 3, 0};
+  float same[] = {0, 1, 2, 3};
+  g.add(0, r0, m0, 4);
+  g.add(1, same, same, 4);
+  g.add(0, r1, m1, 4);
+  g.add(1, same, same, 4);
+  g.add(0, r2, m2, 4);
+  g.add(1, same, same, 4);
+  EXPECT_EQ(g.sequences(), 2);
+  // Sequence 0 diverges at step 1, sequence 1 never: (1 + 3) / 2.
+  EXPECT_DOUBLE_EQ(g.meanTokensToDivergence(), 2.0);
+  EXPECT_EQ(g.minTokensToDivergence(), 1);
+  EXPECT_DOUBLE_EQ(g.identicalRate(), 0.5);
+  EXPECT_DOUBLE_EQ(g.top1Rate(), 5.0 / 6.0);
+  EXPECT_DOUBLE_EQ(g.topKKept(), 5.0 / 6.0);
+}

@@ -61,6 +61,40 @@ double klDivergence(const float *p, const float *q, int64_t n);
 /// The `k` tokens with the largest logits (the lower index first on ties).
 std::vector<int64_t> topK(const float *logits, int64_t vocab, int64_t k);
 
+/// How closely a model's greedy generation follows a reference's, measured
+/// along the reference's greedy path: at every step both models have been
+/// fed the same tokens (the reference's choices). Up to the first step
+/// whose argmaxes differ, that path is also the model's own greedy path,
+/// so that step is where free-running greedy generation diverges.
+class GreedyAgreement {
+public:
+  explicit GreedyAgreement(int64_t k = 5) : k(k) {}
+  /// One step of sequence `sequence` (0, 1, ...; steps in order).
+  void add(int64_t sequence, const float *reference, const float *model,
+           int64_t vocab);
+  int64_t sequences() const { return static_cast<int64_t>(seqs.size()); }
+  int64_t topKSize() const { return k; }
+  /// Tokens generated alike before the first difference, averaged over
+  /// sequences (a sequence with none counts all its steps).
+  double meanTokensToDivergence() const;
+  int64_t minTokensToDivergence() const;
+  /// Share of sequences with no difference in any step.
+  double identicalRate() const;
+  /// Share of steps whose argmaxes agree.
+  double top1Rate() const { return steps ? double(top1) / steps : 0.0; }
+  /// Mean share of the reference's top-k tokens also in the model's top-k.
+  double topKKept() const { return steps ? kept / steps : 0.0; }
+
+private:
+  struct Sequence {
+    int64_t steps = 0, firstDifference = -1;
+  };
+  int64_t k;
+  std::vector<Sequence> seqs;
+  int64_t steps = 0, top1 = 0;
+  double kept = 0;
+};
+
 /// Hutchinson's estimate of ‖∇L‖² from central differences: for a standard
 /// normal direction v, ((L(x+εv) − L(x−εv)) / 2ε)² has expectation ‖∇L‖²
 /// (up to O(ε²)); the estimate averages such terms.
