@@ -5,10 +5,13 @@
 #include "smq/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/BitVector.h"
 
 #include <chrono>
 #include <cstring>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::smq;
@@ -52,81 +55,6 @@ double now() {
 }
 
 } // namespace
-
-FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
-                                                          StringRef entry) {
-  auto func = module.lookupSymbol<func::FuncOp>(entry);
-  if (!func || func.isExternal())
-    return module.emitError() << "no function @" << entry << " to generate with";
-  DecoderContract io;
-  std::map<std::string, BlockArgument> args;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    if (auto n = func.getArgAttrOfType<StringAttr>(i, "smq.name"))
-      args[n.getValue().str()] = func.getArgument(i);
-  std::map<std::string, Type> results;
-  for (unsigned i = 0; i < func.getNumResults(); ++i)
-    if (auto n = func.getResultAttrOfType<StringAttr>(i, "smq.name"))
-      results[n.getValue().str()] = func.getResultTypes()[i];
-
-  auto need = [&](const std::string &name, bool input) -> LogicalResult {
-    if (input ? args.count(name) : results.count(name))
-      return success();
-    return func.emitError()
-           << "not a decoder with a KV cache in Hugging Face's contract: no "
-           << (input ? "input" : "output") << " named '" << name << "'";
-  };
-  io.inputIds = "input_ids";
-  io.attentionMask = "attention_mask";
-  io.positionIds = "position_ids";
-  io.logits = "logits";
-  if (failed(need(io.inputIds, true)) || failed(need(io.attentionMask, true)) ||
-      failed(need(io.positionIds, true)) || failed(need(io.logits, false)))
-    return failure();
-  if (args.count("use_cache_branch"))
-    return func.emitError() << "merged decoders (the use_cache_branch input) "
-                               "are not supported yet";
-  for (int64_t layer = 0;; ++layer) {
-    std::string stem = "past_key_values." + std::to_string(layer);
-    if (!args.count(stem + ".key"))
-      break;
-    for (const char *kv : {".key", ".value"}) {
-      std::string past = stem + kv;
-      std::string present = "present." + std::to_string(layer) + kv;
-      if (failed(need(past, true)) || failed(need(present, false)))
-        return failure();
-      auto type = dyn_cast<RankedTensorType>(args[past].getType());
-      if (!type || type.getRank() != 4 || type.isDynamicDim(1) ||
-          type.isDynamicDim(3) || !type.getElementType().isF32())
-        return func.emitError()
-               << "input '" << past
-               << "' must be f32 [batch, heads, past, head size] with static "
-                  "heads and head size, not "
-               << args[past].getType();
-      io.past.push_back(past);
-      io.present.push_back(present);
-      io.heads.push_back(type.getDimSize(1));
-      io.headDims.push_back(type.getDimSize(3));
-    }
-  }
-  if (io.past.empty())
-    return func.emitError() << "not a decoder with a KV cache: no input named "
-                               "'past_key_values.0.key'";
-  auto logits = dyn_cast<RankedTensorType>(results[io.logits]);
-  if (!logits || logits.getRank() != 3 || logits.isDynamicDim(2) ||
-      !logits.getElementType().isF32())
-    return func.emitError() << "output 'logits' must be f32 [batch, seq, "
-                               "vocab] with a static vocab, not "
-                            << results[io.logits];
-  io.vocab = logits.getDimSize(2);
-  // The position table, if position_ids index one directly.
-  for (Operation *user : args[io.positionIds].getUsers())
-    if (auto gather = dyn_cast<GatherOp>(user))
-      if (gather.getIndices() == args[io.positionIds] && gather.getAxis() == 0)
-        if (auto table = dyn_cast<RankedTensorType>(gather.getData().getType()))
-          if (!table.isDynamicDim(0))
-            io.positions = table.getDimSize(0);
-  return io;
-}
 
 struct Generator::Variant {
   OwningOpRef<ModuleOp> module;

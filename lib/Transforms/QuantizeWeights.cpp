@@ -14,6 +14,7 @@
 #include "smq/Transforms/Passes.h"
 
 #include "smq/Dialect/Smq/IR/SmqExecutionInterface.h"
+#include "smq/Transforms/DecoderContract.h"
 #include "smq/Dialect/Smq/IR/ConstantBytes.h"
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Eval/Metrics.h"
@@ -26,6 +27,7 @@
 #include "smq/Transforms/FunctionSegments.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
@@ -662,6 +664,20 @@ struct QuantizeWeightsPass
       }
     }
 
+    // A decoder with a KV cache kept with dynamic dims cannot run windows
+    // as it is: the steps that run the model (lambda=auto, sequential) work
+    // on a copy bound to windows without its cache, and its quantized ops
+    // then replace the decoder's matmuls.
+    OwningOpRef<ModuleOp> windowsCopy;
+    ModuleOp target = module;
+    if ((autoLambda || s.sequential) && isDecoderWithCache(module) &&
+        hasDynamicInput(module)) {
+      windowsCopy = module.clone();
+      if (failed(bindDecoderForWindows(*windowsCopy, stats->windowLength)))
+        return signalPassFailure();
+      module = *windowsCopy;
+    }
+
     std::vector<Candidate> candidates;
     int64_t heldOutTokens = 0;
     if (autoLambda) {
@@ -696,6 +712,67 @@ struct QuantizeWeightsPass
         failed(writeReport(module, lam, autoLambda, candidates, heldOutTokens,
                            reportRows)))
       return signalPassFailure();
+    if (windowsCopy && failed(transplantQuantized(*windowsCopy, target)))
+      return signalPassFailure();
+  }
+
+  static bool hasDynamicInput(ModuleOp module) {
+    for (auto func : module.getOps<func::FuncOp>())
+      for (Type t : func.getArgumentTypes())
+        if (auto shaped = dyn_cast<ShapedType>(t); shaped && !shaped.hasStaticShape())
+          return true;
+    return false;
+  }
+
+  /// Replaces each smq.matmul of `target` whose weight `from` quantized
+  /// (codes named "<weight>.codes") by that quantized matmul, on the
+  /// target's own lhs and with its result type.
+  static LogicalResult transplantQuantized(ModuleOp from, ModuleOp target) {
+    std::map<std::string, QuantizedMatMulOp> quantized;
+    WalkResult walk = from.walk([&](QuantizedMatMulOp q) {
+      DenseResourceElementsAttr codes = getWeightAttr(q.getCodes());
+      StringRef key = codes ? codes.getRawHandle().getKey() : "";
+      if (!key.consume_back(".codes")) {
+        q.emitOpError("has codes the quantize pass did not name");
+        return WalkResult::interrupt();
+      }
+      quantized[key.str()] = q;
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    SmallVector<MatMulOp> matmuls;
+    target.walk([&](MatMulOp m) { matmuls.push_back(m); });
+    size_t replaced = 0;
+    for (MatMulOp m : matmuls) {
+      DenseResourceElementsAttr weight = getWeightAttr(m.getRhs());
+      if (!weight)
+        continue;
+      auto it = quantized.find(weight.getRawHandle().getKey().str());
+      if (it == quantized.end())
+        continue;
+      QuantizedMatMulOp q = it->second;
+      OpBuilder b(m);
+      IRMapping map;
+      map.map(q.getLhs(), m.getLhs());
+      for (Value v : {q.getCodes(), q.getScales(), q.getZeroPoints()})
+        map.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+      Operation *copy = b.clone(*q, map);
+      copy->getResult(0).setType(m.getType());
+      Operation *rhs = m.getRhs().getDefiningOp();
+      m.replaceAllUsesWith(copy);
+      m.erase();
+      if (rhs && rhs->use_empty())
+        rhs->erase();
+      ++replaced;
+    }
+    if (replaced != quantized.size())
+      return target.emitError()
+             << "quantizing a decoder with a KV cache: " << quantized.size()
+             << " weights were quantized on windows but " << replaced
+             << " of the decoder's matmuls take them (Gemm weights are not "
+                "supported on this path)";
+    return success();
   }
 
   /// The execution engine a tool registered, or an error naming `what`

@@ -13,6 +13,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "smq/Conversion/Passes.h"
+#include "smq/Execution/Generation.h"
 #include "smq/Execution/Registration.h"
 #include "smq/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
@@ -118,10 +119,20 @@ loadModel(const std::string &path, mlir::MLIRContext &context,
 mlir::OwningOpRef<mlir::ModuleOp> loadTokenModel(const std::string &path,
                                                  mlir::MLIRContext &context,
                                                  int64_t seqLen) {
+  // A decoder with a KV cache scores windows without its cache.
+  auto windowsOfDecoder =
+      [&](mlir::OwningOpRef<mlir::ModuleOp> module)
+      -> mlir::OwningOpRef<mlir::ModuleOp> {
+    if (module && mlir::smq::isDecoderWithCache(*module) &&
+        failed(mlir::smq::bindDecoderForWindows(*module, seqLen)))
+      return nullptr;
+    return module;
+  };
   llvm::StringRef p(path);
   if (p.ends_with(".mlir") || p.ends_with(".mlirbc"))
-    return loadModel(path, context, {});
+    return windowsOfDecoder(loadModel(path, context, {}));
   std::string inputName;
+  bool decoder = false;
   {
     mlir::MLIRContext probeContext;
     registerCompilerDialects(probeContext);
@@ -129,11 +140,14 @@ mlir::OwningOpRef<mlir::ModuleOp> loadTokenModel(const std::string &path,
     auto probe = loadModel(path, probeContext, {});
     if (!probe)
       return nullptr;
+    decoder = mlir::smq::isDecoderWithCache(*probe);
     for (auto func : probe->getOps<mlir::func::FuncOp>())
       if (func.getNumArguments() > 0)
         if (auto n = func.getArgAttrOfType<mlir::StringAttr>(0, "smq.name"))
           inputName = n.getValue().str();
   }
+  if (decoder)
+    return windowsOfDecoder(loadModel(path, context, {}));
   if (inputName.empty())
     return loadModel(path, context, {});
   return loadModel(path, context, {{inputName, {1, seqLen}}});

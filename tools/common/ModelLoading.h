@@ -62,7 +62,9 @@ loadModel(const std::string &path, mlir::MLIRContext &context,
 /// Loads a language model for [1, seqLen] token windows: an ONNX model's
 /// first graph input is specialised to that shape (its name is found by a
 /// probe import in a context of its own, so that `context`'s weight keys
-/// are exactly the model's names).
+/// are exactly the model's names). A decoder with a KV cache (ONNX or an
+/// .mlir kept dynamic) is bound to windows without its cache
+/// (mlir::smq::bindDecoderForWindows).
 mlir::OwningOpRef<mlir::ModuleOp> loadTokenModel(const std::string &path,
                                                  mlir::MLIRContext &context,
                                                  int64_t seqLen);

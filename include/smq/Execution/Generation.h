@@ -24,29 +24,12 @@
 
 #include "smq/Eval/Sampling.h"
 #include "smq/Execution/CompiledModel.h"
+#include "smq/Transforms/DecoderContract.h"
 
 #include <functional>
 #include <memory>
 
 namespace mlir::smq {
-
-/// Where a module keeps the contract's tensors.
-struct DecoderContract {
-  std::string inputIds, attentionMask, positionIds, logits;
-  /// past_key_values.{i}.key, .value, ... and the matching present.*.
-  std::vector<std::string> past, present;
-  /// Heads and head size of each cache tensor (dims 1 and 3).
-  std::vector<int64_t> heads, headDims;
-  int64_t vocab = 0;
-  /// Rows of the position table position_ids index, when the model has one
-  /// (0: unknown).
-  int64_t positions = 0;
-};
-
-/// Reads the contract off `module`'s entry function `entry` (input and
-/// output names). Emits a diagnostic naming what is missing or unsupported.
-FailureOr<DecoderContract> findDecoderContract(ModuleOp module,
-                                               StringRef entry = "main");
 
 struct GeneratorOptions {
   /// Cache slots: prompt plus generated tokens of each sequence fit in it.
