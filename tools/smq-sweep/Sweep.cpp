@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "Sweep.h"
 
+#include "smq/Transforms/DecoderContract.h"
+
 #include "ModelLoading.h"
 #include "ToolDiagnostics.h"
 
@@ -146,6 +148,11 @@ int checkConfig(const Config &c) {
       return 1;
     }
   }
+  if (c.generate < 0 || c.generateTokens < 1 || c.generatePromptLen < 1) {
+    errs() << "smq-sweep: error: --generate must be 0 or more, and "
+              "--generate-tokens and --generate-prompt-len at least 1\n";
+    return 2;
+  }
   if (c.calibText.empty() == c.calibTokens.empty() ||
       c.evalText.empty() == c.evalTokens.empty()) {
     errs() << "smq-sweep: error: give one of --calib-text and "
@@ -262,9 +269,19 @@ bool importModel(const Config &c, const std::string &out) {
   mlir::MLIRContext context;
   smq::tools::registerCompilerDialects(context);
   smq::tools::ToolDiagnosticHandler diagnostics(&context);
-  auto module = smq::tools::loadTokenModel(c.model, context, c.seqLen);
+  // Generation needs the decoder with its cache, kept dynamic; the tools
+  // that score windows bind it to windows themselves.
+  auto module = c.generate > 0
+                    ? smq::tools::loadModel(c.model, context, {})
+                    : smq::tools::loadTokenModel(c.model, context, c.seqLen);
   if (!module)
     return false;
+  if (c.generate > 0 && !mlir::smq::isDecoderWithCache(*module)) {
+    errs() << c.model << ": error: --generate needs a decoder with a KV "
+              "cache in Hugging Face's contract (input_ids, attention_mask, "
+              "past_key_values.*)\n";
+    return false;
+  }
   std::error_code ec;
   raw_fd_ostream os(out, ec);
   if (ec) {
@@ -389,6 +406,28 @@ std::vector<Stage> planStages(const Config &c,
     e.log = work.path(set.name + ".eval.log");
     e.setting = static_cast<int>(i);
     e.after.push_back(qi);
+    // Generation before evaluation, which removes the model when done.
+    if (c.generate > 0) {
+      Stage g;
+      g.kind = "generate";
+      g.title = "generate W" + std::to_string(set.bits) + " " + set.label();
+      g.argv = {tools.path("smq-eval"), model, "--reference", imported};
+      if (!c.evalText.empty())
+        g.argv.insert(g.argv.end(), {"--text", c.evalText, "--byte-tokens"});
+      else
+        g.argv.insert(g.argv.end(), {"--tokens", c.evalTokens});
+      g.argv.insert(
+          g.argv.end(),
+          {"--seq-len=" + std::to_string(c.generatePromptLen),
+           "--generate=" + std::to_string(c.generate),
+           "--generate-tokens=" + std::to_string(c.generateTokens), threadArg,
+           "--json=" + work.path(set.name + ".gen.json")});
+      g.log = work.path(set.name + ".gen.log");
+      g.setting = static_cast<int>(i);
+      g.after.push_back(qi);
+      e.after.push_back(stages.size());
+      stages.push_back(std::move(g));
+    }
     stages.push_back(std::move(e));
   }
   for (Stage &s : stages)
@@ -466,6 +505,8 @@ std::optional<std::string> finish(const Config &c, Stage &s,
   if (s.setting < 0)
     return std::string();
   Setting &set = settings[s.setting];
+  if (s.kind == "generate")
+    return std::string();
   if (s.kind == "evaluate") {
     set.evaluateSeconds = s.seconds;
     if (!c.keepModels || work.temporary())
@@ -568,6 +609,14 @@ gatherResults(const Config &c, std::vector<Setting> &settings,
       return std::nullopt;
     }
     set.measured = std::move(*measured);
+    if (c.generate > 0) {
+      auto generation = readJson(work.path(set.name + ".gen.json"), why);
+      if (!generation) {
+        errs() << "smq-sweep: error: " << why << "\n";
+        return std::nullopt;
+      }
+      set.generation = std::move(*generation);
+    }
   }
   auto findSetting = [&](int64_t b, const std::string &m,
                          const std::string &l) -> const Setting * {
@@ -610,6 +659,16 @@ gatherResults(const Config &c, std::vector<Setting> &settings,
         if (p0 > floatPpl)
           r["gap_recovered"] = (p0 - p) / (p0 - floatPpl);
       }
+    if (c.generate > 0) {
+      json::Object g;
+      for (StringRef key :
+           {"prompts", "prompt_tokens", "generated_tokens",
+            "mean_tokens_to_divergence", "min_tokens_to_divergence",
+            "identical_rate", "greedy_match_rate", "top_k", "top_k_kept"})
+        if (auto v = set.generation.getNumber(key))
+          g[key] = *v;
+      r["generation"] = std::move(g);
+    }
     r["quantize_seconds"] = set.quantizeSeconds;
     r["evaluate_seconds"] = set.evaluateSeconds;
     runs.push_back(std::move(r));
@@ -637,7 +696,11 @@ gatherResults(const Config &c, std::vector<Setting> &settings,
            {"data", c.evalText.empty() ? c.evalTokens : c.evalText},
            {"max_tokens", c.maxTokens},
            {"predictions", number(floatEval, "predictions")},
-           {"smoothness_dirs", number(floatEval, "smoothness_dirs")},
+           // Absent when the proxy was not measured (JSON has no NaN).
+           {"smoothness_dirs",
+            floatEval.getNumber("smoothness_dirs")
+                ? json::Value(*floatEval.getNumber("smoothness_dirs"))
+                : json::Value(nullptr)},
            {"epsilon", c.epsilon},
            {"neighbours", c.neighbours},
            {"measure_windows", c.measureWindows},
@@ -764,6 +827,26 @@ void printTable(const std::vector<Setting> &settings, const json::Array &runs,
            << cell(get("exp_entropy_ratio"))
            << cell(get("candidates_p01_ratio")) << cell(get("breadth_ratio"))
            << cell(get("swap_kl_ratio")) << cell(get("gap_recovered")) << "\n";
+  }
+  if (runs.empty() || !runs[0].getAsObject()->getObject("generation"))
+    return;
+  outs() << "\ngeneration along the float model's greedy path:\n";
+  outs() << pad("bits method", 29, false) << pad("to diverge", 11, true)
+         << pad("identical", 10, true) << pad("match", 10, true)
+         << pad("top-k kept", 11, true) << "\n";
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const json::Object &g =
+        *runs[i].getAsObject()->getObject("generation");
+    auto get = [&](StringRef key) {
+      auto v = g.getNumber(key);
+      return v ? *v : std::nan("");
+    };
+    outs() << pad("W" + std::to_string(settings[i].bits), 5, false)
+           << pad(settings[i].label(), 24, false) << " "
+           << pad(formatv("{0:f2}", get("mean_tokens_to_divergence")).str(), 10,
+                  true)
+           << cell(get("identical_rate")) << cell(get("greedy_match_rate"))
+           << " " << cell(get("top_k_kept")) << "\n";
   }
 }
 

@@ -54,6 +54,9 @@ struct Config {
   /// shared among the stages).
   unsigned jobs = 0;
   int threads = 0;
+  /// Generation measures (smq-eval --generate) for a decoder with a KV
+  /// cache: prompts (0: none), tokens generated per prompt, prompt length.
+  int64_t generate = 0, generateTokens = 32, generatePromptLen = 32;
   std::string jsonPath, svgPath, workDir;
   bool keepModels = false, quiet = false;
 };
@@ -70,12 +73,13 @@ struct Setting {
   /// What smq-opt's report says it used (auto: what it picked).
   std::optional<double> lambdaPicked;
   llvm::json::Object measured; // smq-eval's JSON
+  llvm::json::Object generation; // smq-eval --generate's JSON
   double quantizeSeconds = 0, evaluateSeconds = 0;
 };
 
 /// A child process of the sweep.
 struct Stage {
-  std::string kind; // calibrate, quantize, quantize-auto, evaluate
+  std::string kind; // calibrate, quantize, quantize-auto, generate, evaluate
   std::string title;
   std::vector<std::string> argv;
   std::string log, out;

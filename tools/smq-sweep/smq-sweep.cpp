@@ -113,6 +113,17 @@ static cl::opt<bool> keepModels(
     cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress on stderr"),
                            cl::cat(category));
+static cl::opt<int64_t> generate(
+    "generate",
+    cl::desc("Also measure greedy generation against the float model on N "
+             "prompts of the eval data (a decoder with a KV cache)"),
+    cl::init(0), cl::cat(category));
+static cl::opt<int64_t> generateTokens(
+    "generate-tokens", cl::desc("Tokens generated per prompt (--generate)"),
+    cl::init(32), cl::cat(category));
+static cl::opt<int64_t> generatePromptLen(
+    "generate-prompt-len", cl::desc("Tokens per prompt (--generate)"),
+    cl::init(32), cl::cat(category));
 
 namespace {
 
@@ -170,6 +181,9 @@ int main(int argc, char **argv) {
   c.workDir = workDir;
   c.keepModels = keepModels;
   c.quiet = quiet;
+  c.generate = generate;
+  c.generateTokens = generateTokens;
+  c.generatePromptLen = generatePromptLen;
   SmallVector<std::string> bitsItems, methods, lambdas;
   if (!splitList(bitsList, "bits", bitsItems) ||
       !splitList(methodsList, "methods", methods) ||
