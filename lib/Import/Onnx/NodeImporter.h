@@ -148,6 +148,15 @@ std::vector<std::string> importRuleNames();
 ImportRule lookupQuantRule(const std::string &domain,
                            const std::string &opType);
 std::vector<std::string> quantRuleNames();
+/// Rules for the decoder ops of ONNX Runtime GenAI's model builder
+/// (ContribOpConverters.cpp): SimplifiedLayerNormalization,
+/// SkipSimplifiedLayerNormalization and RotaryEmbedding.
+ImportRule lookupContribRule(const std::string &domain,
+                             const std::string &opType);
+std::vector<std::string> contribRuleNames();
+/// Registers the default-domain contrib schema (SimplifiedLayerNormalization)
+/// with libonnx, so that its checker accepts models that use it.
+void registerContribSchemas();
 /// `lhs · rhs` as smq.quantized_matmul when `rhs` is an smq.dequantize
 /// (a DequantizeLinear of a constant weight); a null Value otherwise.
 FailureOr<Value> fuseDequantizedRhs(NodeImporter &n, Value lhs, Value rhs);

@@ -644,6 +644,7 @@ LogicalResult ModelImporter::validate() {
   // Beyond the newest opset libonnx knows, SMQ's own verifiers stand alone.
   if (opset > ::smq::libonnxMaxOpset())
     return success();
+  registerContribSchemas();
   std::string why;
   if (!::smq::checkOnnxGraph(model, modelDir, &why))
     return error() << "the ONNX checker rejects the model: " << why;

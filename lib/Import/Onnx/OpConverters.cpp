@@ -781,6 +781,8 @@ ImportRule mlir::smq::onnx_import::lookupImportRule(const std::string &domain,
                                                     const std::string &opType) {
   if (ImportRule rule = lookupQuantRule(domain, opType))
     return rule;
+  if (ImportRule rule = lookupContribRule(domain, opType))
+    return rule;
   if (!domain.empty() && domain != "ai.onnx")
     return nullptr;
   for (const RuleEntry &e : kRules)
@@ -791,6 +793,8 @@ ImportRule mlir::smq::onnx_import::lookupImportRule(const std::string &domain,
 
 std::vector<std::string> mlir::smq::onnx_import::importRuleNames() {
   std::vector<std::string> names = quantRuleNames();
+  for (std::string &name : contribRuleNames())
+    names.push_back(std::move(name));
   for (const RuleEntry &e : kRules)
     names.push_back(e.name);
   std::sort(names.begin(), names.end());

@@ -1,0 +1,328 @@
+//===- ContribOpConverters.cpp - ONNX Runtime GenAI's decoder ops ---------===//
+//
+// The ops ONNX Runtime GenAI's model builder writes into decoders, spelled
+// out in smq primitives:
+//   SimplifiedLayerNormalization (default domain): RMSNorm;
+//   com.microsoft::SkipSimplifiedLayerNormalization: a residual add, then
+//     RMSNorm, with the sum as an output;
+//   com.microsoft::RotaryEmbedding: rotary position embedding from cos and
+//     sin caches indexed by position_ids (interleaved or half-split pairs,
+//     partial rotary dims).
+//
+//===----------------------------------------------------------------------===//
+
+#include "NodeImporter.h"
+
+#include <onnx/defs/schema.h>
+#include <onnx/defs/shape_inference.h>
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::smq;
+using namespace mlir::smq::onnx_import;
+
+namespace {
+
+using Results = SmallVectorImpl<Value>;
+
+Value scalarLike(NodeImporter &n, Value like, double v) {
+  Type elt = cast<ShapedType>(like.getType()).getElementType();
+  auto type = RankedTensorType::get({}, elt);
+  return ConstantOp::create(
+      n.builder, n.loc,
+      DenseElementsAttr::get(type, n.builder.getFloatAttr(elt, v)));
+}
+
+/// x / sqrt(mean(x^2 over [axis, rank)) + eps) * scale, and 1/sqrt(...).
+FailureOr<std::pair<Value, Value>> rmsNorm(NodeImporter &n, Value x,
+                                           Value scale, int64_t axis,
+                                           float eps) {
+  auto rank = n.rankOf(x);
+  if (failed(rank))
+    return failure();
+  auto a = n.normalizeAxis(axis, *rank, "axis");
+  if (failed(a))
+    return failure();
+  if (!isa<FloatType>(cast<ShapedType>(x.getType()).getElementType()))
+    return n.fail("expects a floating-point input");
+  SmallVector<int64_t> axes;
+  for (int64_t i = *a; i < *rank; ++i)
+    axes.push_back(i);
+  auto squared = n.build1<MulOp>(x, x);
+  if (failed(squared))
+    return failure();
+  auto meanSquare = n.build1<ReduceMeanOp>(*squared, axes, true);
+  if (failed(meanSquare))
+    return failure();
+  auto shifted = n.build1<AddOp>(*meanSquare, scalarLike(n, x, eps));
+  if (failed(shifted))
+    return failure();
+  auto root = n.build1<SqrtOp>(*shifted);
+  if (failed(root))
+    return failure();
+  auto invRms = n.build1<ReciprocalOp>(*root);
+  if (failed(invRms))
+    return failure();
+  auto normed = n.build1<MulOp>(x, *invRms);
+  if (failed(normed))
+    return failure();
+  auto y = n.build1<MulOp>(*normed, scale);
+  if (failed(y))
+    return failure();
+  return std::make_pair(*y, *invRms);
+}
+
+LogicalResult importSimplifiedLayerNorm(NodeImporter &n, Results &out) {
+  auto x = n.required(0), scale = n.required(1);
+  if (failed(x) || failed(scale))
+    return failure();
+  auto r = rmsNorm(n, *x, *scale, n.intAttr("axis", -1),
+                   n.floatAttr("epsilon", 1e-5f));
+  if (failed(r))
+    return failure();
+  out.push_back(r->first);
+  out.push_back(r->second);
+  return success();
+}
+
+/// Outputs: output, mean (not defined for the simplified form),
+/// inv_std_var, input_skip_bias_sum.
+LogicalResult importSkipSimplifiedLayerNorm(NodeImporter &n, Results &out) {
+  auto x = n.required(0), skip = n.required(1), gamma = n.required(2);
+  if (failed(x) || failed(skip) || failed(gamma))
+    return failure();
+  auto sum = n.build1<AddOp>(*x, *skip);
+  if (failed(sum))
+    return failure();
+  if (Value bias = n.input(3)) {
+    sum = n.build1<AddOp>(*sum, bias);
+    if (failed(sum))
+      return failure();
+  }
+  auto r = rmsNorm(n, *sum, *gamma, -1, n.floatAttr("epsilon", 1e-5f));
+  if (failed(r))
+    return failure();
+  out.push_back(r->first);
+  out.push_back(Value());
+  out.push_back(r->second);
+  out.push_back(*sum);
+  return success();
+}
+
+/// x[..., begin:end] along the last axis.
+FailureOr<Value> lastAxisSlice(NodeImporter &n, Value x, int64_t rank,
+                               int64_t begin, int64_t end) {
+  return n.build1<SliceOp>(x, n.constI64({begin}), n.constI64({end}),
+                           n.constI64({rank - 1}), n.constI64({1}));
+}
+
+/// Rotates pairs (a, b) of `x` (last axis) by angles whose cos and sin are
+/// `c` and `s` (broadcastable, last dim = pairs): a' = a c - b s,
+/// b' = b c + a s. Half-split pairs are (x[i], x[i + d/2]); interleaved
+/// ones (x[2i], x[2i + 1]).
+FailureOr<Value> rotate(NodeImporter &n, Value x, Value c, Value s,
+                        bool interleaved) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), d = type.getShape().back();
+  Value a, b;
+  SmallVector<int64_t> pairShape(type.getShape());
+  if (interleaved) {
+    // [..., d] -> [..., d/2, 2]: pairs on the last axis.
+    pairShape.back() = d / 2;
+    pairShape.push_back(2);
+    auto pairs = n.build1<ReshapeOp>(x, n.constI64(pairShape), false);
+    if (failed(pairs))
+      return failure();
+    auto even = lastAxisSlice(n, *pairs, rank + 1, 0, 1);
+    auto odd = lastAxisSlice(n, *pairs, rank + 1, 1, 2);
+    if (failed(even) || failed(odd))
+      return failure();
+    SmallVector<int64_t> half(type.getShape());
+    half.back() = d / 2;
+    auto ea = n.build1<ReshapeOp>(*even, n.constI64(half), false);
+    auto ob = n.build1<ReshapeOp>(*odd, n.constI64(half), false);
+    if (failed(ea) || failed(ob))
+      return failure();
+    a = *ea;
+    b = *ob;
+  } else {
+    auto lo = lastAxisSlice(n, x, rank, 0, d / 2);
+    auto hi = lastAxisSlice(n, x, rank, d / 2, d);
+    if (failed(lo) || failed(hi))
+      return failure();
+    a = *lo;
+    b = *hi;
+  }
+  auto ac = n.build1<MulOp>(a, c), bs = n.build1<MulOp>(b, s);
+  auto bc = n.build1<MulOp>(b, c), as = n.build1<MulOp>(a, s);
+  if (failed(ac) || failed(bs) || failed(bc) || failed(as))
+    return failure();
+  auto ra = n.build1<SubOp>(*ac, *bs), rb = n.build1<AddOp>(*bc, *as);
+  if (failed(ra) || failed(rb))
+    return failure();
+  if (!interleaved)
+    return n.build1<ConcatOp>(ValueRange{*ra, *rb},
+                              n.builder.getI64IntegerAttr(rank - 1));
+  SmallVector<int64_t> column(type.getShape());
+  column.back() = d / 2;
+  column.push_back(1);
+  auto ca = n.build1<ReshapeOp>(*ra, n.constI64(column), false);
+  auto cb = n.build1<ReshapeOp>(*rb, n.constI64(column), false);
+  if (failed(ca) || failed(cb))
+    return failure();
+  auto joined = n.build1<ConcatOp>(ValueRange{*ca, *cb},
+                                   n.builder.getI64IntegerAttr(rank));
+  if (failed(joined))
+    return failure();
+  return n.build1<ReshapeOp>(*joined, n.constI64(type.getShape()), false);
+}
+
+/// com.microsoft::RotaryEmbedding(input, position_ids, cos_cache,
+/// sin_cache): input [B, S, N*H] (num_heads given) or [B, N, S, H];
+/// position_ids [B, S]; caches [max positions, rotary dim / 2].
+LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
+  auto x = n.required(0), pos = n.required(1), cosCache = n.required(2),
+       sinCache = n.required(3);
+  if (failed(x) || failed(pos) || failed(cosCache) || failed(sinCache))
+    return failure();
+  auto xt = dyn_cast<RankedTensorType>(x->getType());
+  auto pt = dyn_cast<RankedTensorType>(pos->getType());
+  auto ct = dyn_cast<RankedTensorType>(cosCache->getType());
+  if (!xt || !xt.hasStaticShape() || !pt || !ct || !ct.hasStaticShape() ||
+      ct.getRank() != 2)
+    return n.fail("needs static shapes for the input and the caches (import "
+                  "with --input-shape, or through smq-generate)");
+  if (pt.getRank() != 2)
+    return n.fail("takes position_ids of shape [batch, seq]; a scalar "
+                  "position offset is not supported");
+  if (n.intAttr("is_packed_batching", 0) != 0)
+    return n.fail("packed batching is not supported");
+  if (n.floatAttr("scale", 1.0f) != 1.0f)
+    return n.fail("scale other than 1 is not supported");
+  bool interleaved = n.intAttr("interleaved", 0) != 0;
+  int64_t heads = n.intAttr("num_heads", 0);
+  int64_t batch = xt.getDimSize(0);
+  // Work on [B, S, N, H] (3-D input) or [B, N, S, H] (4-D).
+  Value v = *x;
+  int64_t head;
+  if (xt.getRank() == 3) {
+    if (heads <= 0 || xt.getDimSize(2) % heads)
+      return n.fail("a 3-D input needs num_heads dividing its hidden size");
+    head = xt.getDimSize(2) / heads;
+    auto r = n.build1<ReshapeOp>(
+        v, n.constI64({batch, xt.getDimSize(1), heads, head}), false);
+    if (failed(r))
+      return failure();
+    v = *r;
+  } else if (xt.getRank() == 4) {
+    head = xt.getDimSize(3);
+  } else {
+    return n.fail("takes a 3-D or 4-D input");
+  }
+  int64_t rot = n.intAttr("rotary_embedding_dim", 0);
+  if (rot == 0)
+    rot = head;
+  if (rot <= 0 || rot > head || rot % 2 || ct.getDimSize(1) * 2 != rot)
+    return n.fail("rotary_embedding_dim " + Twine(rot) + " does not fit a head of " +
+                  Twine(head) + " and caches of width " +
+                  Twine(ct.getDimSize(1)));
+  // cos/sin: [B, S, rot/2] -> broadcast against the heads axis.
+  auto c = n.build1<GatherOp>(*cosCache, *pos, n.builder.getI64IntegerAttr(0));
+  auto s = n.build1<GatherOp>(*sinCache, *pos, n.builder.getI64IntegerAttr(0));
+  if (failed(c) || failed(s))
+    return failure();
+  int64_t headsAxis = xt.getRank() == 3 ? 2 : 1;
+  c = n.build1<UnsqueezeOp>(*c, ArrayRef<int64_t>{headsAxis});
+  s = n.build1<UnsqueezeOp>(*s, ArrayRef<int64_t>{headsAxis});
+  if (failed(c) || failed(s))
+    return failure();
+  auto vt = cast<RankedTensorType>(v.getType());
+  Value rotated;
+  if (rot == head) {
+    auto r = rotate(n, v, *c, *s, interleaved);
+    if (failed(r))
+      return failure();
+    rotated = *r;
+  } else {
+    auto part = lastAxisSlice(n, v, 4, 0, rot);
+    auto rest = lastAxisSlice(n, v, 4, rot, head);
+    if (failed(part) || failed(rest))
+      return failure();
+    auto r = rotate(n, *part, *c, *s, interleaved);
+    if (failed(r))
+      return failure();
+    auto joined = n.build1<ConcatOp>(ValueRange{*r, *rest},
+                                     n.builder.getI64IntegerAttr(3));
+    if (failed(joined))
+      return failure();
+    rotated = *joined;
+  }
+  (void)vt;
+  if (xt.getRank() == 3)
+    return push(n.build1<ReshapeOp>(rotated, n.constI64(xt.getShape()), false),
+                out);
+  out.push_back(rotated);
+  return success();
+}
+
+} // namespace
+
+void mlir::smq::onnx_import::registerContribSchemas() {
+  // ONNX Runtime registers SimplifiedLayerNormalization in the default
+  // domain with its own schema; libonnx has none, and its checker would
+  // reject every model that uses it. The same schema, once per process.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (onnx::OpSchemaRegistry::Schema("SimplifiedLayerNormalization", 1, ""))
+      return;
+    onnx::OpSchema schema;
+    schema.SetName("SimplifiedLayerNormalization")
+        .SetDomain("")
+        .SinceVersion(1)
+        .SetDoc("RMSNorm, as ONNX Runtime defines it.")
+        .Attr("axis", "First normalized dim", onnx::AttributeProto::INT,
+              static_cast<int64_t>(-1))
+        .Attr("epsilon", "Added to the mean square",
+              onnx::AttributeProto::FLOAT, 1e-5f)
+        .Attr("stash_type", "Type of the statistics",
+              onnx::AttributeProto::INT, static_cast<int64_t>(1))
+        .Input(0, "X", "Input", "T")
+        .Input(1, "scale", "Scale", "V")
+        .Output(0, "Y", "Output", "V")
+        .Output(1, "inv_std_var", "1 / RMS", "U",
+                onnx::OpSchema::Optional)
+        .TypeConstraint("T", {"tensor(float)", "tensor(double)",
+                              "tensor(float16)", "tensor(bfloat16)"},
+                        "Input types")
+        .TypeConstraint("U", {"tensor(float)", "tensor(double)"},
+                        "Statistics types")
+        .TypeConstraint("V", {"tensor(float)", "tensor(double)",
+                              "tensor(float16)", "tensor(bfloat16)"},
+                        "Output types")
+        .TypeAndShapeInferenceFunction([](onnx::InferenceContext &ctx) {
+          onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+          onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+        });
+    onnx::RegisterSchema(std::move(schema));
+  });
+}
+
+ImportRule mlir::smq::onnx_import::lookupContribRule(const std::string &domain,
+                                                     const std::string &opType) {
+  bool standard = domain.empty() || domain == "ai.onnx";
+  if ((standard || domain == "com.microsoft") &&
+      opType == "SimplifiedLayerNormalization")
+    return importSimplifiedLayerNorm;
+  if (domain == "com.microsoft" && opType == "SkipSimplifiedLayerNormalization")
+    return importSkipSimplifiedLayerNorm;
+  if (domain == "com.microsoft" && opType == "RotaryEmbedding")
+    return importRotaryEmbedding;
+  return nullptr;
+}
+
+std::vector<std::string> mlir::smq::onnx_import::contribRuleNames() {
+  return {"SimplifiedLayerNormalization",
+          "com.microsoft.RotaryEmbedding",
+          "com.microsoft.SkipSimplifiedLayerNormalization"};
+}
