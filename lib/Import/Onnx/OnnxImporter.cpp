@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -494,6 +495,16 @@ private:
   LogicalResult applyInputShapes();
   LogicalResult applyBoundInputs();
   LogicalResult checkSupport();
+  LogicalResult checkSupport(const onnx::GraphProto &graph);
+  static bool isIf(const onnx::NodeProto &node) {
+    return node.op_type() == "If" &&
+           (node.domain().empty() || node.domain() == "ai.onnx");
+  }
+  /// Imports `graph`'s nodes at the builder's insertion point (the end of
+  /// `entry`), reading and defining values in `values`. An If whose
+  /// condition is a constant imports the branch it takes, inline.
+  LogicalResult importNodes(onnx::GraphProto &graph, OpBuilder &builder,
+                            Block *entry, llvm::StringMap<Value> &values);
   LogicalResult checkExternalData();
   LogicalResult validate();
   FailureOr<Type> convertValueType(const onnx::TypeProto &type,
@@ -597,6 +608,33 @@ LogicalResult ModelImporter::applyBoundInputs() {
     tensor.set_name(name);
     *graph->add_initializer() = std::move(tensor);
   }
+  for (const auto &[name, value] : options.defaultBoolInputs) {
+    if (options.boundInputs.count(name))
+      continue;
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const auto &vi : graph->input())
+      if (vi.name() == name)
+        input = &vi;
+    if (!input)
+      continue;
+    const auto &declared = input->type().tensor_type();
+    if (declared.elem_type() != onnx::TensorProto::BOOL)
+      return error() << "graph input '" << name
+                     << "' is expected to be bool, to be bound to "
+                     << (value ? "true" : "false");
+    onnx::TensorProto tensor;
+    tensor.set_name(name);
+    tensor.set_data_type(onnx::TensorProto::BOOL);
+    if (declared.has_shape())
+      for (const auto &d : declared.shape().dim()) {
+        if (d.has_dim_value() && d.dim_value() != 1)
+          return error() << "graph input '" << name
+                         << "' is expected to hold one value";
+        tensor.add_dims(1);
+      }
+    tensor.add_int32_data(value);
+    *graph->add_initializer() = std::move(tensor);
+  }
   return success();
 }
 
@@ -626,9 +664,19 @@ LogicalResult ModelImporter::checkExternalData() {
 /// Reports the first node SMQ has no rule for, before libonnx's checker can
 /// reject it in its own words.
 LogicalResult ModelImporter::checkSupport() {
-  for (int i = 0; i < model.graph().node_size(); ++i) {
-    const onnx::NodeProto &node = model.graph().node(i);
+  return checkSupport(model.graph());
+}
+
+LogicalResult ModelImporter::checkSupport(const onnx::GraphProto &graph) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
     const std::string &domain = node.domain();
+    if (isIf(node)) {
+      for (const auto &a : node.attribute())
+        if (a.has_g() && failed(checkSupport(a.g())))
+          return failure();
+      continue;
+    }
     if (!domain.empty() && domain != "ai.onnx" && domain != "com.microsoft")
       return emitError(nodeLoc(node, i))
              << nodeContext(node, opset) << "domain '" << domain
@@ -744,9 +792,102 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
     values[name] = ConstantOp::create(builder, loc, attr);
   }
 
+  if (failed(importNodes(graph, builder, entry, values)))
+    return failure();
+
+  SmallVector<Value> results;
+  for (const auto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return error() << "graph output '" << out.name()
+                     << "' is not produced by any node";
+    results.push_back(it->second);
+    resultTypes.push_back(it->second.getType());
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  // A DequantizeLinear no MatMul took is expanded to f32 once, here.
+  for (Operation &op : llvm::make_early_inc_range(*entry))
+    if (auto dq = dyn_cast<DequantizeOp>(op); dq && !dq->use_empty()) {
+      SmallVector<Value> folded;
+      builder.setInsertionPoint(dq);
+      if (failed(builder.tryFold(dq, folded)) || folded.empty())
+        return emitError(dq.getLoc()) << "could not expand a dequantized "
+                                         "weight";
+      dq.getResult().replaceAllUsesWith(folded[0]);
+    }
+  // Folding leaves the shape plumbing's constants behind; drop the dead ones
+  // (weights no node uses go too).
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+  func.setType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "smq.name", builder.getStringAttr(out.name()));
+  return success();
+}
+
+LogicalResult ModelImporter::importNodes(onnx::GraphProto &graph,
+                                         OpBuilder &builder, Block *entry,
+                                         llvm::StringMap<Value> &values) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &node = graph.node(i);
     Location loc = nodeLoc(node, i);
+    if (isIf(node)) {
+      auto cond = node.input_size() ? values.find(node.input(0)) : values.end();
+      Attribute known;
+      std::optional<bool> taken;
+      if (cond != values.end() &&
+          matchPattern(cond->second, m_Constant(&known)))
+        if (auto e = dyn_cast<ElementsAttr>(known);
+            e && e.getNumElements() == 1 &&
+            e.getElementType().isInteger(1)) {
+          if (auto dense = dyn_cast<DenseElementsAttr>(e))
+            taken = dense.getValues<bool>()[0];
+          else if (auto bytes = constantBytes(e); bytes && !bytes->empty())
+            taken = (*bytes)[0] != 0;
+        }
+      if (!taken)
+        return emitError(loc)
+               << nodeContext(node, opset)
+               << "the condition must be known when the model is imported "
+                  "(a constant, or an input bound with --bind-input); "
+                  "merged decoders' use_cache_branch is bound to true";
+      onnx::GraphProto *branch = nullptr;
+      for (auto &a : *graph.mutable_node(i)->mutable_attribute())
+        if (a.name() == (*taken ? "then_branch" : "else_branch") && a.has_g())
+          branch = a.mutable_g();
+      if (!branch)
+        return emitError(loc) << nodeContext(node, opset) << "has no "
+                              << (*taken ? "then_branch" : "else_branch");
+      // The branch sees the outer values; its own names stay inside it.
+      llvm::StringMap<Value> inner = values;
+      for (auto &t : *branch->mutable_initializer()) {
+        std::string why;
+        ElementsAttr attr = convertTensor(ctx, t, t.name(), modelDir,
+                                          /*forceResource=*/true, &why);
+        if (!attr)
+          return emitError(loc) << "initializer '" << t.name() << "': " << why;
+        inner[t.name()] = ConstantOp::create(
+            builder, NameLoc::get(builder.getStringAttr(t.name()), fileLoc),
+            attr);
+      }
+      if (failed(importNodes(*branch, builder, entry, inner)))
+        return failure();
+      if (branch->output_size() != node.output_size())
+        return emitError(loc) << nodeContext(node, opset) << "the branch has "
+                              << branch->output_size() << " outputs, the node "
+                              << node.output_size();
+      for (int k = 0; k < node.output_size(); ++k) {
+        auto it = inner.find(branch->output(k).name());
+        if (it == inner.end())
+          return emitError(loc) << nodeContext(node, opset) << "branch output '"
+                                << branch->output(k).name()
+                                << "' is not produced by its nodes";
+        if (!node.output(k).empty())
+          values[node.output(k)] = it->second;
+      }
+      continue;
+    }
     // checkSupport() refused unknown domains and ops before validation.
     ImportRule rule = lookupImportRule(node.domain(), node.op_type());
     SmallVector<Value> inputs;
@@ -791,34 +932,6 @@ LogicalResult ModelImporter::importGraph(ModuleOp module) {
     }
   }
 
-  SmallVector<Value> results;
-  for (const auto &out : graph.output()) {
-    auto it = values.find(out.name());
-    if (it == values.end())
-      return error() << "graph output '" << out.name()
-                     << "' is not produced by any node";
-    results.push_back(it->second);
-    resultTypes.push_back(it->second.getType());
-  }
-  func::ReturnOp::create(builder, fileLoc, results);
-  // A DequantizeLinear no MatMul took is expanded to f32 once, here.
-  for (Operation &op : llvm::make_early_inc_range(*entry))
-    if (auto dq = dyn_cast<DequantizeOp>(op); dq && !dq->use_empty()) {
-      SmallVector<Value> folded;
-      builder.setInsertionPoint(dq);
-      if (failed(builder.tryFold(dq, folded)) || folded.empty())
-        return emitError(dq.getLoc()) << "could not expand a dequantized "
-                                         "weight";
-      dq.getResult().replaceAllUsesWith(folded[0]);
-    }
-  // Folding leaves the shape plumbing's constants behind; drop the dead ones
-  // (weights no node uses go too).
-  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
-    if (isOpTriviallyDead(&op))
-      op.erase();
-  func.setType(builder.getFunctionType(argTypes, resultTypes));
-  for (auto [i, out] : llvm::enumerate(graph.output()))
-    func.setResultAttr(i, "smq.name", builder.getStringAttr(out.name()));
   return success();
 }
 

@@ -30,6 +30,11 @@ struct OnnxImportOptions {
   /// SMQ needs at compile time (reduction axes, split sizes) can be given
   /// when a model takes it as an input.
   std::map<std::string, std::string> boundInputs;
+  /// Bool graph inputs bound to these values when the graph has them (and
+  /// --bind-input does not name them). The tools bind `use_cache_branch` to
+  /// true, so that a merged decoder's If takes its cache branch, which
+  /// SMQ runs for every step, the first (past = 0) included.
+  std::map<std::string, bool> defaultBoolInputs = {{"use_cache_branch", true}};
   /// Name of the entry function.
   std::string entryName = "main";
 };
