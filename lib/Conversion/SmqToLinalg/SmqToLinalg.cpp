@@ -1014,6 +1014,128 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
   }
 };
 
+/// An scf.for over the index tuples, each step writing (or combining) one
+/// slice of `updates` into the result with tensor.insert_slice. Negative
+/// indices count from the end; out-of-range ones are clamped, as Gather's
+/// are, so that a bad input cannot write outside the tensor.
+struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ScatterNDOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = staticResult(rewriter, op);
+    if (failed(type))
+      return failure();
+    Location loc = op.getLoc();
+    Value data = adaptor.getData(), indices = adaptor.getIndices(),
+          updates = adaptor.getUpdates();
+    auto it = cast<RankedTensorType>(indices.getType());
+    auto ut = cast<RankedTensorType>(updates.getType());
+    if (!it.hasStaticShape() || !ut.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic indices or updates");
+    int64_t rank = type->getRank(), k = it.getShape().back();
+    int64_t tuples = 1;
+    for (int64_t d : it.getShape().drop_back())
+      tuples *= d;
+    // indices as [tuples, k], updates as [tuples, slice...].
+    ArrayRef<int64_t> slice = type->getShape().drop_front(k);
+    auto flatIdx = RankedTensorType::get({tuples, k}, it.getElementType());
+    SmallVector<int64_t> flatUpdShape = {tuples};
+    flatUpdShape.append(slice.begin(), slice.end());
+    auto flatUpd = RankedTensorType::get(flatUpdShape, ut.getElementType());
+    Value idx2 = reshapeTo(rewriter, loc, indices, flatIdx);
+    Value upd2 = reshapeTo(rewriter, loc, updates, flatUpd);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, tuples);
+    StringRef reduction = op.getReduction();
+    Type elt = type->getElementType();
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, count, one, ValueRange{data},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+          // Offsets: the clamped index tuple, then zeros.
+          SmallVector<OpFoldResult> offsets, sizes, strides;
+          for (int64_t j = 0; j < k; ++j) {
+            Value jv = arith::ConstantIndexOp::create(b, l, j);
+            Value raw = tensor::ExtractOp::create(b, l, idx2, ValueRange{i, jv});
+            Value v = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+            int64_t dim = type->getDimSize(j);
+            Value d = arith::ConstantIndexOp::create(b, l, dim);
+            Value z = arith::ConstantIndexOp::create(b, l, 0);
+            Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                              v, z);
+            v = arith::SelectOp::create(b, l, neg,
+                                        arith::AddIOp::create(b, l, v, d), v);
+            v = arith::MaxSIOp::create(b, l, v, z);
+            v = arith::MinSIOp::create(
+                b, l, v, arith::ConstantIndexOp::create(b, l, dim - 1));
+            offsets.push_back(v);
+            sizes.push_back(b.getIndexAttr(1));
+            strides.push_back(b.getIndexAttr(1));
+          }
+          for (int64_t d : slice) {
+            offsets.push_back(b.getIndexAttr(0));
+            sizes.push_back(b.getIndexAttr(d));
+            strides.push_back(b.getIndexAttr(1));
+          }
+          // This tuple's update, as a [1 x k, slice...] tensor.
+          SmallVector<OpFoldResult> uOff = {i}, uSize = {b.getIndexAttr(1)},
+                                    uStride = {b.getIndexAttr(1)};
+          for (int64_t d : slice) {
+            uOff.push_back(b.getIndexAttr(0));
+            uSize.push_back(b.getIndexAttr(d));
+            uStride.push_back(b.getIndexAttr(1));
+          }
+          SmallVector<int64_t> pieceShape(k, 1);
+          pieceShape.append(slice.begin(), slice.end());
+          auto pieceType = RankedTensorType::get(pieceShape, elt);
+          SmallVector<int64_t> rowShape = {1};
+          rowShape.append(slice.begin(), slice.end());
+          Value row = tensor::ExtractSliceOp::create(
+              b, l, RankedTensorType::get(rowShape, elt), upd2, uOff, uSize,
+              uStride);
+          Value piece = reshapeTo(b, l, row, pieceType);
+          if (reduction != "none") {
+            Value old = tensor::ExtractSliceOp::create(b, l, pieceType, acc[0],
+                                                       offsets, sizes, strides);
+            SmallVector<AffineMap> maps(
+                3, b.getMultiDimIdentityMap(pieceType.getRank()));
+            SmallVector<utils::IteratorType> par(pieceType.getRank(),
+                                                 utils::IteratorType::parallel);
+            bool isFloat = isa<FloatType>(elt);
+            piece =
+                linalg::GenericOp::create(
+                    b, l, TypeRange{pieceType}, ValueRange{old, piece},
+                    ValueRange{tensor::EmptyOp::create(b, l, pieceShape, elt)},
+                    maps, par,
+                    [&](OpBuilder &bb, Location ll, ValueRange a) {
+                      Value r;
+                      if (reduction == "add")
+                        r = isFloat ? Value(arith::AddFOp::create(bb, ll, a[0], a[1]))
+                                    : Value(arith::AddIOp::create(bb, ll, a[0], a[1]));
+                      else if (reduction == "mul")
+                        r = isFloat ? Value(arith::MulFOp::create(bb, ll, a[0], a[1]))
+                                    : Value(arith::MulIOp::create(bb, ll, a[0], a[1]));
+                      else if (reduction == "max")
+                        r = isFloat ? Value(arith::MaximumFOp::create(bb, ll, a[0], a[1]))
+                                    : Value(arith::MaxSIOp::create(bb, ll, a[0], a[1]));
+                      else
+                        r = isFloat ? Value(arith::MinimumFOp::create(bb, ll, a[0], a[1]))
+                                    : Value(arith::MinSIOp::create(bb, ll, a[0], a[1]));
+                      linalg::YieldOp::create(bb, ll, r);
+                    })
+                    .getResult(0);
+          }
+          Value next = tensor::InsertSliceOp::create(b, l, piece, acc[0],
+                                                     offsets, sizes, strides);
+          scf::YieldOp::create(b, l, next);
+        });
+    (void)rank;
+    rewriter.replaceOp(op, loop.getResult(0));
+    return success();
+  }
+};
+
 template <typename OpT>
 struct ReshapeLikePattern : public OpConversionPattern<OpT> {
   using OpConversionPattern<OpT>::OpConversionPattern;
@@ -1264,7 +1386,8 @@ struct ConvertSmqToLinalgPass
     // Kernel calls stay smq ops down to bufferization.
     target.addLegalOp<UKernelQMatMulOp, UKernelMatMulOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
-                           arith::ArithDialect, math::MathDialect>();
+                           arith::ArithDialect, math::MathDialect,
+                           scf::SCFDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return types.isSignatureLegal(f.getFunctionType()) &&
              types.isLegal(&f.getBody());
@@ -1287,7 +1410,7 @@ struct ConvertSmqToLinalgPass
         ReducePattern<ReduceSumOp>, ReducePattern<ReduceMaxOp>,
         SoftmaxPattern, LayerNormPattern, MatMulPattern, GemmPattern,
         QuantizedMatMulPattern, PackedMatMulPattern,
-        GatherPattern, ReshapeLikePattern<ReshapeOp>,
+        GatherPattern, ScatterNDPattern, ReshapeLikePattern<ReshapeOp>,
         ReshapeLikePattern<UnsqueezeOp>, ReshapeLikePattern<SqueezeOp>,
         TransposePattern, ConcatPattern, SlicePattern, SplitPattern,
         TriluPattern, ConstantPattern, FoldedOnlyPattern<ShapeOp>,

@@ -94,6 +94,17 @@ LogicalResult importIsInf(NodeImporter &n, Results &out) {
   return push(result, out);
 }
 
+/// ScatterND(data, indices, updates), with ScatterND-16's reduction.
+LogicalResult importScatterND(NodeImporter &n, Results &out) {
+  auto data = n.required(0), indices = n.required(1), updates = n.required(2);
+  if (failed(data) || failed(indices) || failed(updates))
+    return failure();
+  std::string reduction = n.stringAttr("reduction", "none");
+  return push(n.build1<ScatterNDOp>(*data, *indices, *updates,
+                                    n.builder.getStringAttr(reduction)),
+              out);
+}
+
 LogicalResult importPow(NodeImporter &n, Results &out) {
   auto a = n.required(0), b = n.required(1);
   if (failed(a) || failed(b))
@@ -768,6 +779,7 @@ const RuleEntry kRules[] = {
     {"Slice", importSlice},
     {"Split", importSplit},
     {"Expand", importExpand},
+    {"ScatterND", importScatterND},
     {"Trilu", importTrilu},
     {"Shape", importShape},
     {"Range", importRange},

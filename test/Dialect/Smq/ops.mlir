@@ -24,6 +24,10 @@ func.func @elementwise(%a: tensor<2x1x4xf32>, %b: tensor<3x1xf32>, %i: tensor<4x
   %or = smq.or %and, %c : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   // CHECK: smq.xor %{{.*}}, %{{.*}} : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   %xor = smq.xor %or, %c : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  // CHECK: smq.scatter_nd %{{.*}}[%{{.*}}], %{{.*}} {reduction = "add"} : (tensor<4xi64>, tensor<2x1xi64>, tensor<2xi64>) -> tensor<4xi64>
+  %sidx = smq.constant dense<[[0], [3]]> : tensor<2x1xi64>
+  %supd = smq.constant dense<[5, 6]> : tensor<2xi64>
+  %sc = smq.scatter_nd %i[%sidx], %supd {reduction = "add"} : (tensor<4xi64>, tensor<2x1xi64>, tensor<2xi64>) -> tensor<4xi64>
   // CHECK: smq.sqrt %{{.*}} : tensor<2x3x4xf32>
   %7 = smq.sqrt %6 : tensor<2x3x4xf32>
   %8 = smq.reciprocal %7 : tensor<2x3x4xf32>

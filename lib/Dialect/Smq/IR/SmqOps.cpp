@@ -863,6 +863,38 @@ LogicalResult GatherOp::verify() {
   return success();
 }
 
+LogicalResult ScatterNDOp::verify() {
+  StringRef r = getReduction();
+  if (r != "none" && r != "add" && r != "mul" && r != "max" && r != "min")
+    return emitOpError("reduction must be none, add, mul, max or min, not '")
+           << r << "'";
+  auto data = shapeOf(getData().getType());
+  auto idx = shapeOf(getIndices().getType());
+  auto upd = shapeOf(getUpdates().getType());
+  if (elementTypeOf(getData().getType()) !=
+      elementTypeOf(getUpdates().getType()))
+    return emitOpError("updates must have the element type of data");
+  if (!data || !idx || !upd)
+    return success();
+  if (idx->empty())
+    return emitOpError("indices must have rank >= 1");
+  int64_t k = idx->back();
+  if (ShapedType::isDynamic(k))
+    return success();
+  if (k < 1 || k > (int64_t)data->size())
+    return emitOpError("index tuples of ")
+           << k << " dims do not fit data of rank " << data->size();
+  SmallVector<int64_t> expected(idx->begin(), idx->end() - 1);
+  expected.append(data->begin() + k, data->end());
+  if (expected.size() != upd->size())
+    return emitOpError("updates must have rank ") << expected.size();
+  for (auto [e, u] : llvm::zip(expected, *upd))
+    if (!ShapedType::isDynamic(e) && !ShapedType::isDynamic(u) && e != u)
+      return emitOpError("updates must have shape indices.shape[:-1] + "
+                         "data.shape[k:]");
+  return success();
+}
+
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location>,
                                           Adaptor adaptor,

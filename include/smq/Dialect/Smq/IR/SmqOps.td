@@ -426,6 +426,26 @@ def Smq_GatherOp : Smq_InferredOp<"gather"> {
   let hasVerifier = 1;
 }
 
+def Smq_ScatterNDOp : Smq_Op<"scatter_nd",
+    [Pure, AllTypesMatch<["data", "result"]>]> {
+  let summary = "Write `updates` into a copy of `data` at the index tuples of `indices`";
+  let description = [{
+    ONNX ScatterND: `indices` is [..., k] with k <= rank(data); each index
+    tuple selects a slice `data[i0, ..., ik-1]`, which the matching slice
+    of `updates` (shape `indices.shape[:-1] + data.shape[k:]`) replaces,
+    or is combined with by `reduction` (`none`, `add`, `mul`, `max`,
+    `min`), in the order of the index tuples. Negative indices count from
+    the end.
+  }];
+  let arguments = (ins AnyTensor:$data, Smq_IndexTensor:$indices,
+                       AnyTensor:$updates,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$data `[` $indices `]` `,` $updates attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Smq_ReshapeOp : Smq_InferredOp<"reshape"> {
   let summary = "Reshape to the dims in `shape` (0 copies, -1 infers)";
   let arguments = (ins AnyTensor:$input, Smq_I64Tensor:$shape,
