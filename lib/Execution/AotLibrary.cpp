@@ -167,6 +167,8 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
        "rt->memrefCopy(n, s, d); }\n"
     << "HIDDEN void smq_rt_parallel_rows(void (*fn)(void *, int64_t, "
        "int64_t), void *ctx, int64_t n) { rt->parallelRows(fn, ctx, n); }\n"
+    << "HIDDEN void smq_rt_index_error(int64_t s, int64_t i, int64_t d) { "
+       "rt->indexError(s, i, d); }\n"
     << "void _mlir_ciface_" << entry << "(";
   for (size_t i = 0; i < args; ++i)
     c << (i ? ", " : "") << "void *";
@@ -195,7 +197,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "__attribute__((visibility(\"default\"))) const SmqArtifact *"
     << symbol << "(const SmqArtifactImports *imports) {\n"
     << "  if (!imports || imports->abi != SMQ_ARTIFACT_ABI || imports->count "
-       "< 7)\n    return 0;\n  rt = imports;\n";
+       "< 8)\n    return 0;\n  rt = imports;\n";
   if (!embedded.empty())
     c << "  artifact.embeddedWeights = smq_embedded_weights;\n"
       << "  artifact.embeddedWeightsSize = (uint64_t)(smq_embedded_weights_end"

@@ -128,6 +128,7 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
   add("smq_rt_parallel_rows", reinterpret_cast<void *>(&smq_rt_parallel_rows));
+  add("smq_rt_index_error", reinterpret_cast<void *>(&smq_rt_index_error));
   return map;
 }
 
@@ -351,6 +352,10 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   if (failed(signature))
     return nullptr;
   model->inputSpecs = signature->inputs;
+  if (auto sites = module->getAttrOfType<ArrayAttr>("smq.index_sites"))
+    for (Attribute site : sites)
+      if (auto text = dyn_cast<StringAttr>(site))
+        model->indexSites.push_back(text.str());
   model->outputSpecs = signature->outputs;
   for (size_t i = 0; i < signature->weights.size(); ++i)
     model->weights.push_back(
@@ -469,7 +474,18 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     descPtrs.push_back(d.data());
   for (auto &p : descPtrs)
     args.push_back(&p);
+  int64_t site, index, dim;
+  smq_rt_take_index_error(&site, &index, &dim);
   entryFn(args.data());
+  if (smq_rt_take_index_error(&site, &index, &dim)) {
+    *why = "index " + std::to_string(index) + " is out of range for a dim of " +
+           std::to_string(dim) + " in " +
+           (site >= 0 && site < int64_t(indexSites.size())
+                ? indexSites[site]
+                : "index check " + std::to_string(site)) +
+           "; the outputs are not valid";
+    return false;
+  }
   return true;
 }
 

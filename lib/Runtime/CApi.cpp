@@ -54,7 +54,7 @@ SmqStatus *failOutOfMemory() { return fail("out of memory"); }
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      7,
+      8,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -91,6 +91,7 @@ const SmqArtifactImports &imports() {
             static_cast<SmqMemRef2F32 *>(c));
       },
       smq_rt_parallel_rows,
+      smq_rt_index_error,
   };
   return table;
 }
@@ -509,9 +510,22 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
       pointers[i] = descs[i].data();
       args[i] = &pointers[i];
     }
+    int64_t site, badIndex, dim;
+    bool badInput;
     {
       std::lock_guard<std::mutex> lock(runMutex());
+      smq_rt_take_index_error(&site, &badIndex, &dim);
       a.entry(args.data());
+      badInput = smq_rt_take_index_error(&site, &badIndex, &dim);
+    }
+    if (badInput) {
+      for (void *p : allocated)
+        std::free(p);
+      return fail("smqModelRun: index " + std::to_string(badIndex) +
+                  " is out of range for a dim of " + std::to_string(dim) +
+                  " (index check " + std::to_string(site) +
+                  " of the model: a Gather or ScatterND); the outputs are "
+                  "not valid");
     }
     for (size_t i = 0; i < numOutputs; ++i)
       if (allocated[i]) {

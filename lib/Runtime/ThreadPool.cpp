@@ -171,3 +171,28 @@ extern "C" void smq_rt_tune_allocator(void) {
   }();
   (void)done;
 }
+
+namespace {
+struct IndexError {
+  bool set = false;
+  int64_t site = 0, index = 0, dim = 0;
+};
+thread_local IndexError indexError;
+} // namespace
+
+extern "C" void smq_rt_index_error(int64_t site, int64_t index, int64_t dim) {
+  if (indexError.set)
+    return;
+  indexError = {true, site, index, dim};
+}
+
+extern "C" int smq_rt_take_index_error(int64_t *site, int64_t *index,
+                                       int64_t *dim) {
+  if (!indexError.set)
+    return 0;
+  *site = indexError.site;
+  *index = indexError.index;
+  *dim = indexError.dim;
+  indexError = IndexError();
+  return 1;
+}

@@ -86,7 +86,8 @@ public:
   const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
 
   /// Runs the model. `inputs` follow inputs() in order; returns false and
-  /// sets `why` if one does not match its spec.
+  /// sets `why` if one does not match its spec, or if a data-dependent
+  /// index (a token id, a position) was out of range.
   bool run(const std::vector<const ::smq::HostArray *> &inputs,
            std::vector<::smq::HostArray> &outputs, std::string *why);
 
@@ -112,6 +113,9 @@ private:
   std::string entry;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   std::vector<Weight> weights;
+  /// What each data-dependent index check guards ("node '/tok/Gather'
+  /// (smq.gather)"), by site number (module attribute smq.index_sites).
+  std::vector<std::string> indexSites;
   double seconds = 0;
 };
 

@@ -40,6 +40,8 @@ typedef struct {
   /* count >= 7 */
   void (*parallelRows)(void (*fn)(void *ctx, int64_t begin, int64_t end),
                        void *ctx, int64_t n);
+  /* count >= 8 */
+  void (*indexError)(int64_t site, int64_t index, int64_t dim);
 } SmqArtifactImports;
 
 typedef struct {

@@ -173,6 +173,16 @@ typedef void (*SmqRowsFn)(void *ctx, int64_t begin, int64_t end);
  * waits. Each row owns its outputs, so no split changes a result. */
 void smq_rt_parallel_rows(SmqRowsFn fn, void *ctx, int64_t n);
 
+/* Data-dependent indices (Gather, ScatterND) that compiled code found out
+ * of range: it clamps them, so nothing is read or written outside a
+ * tensor, and reports the first one through smq_rt_index_error. The
+ * caller of the model's entry takes it afterwards and fails the run. The
+ * slot is per thread (the checks run on the thread that called the
+ * entry). `site` numbers the checking op in its module. */
+void smq_rt_index_error(int64_t site, int64_t index, int64_t dim);
+/* Returns 1 and the first error since the last call, or 0; clears it. */
+int smq_rt_take_index_error(int64_t *site, int64_t *index, int64_t *dim);
+
 /* Threads the kernels may use (1 = the calling thread only). Results are
  * bit-identical for any thread count. */
 void smq_rt_set_num_threads(int threads);

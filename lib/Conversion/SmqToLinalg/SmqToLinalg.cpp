@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -960,6 +961,64 @@ struct GemmPattern : public OpConversionPattern<GemmOp> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
+constexpr llvm::StringLiteral kIndexErrorFn = "smq_rt_index_error";
+
+/// Adds a check of data-dependent `indices` (converted, signless) before
+/// `op`: each index tuple component j outside [-dims[j], dims[j]) is
+/// reported through smq_rt_index_error as site N, N being its place in
+/// the module's `smq.index_sites` (which names the op). Constant indices
+/// are checked by the op's verifier instead.
+void checkIndices(OpBuilder &b, Operation *op, Value indices,
+                  ArrayRef<int64_t> dims) {
+  Location loc = op->getLoc();
+  auto module = op->getParentOfType<ModuleOp>();
+  std::string where = op->getName().getStringRef().str();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    where = "node '" + name.getName().str() + "' (" + where + ")";
+  SmallVector<Attribute> sites;
+  if (auto old = module->getAttrOfType<ArrayAttr>("smq.index_sites"))
+    sites.assign(old.begin(), old.end());
+  int64_t site = sites.size();
+  sites.push_back(b.getStringAttr(where));
+  module->setAttr("smq.index_sites", b.getArrayAttr(sites));
+
+  auto it = cast<RankedTensorType>(indices.getType());
+  int64_t k = dims.size(), n = it.getNumElements() / k;
+  Value flat = reshapeTo(b, loc, indices,
+                         RankedTensorType::get({n, k}, it.getElementType()));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = arith::ConstantIndexOp::create(b, loc, n);
+  Type i64 = b.getI64Type();
+  scf::ForOp::create(
+      b, loc, zero, count, one, ValueRange{},
+      [&](OpBuilder &fb, Location l, Value i, ValueRange) {
+        for (int64_t j = 0; j < k; ++j) {
+          Value jv = arith::ConstantIndexOp::create(fb, l, j);
+          Value v = tensor::ExtractOp::create(fb, l, flat, ValueRange{i, jv});
+          if (v.getType() != i64)
+            v = arith::ExtSIOp::create(fb, l, i64, v);
+          Value lo = arith::ConstantIntOp::create(fb, l, i64, -dims[j]);
+          Value hi = arith::ConstantIntOp::create(fb, l, i64, dims[j]);
+          Value below = arith::CmpIOp::create(fb, l, arith::CmpIPredicate::slt,
+                                              v, lo);
+          Value above = arith::CmpIOp::create(fb, l, arith::CmpIPredicate::sge,
+                                              v, hi);
+          Value bad = arith::OrIOp::create(fb, l, below, above);
+          scf::IfOp::create(fb, l, bad, [&](OpBuilder &ib, Location il) {
+            func::CallOp::create(
+                ib, il, kIndexErrorFn, TypeRange{},
+                ValueRange{arith::ConstantIntOp::create(ib, il, i64, site), v,
+                           hi});
+            scf::YieldOp::create(ib, il);
+          });
+        }
+        scf::YieldOp::create(fb, l);
+      });
+}
+
+bool isConstant(Value v) { return matchPattern(v, m_Constant()); }
+
 struct GatherPattern : public OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -975,6 +1034,9 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
     auto it = cast<RankedTensorType>(indices.getType());
     int64_t axis = op.getAxisAttr().getInt(), q = it.getRank();
     int64_t rank = type->getRank(), dim = dt.getDimSize(axis);
+    if (!isConstant(op.getIndices()) && it.hasStaticShape() &&
+        it.getNumElements() > 0)
+      checkIndices(rewriter, op, indices, {dim});
     SmallVector<AffineExpr> idxExprs;
     for (int64_t i = 0; i < q; ++i)
       idxExprs.push_back(getAffineDimExpr(axis + i, ctx));
@@ -1043,6 +1105,8 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     SmallVector<int64_t> flatUpdShape = {tuples};
     flatUpdShape.append(slice.begin(), slice.end());
     auto flatUpd = RankedTensorType::get(flatUpdShape, ut.getElementType());
+    if (!isConstant(op.getIndices()) && tuples > 0)
+      checkIndices(rewriter, op, indices, type->getShape().take_front(k));
     Value idx2 = reshapeTo(rewriter, loc, indices, flatIdx);
     Value upd2 = reshapeTo(rewriter, loc, updates, flatUpd);
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -1394,6 +1458,23 @@ struct ConvertSmqToLinalgPass
     });
     target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
         [&](Operation *op) { return types.isLegal(op); });
+
+    // The index checks' runtime function, if any op may need it.
+    ModuleOp module = getOperation();
+    bool needsIndexCheck = false;
+    module.walk([&](Operation *op) {
+      if (auto g = dyn_cast<GatherOp>(op))
+        needsIndexCheck |= !isConstant(g.getIndices());
+      if (auto sc = dyn_cast<ScatterNDOp>(op))
+        needsIndexCheck |= !isConstant(sc.getIndices());
+    });
+    if (needsIndexCheck && !module.lookupSymbol(kIndexErrorFn)) {
+      OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+      Type i64 = b.getI64Type();
+      auto fn = func::FuncOp::create(b, module.getLoc(), kIndexErrorFn,
+                                     b.getFunctionType({i64, i64, i64}, {}));
+      fn.setPrivate();
+    }
 
     RewritePatternSet patterns(ctx);
     patterns.add<
