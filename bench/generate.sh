@@ -19,16 +19,7 @@ kv="$shared/models/gpt-byte-kv"
 prompt="$kv/reference/prompt.txt"
 runs=5
 
-levels=()
-for l in avx2 avxvnni avx512 avx512vnni; do
-  if ! SMQ_CPU_ISA=$l "$build/bin/smq-run" "$work/no-such-model.mlir" 2>&1 |
-       grep -q "cannot run the"; then
-    levels+=("$l")
-  fi
-done
-best=${levels[${#levels[@]}-1]}
-main_levels=(avx2 "$best")
-[ "$best" = avx2 ] && main_levels=(avx2)
+source "$root/bench/cpu-levels.sh"
 
 "$build/bin/smq-translate" --import-onnx "$kv/model.onnx" -o "$work/kv.mlir"
 for b in 4 2; do

@@ -33,18 +33,7 @@ median() { sed -n 's/.*median \([0-9.]*\).*/\1/p'; }
 compile_ms() { sed -n 's/^compile \([0-9.]*\) ms.*/\1/p'; }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
-# The levels this CPU runs, lowest first; "best" is the last. smq-run
-# refuses a level the CPU lacks before it looks at the model.
-levels=()
-for l in baseline avx2 avxvnni avx512 avx512vnni; do
-  if ! SMQ_CPU_ISA=$l "$build/bin/smq-run" "$work/no-such-model.mlir" 2>&1 |
-       grep -q "cannot run the"; then
-    levels+=("$l")
-  fi
-done
-best=${levels[${#levels[@]}-1]}
-main_levels=(avx2 "$best")
-[ "$best" = avx2 ] && main_levels=(avx2)
+source "$root/bench/cpu-levels.sh"
 
 ort_ms() { # model tokens threads reps
   (cd "$build/ort" && node "$shared/tools/ort-run.mjs" "$1" "input_ids=$2" \

@@ -961,6 +961,20 @@ struct GemmPattern : public OpConversionPattern<GemmOp> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
+/// An integer index as an `index` into a dim of `dim`: negative ones count
+/// from the end, and out-of-range ones are clamped, so that a bad input
+/// cannot reach outside the tensor (checkIndices reports them).
+Value clampIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
+  Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value d = arith::ConstantIndexOp::create(b, l, dim);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, i, d), i);
+  i = arith::MaxSIOp::create(b, l, i, zero);
+  return arith::MinSIOp::create(b, l, i,
+                                arith::ConstantIndexOp::create(b, l, dim - 1));
+}
+
 constexpr llvm::StringLiteral kIndexErrorFn = "smq_rt_index_error";
 
 /// Adds a check of data-dependent `indices` (converted, signless) before
@@ -1049,18 +1063,7 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
             rewriter, loc, TypeRange{*type}, ValueRange{indices},
             ValueRange{emptyTensor(rewriter, loc, *type)}, maps, par,
             [&](OpBuilder &b, Location l, ValueRange a) {
-              // Negative indices count from the end; out-of-range ones are
-              // clamped so that a bad input cannot read outside the tensor.
-              Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-              Value zero = arith::ConstantIndexOp::create(b, l, 0);
-              Value d = arith::ConstantIndexOp::create(b, l, dim);
-              Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
-                                                i, zero);
-              i = arith::SelectOp::create(b, l, neg,
-                                          arith::AddIOp::create(b, l, i, d), i);
-              i = arith::MaxSIOp::create(b, l, i, zero);
-              i = arith::MinSIOp::create(
-                  b, l, i, arith::ConstantIndexOp::create(b, l, dim - 1));
+              Value i = clampIndex(b, l, a[0], dim);
               SmallVector<Value> at;
               for (int64_t k = 0; k < axis; ++k)
                 at.push_back(linalg::IndexOp::create(b, l, k));
@@ -1122,18 +1125,7 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
           for (int64_t j = 0; j < k; ++j) {
             Value jv = arith::ConstantIndexOp::create(b, l, j);
             Value raw = tensor::ExtractOp::create(b, l, idx2, ValueRange{i, jv});
-            Value v = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
-            int64_t dim = type->getDimSize(j);
-            Value d = arith::ConstantIndexOp::create(b, l, dim);
-            Value z = arith::ConstantIndexOp::create(b, l, 0);
-            Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
-                                              v, z);
-            v = arith::SelectOp::create(b, l, neg,
-                                        arith::AddIOp::create(b, l, v, d), v);
-            v = arith::MaxSIOp::create(b, l, v, z);
-            v = arith::MinSIOp::create(
-                b, l, v, arith::ConstantIndexOp::create(b, l, dim - 1));
-            offsets.push_back(v);
+            offsets.push_back(clampIndex(b, l, raw, type->getDimSize(j)));
             sizes.push_back(b.getIndexAttr(1));
             strides.push_back(b.getIndexAttr(1));
           }
