@@ -17,6 +17,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <vector>
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
@@ -30,6 +33,18 @@ int main(int argc, char **argv) {
         static ::smq::StderrProgress progress;
         dialect->setProgressListener(&progress);
       });
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "SMQ optimizer driver\n", registry));
+  // An error names the op at fault; printing the whole module under it as
+  // well ("see current operation") buries the message for any real model.
+  // Off by default here; --mlir-print-op-on-diagnostic turns it back on (a
+  // later occurrence on the command line wins).
+  std::vector<char *> args(argv, argv + argc);
+  static char quietOps[] = "--mlir-print-op-on-diagnostic=false";
+  bool given = false;
+  for (int i = 1; i < argc; ++i)
+    given |= llvm::StringRef(argv[i]).contains("mlir-print-op-on-diagnostic");
+  if (!given)
+    args.insert(args.begin() + 1, quietOps);
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      static_cast<int>(args.size()), args.data(), "SMQ optimizer driver\n",
+      registry));
 }
