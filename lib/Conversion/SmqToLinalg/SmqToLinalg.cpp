@@ -1098,7 +1098,7 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     auto ut = cast<RankedTensorType>(updates.getType());
     if (!it.hasStaticShape() || !ut.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "dynamic indices or updates");
-    int64_t rank = type->getRank(), k = it.getShape().back();
+    int64_t k = it.getShape().back();
     int64_t tuples = 1;
     for (int64_t d : it.getShape().drop_back())
       tuples *= d;
@@ -1116,6 +1116,7 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value count = arith::ConstantIndexOp::create(rewriter, loc, tuples);
     StringRef reduction = op.getReduction();
+    bool isUnsigned = isUnsignedInt(op.getData().getType());
     Type elt = type->getElementType();
     auto loop = scf::ForOp::create(
         rewriter, loc, zero, count, one, ValueRange{data},
@@ -1154,39 +1155,22 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
           if (reduction != "none") {
             Value old = tensor::ExtractSliceOp::create(b, l, pieceType, acc[0],
                                                        offsets, sizes, strides);
-            SmallVector<AffineMap> maps(
-                3, b.getMultiDimIdentityMap(pieceType.getRank()));
-            SmallVector<utils::IteratorType> par(pieceType.getRank(),
-                                                 utils::IteratorType::parallel);
-            bool isFloat = isa<FloatType>(elt);
-            piece =
-                linalg::GenericOp::create(
-                    b, l, TypeRange{pieceType}, ValueRange{old, piece},
-                    ValueRange{tensor::EmptyOp::create(b, l, pieceShape, elt)},
-                    maps, par,
-                    [&](OpBuilder &bb, Location ll, ValueRange a) {
-                      Value r;
-                      if (reduction == "add")
-                        r = isFloat ? Value(arith::AddFOp::create(bb, ll, a[0], a[1]))
-                                    : Value(arith::AddIOp::create(bb, ll, a[0], a[1]));
-                      else if (reduction == "mul")
-                        r = isFloat ? Value(arith::MulFOp::create(bb, ll, a[0], a[1]))
-                                    : Value(arith::MulIOp::create(bb, ll, a[0], a[1]));
-                      else if (reduction == "max")
-                        r = isFloat ? Value(arith::MaximumFOp::create(bb, ll, a[0], a[1]))
-                                    : Value(arith::MaxSIOp::create(bb, ll, a[0], a[1]));
-                      else
-                        r = isFloat ? Value(arith::MinimumFOp::create(bb, ll, a[0], a[1]))
-                                    : Value(arith::MinSIOp::create(bb, ll, a[0], a[1]));
-                      linalg::YieldOp::create(bb, ll, r);
-                    })
-                    .getResult(0);
+            piece = elementwise(
+                b, l, pieceType, ValueRange{old, piece},
+                [&](OpBuilder &bb, Location ll, ValueRange a) -> Value {
+                  if (reduction == "add")
+                    return binaryScalar<AddOp>(bb, ll, a[0], a[1], isUnsigned);
+                  if (reduction == "mul")
+                    return binaryScalar<MulOp>(bb, ll, a[0], a[1], isUnsigned);
+                  if (reduction == "max")
+                    return binaryScalar<MaxOp>(bb, ll, a[0], a[1], isUnsigned);
+                  return binaryScalar<MinOp>(bb, ll, a[0], a[1], isUnsigned);
+                });
           }
           Value next = tensor::InsertSliceOp::create(b, l, piece, acc[0],
                                                      offsets, sizes, strides);
           scf::YieldOp::create(b, l, next);
         });
-    (void)rank;
     rewriter.replaceOp(op, loop.getResult(0));
     return success();
   }
