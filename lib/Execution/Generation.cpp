@@ -20,13 +20,6 @@ using ::smq::HostArray;
 
 namespace {
 
-std::string text(Type type) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << type;
-  return s;
-}
-
 HostArray zeros(DType dtype, std::vector<int64_t> shape) {
   HostArray a;
   a.dtype = dtype;

@@ -716,14 +716,6 @@ struct QuantizeWeightsPass
       return signalPassFailure();
   }
 
-  static bool hasDynamicInput(ModuleOp module) {
-    for (auto func : module.getOps<func::FuncOp>())
-      for (Type t : func.getArgumentTypes())
-        if (auto shaped = dyn_cast<ShapedType>(t); shaped && !shaped.hasStaticShape())
-          return true;
-    return false;
-  }
-
   /// Replaces each smq.matmul of `target` whose weight `from` quantized
   /// (codes named "<weight>.codes") by that quantized matmul, on the
   /// target's own lhs and with its result type.

@@ -107,6 +107,21 @@ LogicalResult inferOnce(func::FuncOp func, bool &changed) {
 
 } // namespace
 
+bool mlir::smq::hasDynamicInput(
+    ModuleOp module,
+    const std::map<std::string, std::vector<int64_t>> *named) {
+  for (auto func : module.getOps<func::FuncOp>())
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      auto type = dyn_cast<ShapedType>(func.getArgument(i).getType());
+      if (!type || type.hasStaticShape())
+        continue;
+      auto name = func.getArgAttrOfType<StringAttr>(i, "smq.name");
+      if (!named || (name && named->count(name.getValue().str())))
+        return true;
+    }
+  return false;
+}
+
 LogicalResult mlir::smq::specializeInputShapes(
     ModuleOp module,
     const std::map<std::string, std::vector<int64_t>> &shapes) {

@@ -83,21 +83,6 @@ void registerCompilerDialects(mlir::MLIRContext &context) {
   context.appendDialectRegistry(registry);
 }
 
-/// Whether an argument named in `shapes` has a type that is not static.
-static bool
-hasDynamicInput(mlir::ModuleOp module,
-                const std::map<std::string, std::vector<int64_t>> &shapes) {
-  for (auto func : module.getOps<mlir::func::FuncOp>())
-    for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (auto n = func.getArgAttrOfType<mlir::StringAttr>(i, "smq.name"))
-        if (shapes.count(n.getValue().str()))
-          if (auto t = llvm::dyn_cast<mlir::ShapedType>(
-                  func.getArgument(i).getType()))
-            if (!t.hasStaticShape())
-              return true;
-  return false;
-}
-
 mlir::OwningOpRef<mlir::ModuleOp>
 loadModel(const std::string &path, mlir::MLIRContext &context,
           const std::map<std::string, std::vector<int64_t>> &inputShapes) {
@@ -106,7 +91,7 @@ loadModel(const std::string &path, mlir::MLIRContext &context,
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
     // A module kept with dynamic inputs (a decoder with a KV cache, say)
     // takes the shapes given, as an import would.
-    if (module && hasDynamicInput(*module, inputShapes) &&
+    if (module && mlir::smq::hasDynamicInput(*module, &inputShapes) &&
         failed(mlir::smq::specializeInputShapes(*module, inputShapes)))
       return nullptr;
     return module;

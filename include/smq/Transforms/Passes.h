@@ -50,6 +50,12 @@ LogicalResult
 specializeInputShapes(ModuleOp module,
                       const std::map<std::string, std::vector<int64_t>> &shapes);
 
+/// Whether an argument of `module`'s functions has a type that is not
+/// static; with `named`, only arguments whose smq.name it holds count.
+bool hasDynamicInput(
+    ModuleOp module,
+    const std::map<std::string, std::vector<int64_t>> *named = nullptr);
+
 /// Integer constants up to this size stay in the code; see
 /// smq-externalize-weights.
 constexpr int64_t kMaxInlineIntegerElements = 1024;

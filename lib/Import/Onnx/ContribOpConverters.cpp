@@ -237,7 +237,6 @@ LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
   s = n.build1<UnsqueezeOp>(*s, ArrayRef<int64_t>{headsAxis});
   if (failed(c) || failed(s))
     return failure();
-  auto vt = cast<RankedTensorType>(v.getType());
   Value rotated;
   if (rot == head) {
     auto r = rotate(n, v, *c, *s, interleaved);
@@ -258,7 +257,6 @@ LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
       return failure();
     rotated = *joined;
   }
-  (void)vt;
   if (xt.getRank() == 3)
     return push(n.build1<ReshapeOp>(rotated, n.constI64(xt.getShape()), false),
                 out);

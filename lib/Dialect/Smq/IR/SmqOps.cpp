@@ -260,32 +260,19 @@ SMQ_INFER_BINARY(PowOp)
 SMQ_INFER_BINARY(MaxOp)
 SMQ_INFER_BINARY(MinOp)
 
-LogicalResult EqualOp::inferReturnTypes(MLIRContext *ctx,
-                                        std::optional<Location>,
-                                        Adaptor adaptor,
-                                        SmallVectorImpl<Type> &results) {
-  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
-                        results);
-}
-SMQ_COMPATIBLE_RESULTS(EqualOp)
+/// Comparisons broadcast like the arithmetic ops and give i1.
+#define SMQ_INFER_COMPARISON(OP)                                               \
+  LogicalResult OP::inferReturnTypes(MLIRContext *ctx,                         \
+                                     std::optional<Location>, Adaptor adaptor, \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),     \
+                          results);                                            \
+  }                                                                            \
+  SMQ_COMPATIBLE_RESULTS(OP)
 
-LogicalResult LessOp::inferReturnTypes(MLIRContext *ctx,
-                                       std::optional<Location>,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &results) {
-  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
-                        results);
-}
-SMQ_COMPATIBLE_RESULTS(LessOp)
-
-LogicalResult LessEqualOp::inferReturnTypes(MLIRContext *ctx,
-                                            std::optional<Location>,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  return inferBroadcast(adaptor.getOperands(), IntegerType::get(ctx, 1),
-                        results);
-}
-SMQ_COMPATIBLE_RESULTS(LessEqualOp)
+SMQ_INFER_COMPARISON(EqualOp)
+SMQ_INFER_COMPARISON(LessOp)
+SMQ_INFER_COMPARISON(LessEqualOp)
 
 SMQ_INFER_BINARY(AndOp)
 SMQ_INFER_BINARY(OrOp)
