@@ -277,4 +277,17 @@ def SmqSpecializeShapes : Pass<"smq-specialize-shapes", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SmqDecomposeAttention : Pass<"smq-decompose-attention", "ModuleOp"> {
+  let summary = "Spell smq.group_query_attention out in smq primitives";
+  let description = [{
+    Rewrites each `smq.group_query_attention`, whose shapes must be static
+    (and its total_sequence_length a constant), into matmuls, comparisons,
+    a masked softmax and reshapes. The new keys and values go into the
+    present at each row's past length through a one-hot matmul, which is
+    exact. The CPU pipeline runs this first; an op it cannot decompose is
+    an error at the op.
+  }];
+  let dependentDialects = ["::mlir::smq::SmqDialect"];
+}
+
 #endif // SMQ_TRANSFORMS_PASSES_TD

@@ -51,6 +51,7 @@ void smq::buildCpuPipeline(OpPassManager &pm,
 
 void smq::buildCpuLoweringStages(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
+  pm.addPass(createSmqDecomposeAttention());
   pm.addPass(createConvertSmqToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());

@@ -7,7 +7,9 @@
 //     RMSNorm, with the sum as an output;
 //   com.microsoft::RotaryEmbedding: rotary position embedding from cos and
 //     sin caches indexed by position_ids (interleaved or half-split pairs,
-//     partial rotary dims).
+//     partial rotary dims);
+//   com.microsoft::GroupQueryAttention: smq.group_query_attention, which
+//     smq-decompose-attention spells out once shapes are static.
 //
 //===----------------------------------------------------------------------===//
 
@@ -264,6 +266,84 @@ LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
   return success();
 }
 
+/// com.microsoft::GroupQueryAttention(query, key, value, past_key,
+/// past_value, seqlens_k, total_sequence_length, cos_cache, sin_cache):
+/// smq.group_query_attention, with a packed QKV query split first.
+LogicalResult importGroupQueryAttention(NodeImporter &n, Results &out) {
+  auto query = n.required(0), seqlens = n.required(5), total = n.required(6);
+  if (failed(query) || failed(seqlens) || failed(total))
+    return failure();
+  const char *unsupported[] = {nullptr,        nullptr,          nullptr,
+                               nullptr,        nullptr,          nullptr,
+                               nullptr,        nullptr,          nullptr,
+                               "position_ids", "attention_bias", "head_sink"};
+  for (size_t i = 9; i < n.numInputs() && i < 12; ++i)
+    if (n.hasInput(i))
+      return n.fail(Twine("the ") + unsupported[i] +
+                    " input is not supported (positions follow seqlens_k)");
+  if (n.numOutputs() > 3 && !n.node.output(3).empty())
+    return n.fail("the output_qk output is not supported");
+  if (n.intAttr("smooth_softmax", 0) != 0)
+    return n.fail("smooth_softmax is not supported");
+  if (n.intAttr("qk_output", 0) != 0)
+    return n.fail("qk_output is not supported");
+  int64_t heads = n.intAttr("num_heads", 0), kvHeads = n.intAttr("kv_num_heads", 0);
+  if (heads < 1 || kvHeads < 1 || heads % kvHeads)
+    return n.fail("num_heads (" + Twine(heads) +
+                  ") must be a positive multiple of kv_num_heads (" +
+                  Twine(kvHeads) + ")");
+  auto qt = dyn_cast<RankedTensorType>(query->getType());
+  if (!qt || qt.getRank() != 3 || !qt.getElementType().isF32())
+    return n.fail("takes an f32 query of shape [batch, seq, hidden]");
+  Value q = *query, k = n.input(1), v = n.input(2);
+  if (!k != !v)
+    return n.fail("takes key and value together, or neither (packed QKV)");
+  if (!k) {
+    // Packed [B, S, (N + 2 Nk) H]: split on the last axis.
+    int64_t hidden = qt.getDimSize(2);
+    if (ShapedType::isDynamic(hidden) || hidden % (heads + 2 * kvHeads))
+      return n.fail("a packed QKV hidden size must be a static multiple of "
+                    "num_heads + 2 * kv_num_heads");
+    int64_t head = hidden / (heads + 2 * kvHeads);
+    int64_t bounds[] = {0, heads * head, (heads + kvHeads) * head, hidden};
+    Value parts[3];
+    for (int i = 0; i < 3; ++i) {
+      auto part = lastAxisSlice(n, *query, 3, bounds[i], bounds[i + 1]);
+      if (failed(part))
+        return failure();
+      parts[i] = *part;
+    }
+    q = parts[0];
+    k = parts[1];
+    v = parts[2];
+  }
+  Value pastKey = n.input(3), pastValue = n.input(4);
+  if (!pastKey || !pastValue)
+    return n.fail("needs past_key and past_value (an empty past is [batch, "
+                  "kv_num_heads, 0, head size])");
+  SmallVector<Value> rotary;
+  if (n.intAttr("do_rotary", 0) != 0) {
+    if (!n.hasInput(7) || !n.hasInput(8))
+      return n.fail("do_rotary needs cos_cache and sin_cache");
+    rotary = {n.input(7), n.input(8)};
+  }
+  float softcap = n.floatAttr("softcap", 0.0f);
+  float scale = n.floatAttr("scale", 0.0f);
+  if (softcap < 0 || scale < 0)
+    return n.fail("scale and softcap must not be negative");
+  int64_t window = n.intAttr("local_window_size", -1);
+  auto results = n.build<GroupQueryAttentionOp>(
+      q, k, v, pastKey, pastValue, *seqlens, *total, rotary,
+      n.builder.getI64IntegerAttr(heads), n.builder.getI64IntegerAttr(kvHeads),
+      n.builder.getF32FloatAttr(scale), n.builder.getF32FloatAttr(softcap),
+      n.builder.getI64IntegerAttr(window),
+      n.builder.getBoolAttr(n.intAttr("rotary_interleaved", 0) != 0));
+  if (failed(results))
+    return failure();
+  out.append(results->begin(), results->end());
+  return success();
+}
+
 } // namespace
 
 void mlir::smq::onnx_import::registerContribSchemas() {
@@ -316,11 +396,14 @@ ImportRule mlir::smq::onnx_import::lookupContribRule(const std::string &domain,
     return importSkipSimplifiedLayerNorm;
   if (domain == "com.microsoft" && opType == "RotaryEmbedding")
     return importRotaryEmbedding;
+  if (domain == "com.microsoft" && opType == "GroupQueryAttention")
+    return importGroupQueryAttention;
   return nullptr;
 }
 
 std::vector<std::string> mlir::smq::onnx_import::contribRuleNames() {
   return {"SimplifiedLayerNormalization",
+          "com.microsoft.GroupQueryAttention",
           "com.microsoft.RotaryEmbedding",
           "com.microsoft.SkipSimplifiedLayerNormalization"};
 }

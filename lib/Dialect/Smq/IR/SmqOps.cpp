@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
@@ -847,6 +848,89 @@ LogicalResult GatherOp::verify() {
         return emitOpError("index ") << i << " is out of range for a dim of "
                                      << dim;
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GroupQueryAttentionOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The value of a constant integer scalar (or one-element tensor).
+std::optional<int64_t> constantScalar(Value v) {
+  DenseIntElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1)
+    return std::nullopt;
+  return (*attr.begin()).getSExtValue();
+}
+} // namespace
+
+LogicalResult GroupQueryAttentionOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getQuery().getType());
+  auto q = shapeOf(adaptor.getQuery().getType());
+  auto past = shapeOf(adaptor.getPastKey().getType());
+  if (q && q->size() == 3)
+    results.push_back(tensorOf(*q, elt));
+  else
+    results.push_back(unrankedOf(elt));
+  if (!past || past->size() != 4) {
+    results.append(2, unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> present(*past);
+  auto total = constantScalar(adaptor.getTotalSequenceLength());
+  if (ShapedType::isDynamic(present[2]) || !total)
+    present[2] = kDyn;
+  else
+    present[2] = std::max(present[2], *total);
+  results.append(2, tensorOf(present, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(GroupQueryAttentionOp)
+
+LogicalResult GroupQueryAttentionOp::verify() {
+  int64_t n = getNumHeads(), nk = getKvNumHeads();
+  if (n < 1 || nk < 1 || n % nk)
+    return emitOpError("num_heads (") << n << ") must be a positive multiple "
+                                          "of kv_num_heads ("
+                                       << nk << ")";
+  if (getSoftcap().convertToFloat() < 0 || getScale().convertToFloat() < 0)
+    return emitOpError("scale and softcap must not be negative");
+  if (!getRotaryCache().empty() && getRotaryCache().size() != 2)
+    return emitOpError("takes no rotary caches, or cos and sin");
+  Type elt = elementTypeOf(getQuery().getType());
+  for (Value v : {getKey(), getValue(), getPastKey(), getPastValue()})
+    if (elementTypeOf(v.getType()) != elt)
+      return emitOpError("query, key, value and the past must have one "
+                         "element type");
+  auto q = shapeOf(getQuery().getType()), k = shapeOf(getKey().getType()),
+       v = shapeOf(getValue().getType()),
+       pk = shapeOf(getPastKey().getType()),
+       pv = shapeOf(getPastValue().getType());
+  auto known = [](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  if ((q && q->size() != 3) || (k && k->size() != 3) || (v && v->size() != 3))
+    return emitOpError("query, key and value must be [batch, seq, hidden]");
+  if ((pk && pk->size() != 4) || (pv && pv->size() != 4))
+    return emitOpError("the past must be [batch, kv heads, past, head size]");
+  if (q && !ShapedType::isDynamic((*q)[2]) && (*q)[2] % n)
+    return emitOpError("query hidden size ")
+           << (*q)[2] << " is not a multiple of num_heads " << n;
+  int64_t head = q && !ShapedType::isDynamic((*q)[2]) ? (*q)[2] / n : kDyn;
+  for (auto kv : {k, v})
+    if (kv && (!known((*kv)[2], ShapedType::isDynamic(head) ? kDyn : head * nk) ||
+               (q && (!known((*kv)[0], (*q)[0]) || !known((*kv)[1], (*q)[1])))))
+      return emitOpError("key and value must be [batch, seq, kv_num_heads * "
+                         "head size] matching the query");
+  for (auto p : {pk, pv})
+    if (p && (!known((*p)[1], nk) || !known((*p)[3], head) ||
+              (q && !known((*p)[0], (*q)[0]))))
+      return emitOpError("the past must be [batch, kv_num_heads, past, head "
+                         "size], not ")
+             << getPastKey().getType();
   return success();
 }
 

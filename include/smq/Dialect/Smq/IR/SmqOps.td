@@ -426,6 +426,43 @@ def Smq_GatherOp : Smq_InferredOp<"gather"> {
   let hasVerifier = 1;
 }
 
+def Smq_GroupQueryAttentionOp : Smq_InferredOp<"group_query_attention"> {
+  let summary = "Causal attention with grouped KV heads over a KV cache";
+  let description = [{
+    ONNX Runtime's com.microsoft::GroupQueryAttention, on separate query
+    [B, S, N*H], key and value [B, S, Nk*H], the past [B, Nk, P, H], per-row
+    `seqlens_k` [B] (the row's total length minus one) and the scalar
+    `total_sequence_length`. Row b's past length is
+    L = seqlens_k[b] + 1 - S (0 when P is 0: a first prompt, whose rows may
+    be right-padded). The present [B, Nk, max(P, total), H] holds the past's
+    first L positions, then the new keys and values, then zeros. Query i of
+    row b attends present positions j <= L + i (and, with
+    `local_window_size` w > 0, j > L + i - w); query head h reads kv head
+    h / (N / Nk). Scores are `scale` * q.k (scale 0 means 1/sqrt(H)),
+    softcapped to softcap * tanh(s / softcap) when softcap > 0. With two
+    `rotary_cache` operands (cos, sin: [positions, R/2]), query and key
+    are first rotated over their first R dims at position L + i, in
+    half-split or interleaved pairs. Static shapes are needed to lower it
+    (smq-decompose-attention spells it out in primitives).
+  }];
+  let arguments = (ins Smq_FloatTensor:$query, Smq_FloatTensor:$key,
+                       Smq_FloatTensor:$value, Smq_FloatTensor:$past_key,
+                       Smq_FloatTensor:$past_value, Smq_IndexTensor:$seqlens_k,
+                       Smq_IndexTensor:$total_sequence_length,
+                       Variadic<Smq_FloatTensor>:$rotary_cache,
+                       I64Attr:$num_heads, I64Attr:$kv_num_heads,
+                       F32Attr:$scale, F32Attr:$softcap,
+                       I64Attr:$local_window_size, BoolAttr:$rotary_interleaved);
+  let results = (outs Smq_FloatTensor:$output, Smq_FloatTensor:$present_key,
+                      Smq_FloatTensor:$present_value);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $past_key `,` $past_value `,` $seqlens_k
+    `,` $total_sequence_length (`rotary` `(` $rotary_cache^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Smq_ScatterNDOp : Smq_Op<"scatter_nd",
     [Pure, AllTypesMatch<["data", "result"]>]> {
   let summary = "Write `updates` into a copy of `data` at the index tuples of `indices`";

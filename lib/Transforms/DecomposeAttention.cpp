@@ -1,0 +1,268 @@
+//===- DecomposeAttention.cpp - attention ops in smq primitives -----------===//
+//
+// smq.group_query_attention, once its shapes are static, becomes matmuls,
+// comparisons, a masked softmax and reshapes, which the CPU (and any other)
+// lowering already compiles. Writing the new keys and values into the
+// present at each row's past length, a position known only at run time,
+// is a matmul with a one-hot [total, seq] matrix per row: exact, since each
+// output position sums one product by 1 and the rest by 0.
+//
+//===----------------------------------------------------------------------===//
+#include "smq/Transforms/Passes.h"
+
+#include "smq/Dialect/Smq/IR/SmqOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
+
+#include <limits>
+
+namespace mlir::smq {
+#define GEN_PASS_DEF_SMQDECOMPOSEATTENTION
+#include "smq/Transforms/Passes.h.inc"
+} // namespace mlir::smq
+
+using namespace mlir;
+using namespace mlir::smq;
+
+namespace {
+
+/// Builds smq ops at one place, with inferred result types.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value i64s(ArrayRef<int64_t> values, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, b.getI64Type());
+    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
+  }
+  Value shape(ArrayRef<int64_t> dims) {
+    return i64s(dims, {static_cast<int64_t>(dims.size())});
+  }
+  /// 0, 1, ..., n - 1 laid along `axis` of a rank-`rank` i64 tensor.
+  Value iota(int64_t n, int64_t rank, int64_t axis) {
+    SmallVector<int64_t> values, dims(rank, 1);
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(i);
+    dims[axis] = n;
+    return i64s(values, dims);
+  }
+  Value f32(float v) {
+    auto type = RankedTensorType::get({}, b.getF32Type());
+    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+  }
+  Value reshape(Value x, ArrayRef<int64_t> dims) {
+    return ReshapeOp::create(b, loc, x, shape(dims), false);
+  }
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    return TransposeOp::create(b, loc, x, perm);
+  }
+  Value convert(Value x, Type elt) {
+    auto type = llvm::cast<RankedTensorType>(x.getType());
+    return CastOp::create(b, loc, type.clone(elt), x);
+  }
+  Value lastAxis(Value x, int64_t begin, int64_t end) {
+    int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+    return SliceOp::create(b, loc, x, shape({begin}), shape({end}),
+                           shape({rank - 1}), shape({1}));
+  }
+  /// Rotates the pairs of `x` [B, S, heads, D] (half-split: (x[i],
+  /// x[i + D/2]); interleaved: (x[2i], x[2i + 1])) by the angles whose cos
+  /// and sin are `c` and `s` [B, S, 1, D/2].
+  Value rotate(Value x, Value c, Value s, bool interleaved) {
+    auto type = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> dims(type.getShape()), half(dims);
+    int64_t d = dims.back();
+    half.back() = d / 2;
+    Value lo, hi;
+    if (interleaved) {
+      SmallVector<int64_t> pairs(half);
+      pairs.push_back(2);
+      Value p = reshape(x, pairs);
+      lo = reshape(lastAxis(p, 0, 1), half);
+      hi = reshape(lastAxis(p, 1, 2), half);
+    } else {
+      lo = lastAxis(x, 0, d / 2);
+      hi = lastAxis(x, d / 2, d);
+    }
+    Value a = SubOp::create(b, loc, MulOp::create(b, loc, lo, c),
+                            MulOp::create(b, loc, hi, s));
+    Value bb = AddOp::create(b, loc, MulOp::create(b, loc, hi, c),
+                             MulOp::create(b, loc, lo, s));
+    if (!interleaved)
+      return ConcatOp::create(b, loc, ValueRange{a, bb}, dims.size() - 1);
+    SmallVector<int64_t> column(half);
+    column.push_back(1);
+    Value joined = ConcatOp::create(
+        b, loc, ValueRange{reshape(a, column), reshape(bb, column)},
+        dims.size());
+    return reshape(joined, dims);
+  }
+};
+
+LogicalResult decompose(GroupQueryAttentionOp op) {
+  auto q = dyn_cast<RankedTensorType>(op.getQuery().getType());
+  auto pk = dyn_cast<RankedTensorType>(op.getPastKey().getType());
+  auto present = dyn_cast<RankedTensorType>(op.getPresentKey().getType());
+  auto seqlens = dyn_cast<RankedTensorType>(op.getSeqlensK().getType());
+  if (!q || !q.hasStaticShape() || !pk || !pk.hasStaticShape() || !present ||
+      !present.hasStaticShape() || !seqlens || !seqlens.hasStaticShape())
+    return op.emitOpError(
+        "needs static shapes and a constant total_sequence_length to be "
+        "lowered (give the inputs' shapes)");
+  const int64_t B = q.getDimSize(0), S = q.getDimSize(1);
+  const int64_t N = op.getNumHeads(), Nk = op.getKvNumHeads(), G = N / Nk;
+  const int64_t H = q.getDimSize(2) / N, P = pk.getDimSize(2),
+                T = present.getDimSize(2);
+  if (seqlens.getNumElements() != B)
+    return op.emitOpError("seqlens_k must hold one length per row (")
+           << B << "), not " << seqlens;
+  OpBuilder b(op);
+  Emitter e{b, op.getLoc()};
+  Location loc = op.getLoc();
+  Type f32 = q.getElementType();
+
+  // Row b's past length L[b] and each query's position L[b] + i: [B, S].
+  // As in ONNX Runtime, a call whose sequence spans the whole total length
+  // is a first prompt: no past, whatever the past input holds.
+  DenseIntElementsAttr totalAttr;
+  if (!matchPattern(op.getTotalSequenceLength(), m_Constant(&totalAttr)) ||
+      totalAttr.getNumElements() != 1)
+    return op.emitOpError("needs a constant total_sequence_length to be "
+                          "lowered (give the inputs' shapes)");
+  const int64_t total = (*totalAttr.begin()).getSExtValue();
+  if (total < S || total > T)
+    return op.emitOpError("total_sequence_length ")
+           << total << " must be at least the sequence length " << S
+           << " and at most the present's " << T;
+  Value past;
+  if (total == S) {
+    past = e.i64s(SmallVector<int64_t>(B, 0), {B, 1});
+  } else {
+    Value lengths = e.reshape(e.convert(op.getSeqlensK(), b.getI64Type()), {B, 1});
+    past = AddOp::create(b, loc, lengths, e.i64s({1 - S}, {}));
+  }
+  Value positions = AddOp::create(b, loc, past, e.iota(S, 2, 1));
+  if (total != S) {
+    // seqlens_k comes from the caller: a position outside [0, T) would
+    // write nowhere and read zeros. Two gathers from 0..T-1 return the
+    // positions unchanged, and the runtime's index checks stop the run
+    // otherwise (p - T is in range exactly when p >= 0, p when p < T).
+    Value table = e.iota(T, 1, 0);
+    positions = MaxOp::create(
+        b, loc,
+        GatherOp::create(b, loc, table,
+                         AddOp::create(b, loc, positions, e.i64s({-T}, {})),
+                         0),
+        GatherOp::create(b, loc, table, positions, 0));
+  }
+
+  Value query = e.reshape(op.getQuery(), {B, S, N, H});
+  Value key = e.reshape(op.getKey(), {B, S, Nk, H});
+  Value value = e.reshape(op.getValue(), {B, S, Nk, H});
+  if (op.getRotaryCache().size() == 2) {
+    Value cosCache = op.getRotaryCache()[0], sinCache = op.getRotaryCache()[1];
+    auto ct = dyn_cast<RankedTensorType>(cosCache.getType());
+    if (!ct || !ct.hasStaticShape() || ct.getRank() != 2 ||
+        ct.getDimSize(1) * 2 > H || cosCache.getType() != sinCache.getType())
+      return op.emitOpError("rotary caches must be [positions, R/2] with R "
+                            "at most the head size ")
+             << H;
+    int64_t R = ct.getDimSize(1) * 2;
+    Value c = UnsqueezeOp::create(
+        b, loc, GatherOp::create(b, loc, cosCache, positions, 0),
+        ArrayRef<int64_t>{2});
+    Value s = UnsqueezeOp::create(
+        b, loc, GatherOp::create(b, loc, sinCache, positions, 0),
+        ArrayRef<int64_t>{2});
+    bool inter = op.getRotaryInterleaved();
+    auto rotary = [&](Value x) -> Value {
+      if (R == H)
+        return e.rotate(x, c, s, inter);
+      return ConcatOp::create(
+          b, loc,
+          ValueRange{e.rotate(e.lastAxis(x, 0, R), c, s, inter),
+                     e.lastAxis(x, R, H)},
+          3);
+    };
+    query = rotary(query);
+    key = rotary(key);
+  }
+  query = e.transpose(query, {0, 2, 1, 3}); // [B, N, S, H]
+  key = e.transpose(key, {0, 2, 1, 3});     // [B, Nk, S, H]
+  value = e.transpose(value, {0, 2, 1, 3});
+
+  // The present: the past's first L positions, the new ones at L + i.
+  Value slot = e.iota(T, 3, 1); // [1, T, 1]
+  Value onehot = e.convert(
+      EqualOp::create(b, loc, slot, e.reshape(positions, {B, 1, S})), f32);
+  onehot = e.reshape(onehot, {B, 1, T, S});
+  Value keepPast = e.reshape(
+      LessOp::create(b, loc, e.iota(T, 2, 1), past), {B, 1, T, 1});
+  auto place = [&](Value pastTensor, Value fresh) -> Value {
+    Value padded = pastTensor;
+    if (P < T) {
+      auto zeros = DenseElementsAttr::get(
+          RankedTensorType::get({B, Nk, T - P, H}, f32), 0.0f);
+      padded = ConcatOp::create(
+          b, loc, ValueRange{pastTensor, ConstantOp::create(b, loc, zeros)},
+          2);
+    } else if (P > T) {
+      padded = SliceOp::create(b, loc, pastTensor, e.shape({0}), e.shape({T}),
+                               e.shape({2}), e.shape({1}));
+    }
+    return WhereOp::create(b, loc, keepPast, padded,
+                           MatMulOp::create(b, loc, onehot, fresh));
+  };
+  Value presentKey = place(op.getPastKey(), key);
+  Value presentValue = place(op.getPastValue(), value);
+
+  // Scores [B, Nk, G*S, T]: query head h = kv * G + g reads kv head kv.
+  float scale = op.getScale().convertToFloat();
+  if (scale == 0)
+    scale = 1.0f / std::sqrt(static_cast<float>(H));
+  Value scores = MatMulOp::create(b, loc, e.reshape(query, {B, Nk, G * S, H}),
+                                  e.transpose(presentKey, {0, 1, 3, 2}));
+  scores = MulOp::create(b, loc, scores, e.f32(scale));
+  if (float cap = op.getSoftcap().convertToFloat(); cap > 0)
+    scores = MulOp::create(
+        b, loc,
+        TanhOp::create(b, loc, MulOp::create(b, loc, scores, e.f32(1 / cap))),
+        e.f32(cap));
+  // Query i of row b sees slots j <= L[b] + i, and within the window.
+  Value qpos = e.reshape(positions, {B, S, 1});
+  Value slots = e.iota(T, 3, 2); // [1, 1, T]
+  Value allowed = LessEqualOp::create(b, loc, slots, qpos);
+  if (int64_t w = op.getLocalWindowSizeAttr().getInt(); w > 0)
+    allowed = AndOp::create(
+        b, loc, allowed,
+        LessOp::create(b, loc, qpos,
+                       AddOp::create(b, loc, slots, e.i64s({w}, {}))));
+  scores = WhereOp::create(
+      b, loc, e.reshape(allowed, {B, 1, 1, S, T}),
+      e.reshape(scores, {B, Nk, G, S, T}),
+      e.f32(-std::numeric_limits<float>::infinity()));
+  Value probs = SoftmaxOp::create(b, loc, scores, 4);
+  Value context = MatMulOp::create(
+      b, loc, e.reshape(probs, {B, Nk, G * S, T}), presentValue);
+  context = e.transpose(e.reshape(context, {B, N, S, H}), {0, 2, 1, 3});
+  Value output = e.reshape(context, {B, S, N * H});
+  op.replaceAllUsesWith(ValueRange{output, presentKey, presentValue});
+  op.erase();
+  return success();
+}
+
+struct DecomposeAttentionPass
+    : public mlir::smq::impl::SmqDecomposeAttentionBase<
+          DecomposeAttentionPass> {
+  void runOnOperation() override {
+    SmallVector<GroupQueryAttentionOp> ops;
+    getOperation().walk([&](GroupQueryAttentionOp op) { ops.push_back(op); });
+    for (GroupQueryAttentionOp op : ops)
+      if (failed(decompose(op)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
