@@ -3,12 +3,22 @@
 
     make_decoder.py OUTDIR [--d 1024] [--layers 8] [--ff 4096] [--heads 16]
                     [--vocab 256] [--seq 128] [--seed 1]
+                    [--kv [--kv-heads N] [--positions P]]
 
 The graph is what torch.onnx.export makes of a pre-LayerNorm decoder at
 opset 17, with static shapes: token and position embeddings, per layer
 q/k/v/o and up/down MatMuls with biases, causal attention (Where on a
 constant mask), erf GELU; a final LayerNorm and head. Weights are small
 seeded random values in OUTDIR/model.onnx.data, so model.onnx stays small.
+
+With --kv the decoder has a KV cache in the contract of ONNX Runtime
+GenAI's model builder: input_ids [batch, seq], attention_mask [batch,
+total] and past_key_values.{i}.key/value [batch, kv heads, past, head] in,
+logits and present.{i}.key/value out, all dims but the heads dynamic.
+Attention is com.microsoft::GroupQueryAttention with --kv-heads kv heads and
+rotary positions (cos and sin caches of --positions rows) in place of the
+position embedding; seqlens_k and total_sequence_length come from
+attention_mask, as the model builder writes them.
 
 Needs the onnx package and numpy (Debian's python3-onnx, python3-numpy).
 """
@@ -82,7 +92,12 @@ def main():
     ap.add_argument("--vocab", type=int, default=256)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kv", action="store_true")
+    ap.add_argument("--kv-heads", type=int, default=0)
+    ap.add_argument("--positions", type=int, default=1024)
     a = ap.parse_args()
+    if a.kv:
+        return main_kv(a)
     os.makedirs(a.outdir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
     g = Graph(a.outdir)
@@ -135,6 +150,74 @@ def main():
     params = g.offset // 4
     print("wrote %s: d=%d layers=%d ff=%d heads=%d, about %.1fM parameters, output '%s'"
           % (a.outdir, d, a.layers, a.ff, h, params / 1e6, logits))
+
+
+def main_kv(a):
+    os.makedirs(a.outdir, exist_ok=True)
+    rng = np.random.default_rng(a.seed)
+    g = Graph(a.outdir)
+    d, h = a.d, a.heads
+    kvh = a.kv_heads or h
+    hd = d // h
+    w = lambda stem, dims: g.weight(stem, dims, rng, 1.0 / math.sqrt(dims[0]))
+    b = lambda stem, n: g.weight(stem, [n], rng, 0.02)
+    ln = lambda t: g.op("LayerNormalization", [t, g.weight("ln_w", [d], rng, 0.1),
+                                              b("ln_b", d)],
+                        axis=-1, epsilon=1e-5)
+    inv = 1.0 / (10000 ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
+    angles = np.outer(np.arange(a.positions), inv)
+    cos = g.inline("cos_cache", np.cos(angles).astype(np.float32))
+    sin = g.inline("sin_cache", np.sin(angles).astype(np.float32))
+    # seqlens_k = sum(mask) - 1 and total_sequence_length = mask's length.
+    total_len = g.op("Gather", [g.op("Shape", ["attention_mask"]),
+                                g.inline("one", np.array(1, np.int64))], axis=0)
+    total = g.op("Cast", [total_len], to=TensorProto.INT32)
+    seqlens = g.op("Cast", [g.op("Sub", [
+        g.op("ReduceSum", ["attention_mask", g.ints([1])], keepdims=0),
+        g.inline("one64", np.array(1, np.int64))])], to=TensorProto.INT32)
+    x = g.op("Gather", [w("tok", [a.vocab, d]), "input_ids"])
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+              helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                            ["batch", "total"])]
+    outputs = []
+    cache = lambda name, length: helper.make_tensor_value_info(
+        name, TensorProto.FLOAT, ["batch", kvh, length, hd])
+    for layer in range(a.layers):
+        n1 = ln(x)
+        q = g.op("Add", [g.op("MatMul", [n1, w("q", [d, d])]), b("q_b", d)])
+        k = g.op("Add", [g.op("MatMul", [n1, w("k", [d, kvh * hd])]), b("k_b", kvh * hd)])
+        v = g.op("Add", [g.op("MatMul", [n1, w("v", [d, kvh * hd])]), b("v_b", kvh * hd)])
+        past = ["past_key_values.%d.%s" % (layer, kind) for kind in ("key", "value")]
+        present = ["present.%d.%s" % (layer, kind) for kind in ("key", "value")]
+        inputs += [cache(name, "past") for name in past]
+        outputs += [cache(name, "total") for name in present]
+        ctx = g.name("attn")
+        g.nodes.append(helper.make_node(
+            "GroupQueryAttention", [q, k, v] + past + [seqlens, total, cos, sin],
+            [ctx] + present, name=ctx, domain="com.microsoft", num_heads=h,
+            kv_num_heads=kvh, do_rotary=1))
+        x = g.op("Add", [x, g.op("Add", [g.op("MatMul", [ctx, w("o", [d, d])]), b("o_b", d)])])
+        n2 = ln(x)
+        up = g.op("Add", [g.op("MatMul", [n2, w("up", [d, a.ff])]), b("up_b", a.ff)])
+        gelu = g.op("Mul", [g.op("Mul", [up, g.op("Add", [
+            g.op("Erf", [g.op("Div", [up, g.scalar(math.sqrt(2.0))])]), g.scalar(1.0)])]),
+            g.scalar(0.5)])
+        down = g.op("Add", [g.op("MatMul", [gelu, w("down", [a.ff, d])]), b("down_b", d)])
+        x = g.op("Add", [x, down])
+    g.nodes.append(helper.make_node("MatMul", [ln(x), w("head", [d, a.vocab])], ["logits"],
+                                    name="head"))
+    g.data.close()
+    outputs.insert(0, helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                                    ["batch", "seq", a.vocab]))
+    graph = helper.make_graph(g.nodes, "decoder_kv", inputs, outputs, g.inits)
+    model = helper.make_model(graph, ir_version=8, producer_name="smq-bench",
+                              opset_imports=[helper.make_opsetid("", 17),
+                                             helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, os.path.join(a.outdir, "model.onnx"))
+    params = g.offset // 4
+    print("wrote %s: d=%d layers=%d ff=%d heads=%d kv heads=%d, a KV cache of %d "
+          "positions, about %.1fM parameters" % (a.outdir, d, a.layers, a.ff, h, kvh,
+                                                  a.positions, params / 1e6))
 
 
 if __name__ == "__main__":

@@ -96,8 +96,9 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
     v->past = g->slots - seq;
     std::map<std::string, std::vector<int64_t>> shapes = {
         {io->inputIds, {g->rows, seq}},
-        {io->positionIds, {g->rows, seq}},
         {io->attentionMask, {g->rows, g->slots}}};
+    if (!io->positionIds.empty())
+      shapes[io->positionIds] = {g->rows, seq};
     for (size_t i = 0; i < io->past.size(); ++i)
       shapes[io->past[i]] = {g->rows, io->heads[i], v->past, io->headDims[i]};
     v->module = module.clone();
@@ -117,7 +118,7 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
         v->ids = k;
       else if (name == io->attentionMask)
         v->mask = k;
-      else if (name == io->positionIds)
+      else if (!io->positionIds.empty() && name == io->positionIds)
         v->positions = k;
       for (size_t i = 0; i < io->past.size(); ++i)
         if (name == io->past[i]) {
@@ -136,7 +137,10 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
         if (outputs[k].name == io->present[i])
           v->presentOutput[i] = k;
     }
-    for (DType t : {inputs[v->ids].dtype, inputs[v->positions].dtype})
+    std::vector<DType> indexTypes = {inputs[v->ids].dtype};
+    if (v->positions >= 0)
+      indexTypes.push_back(inputs[v->positions].dtype);
+    for (DType t : indexTypes)
       if (t != DType::I64 && t != DType::I32) {
         module.emitError() << "input_ids and position_ids must be int64 or "
                               "int32, not "
@@ -171,17 +175,21 @@ bool Generator::checkTokens(const std::vector<int64_t> &tokens,
 bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
                     std::vector<std::vector<float>> &logits, std::string *why) {
   const int64_t total = v.past + v.seq;
-  HostArray &ids = v.own[v.ids], &pos = v.own[v.positions],
-            &mask = v.own[v.mask];
+  HostArray &ids = v.own[v.ids], &mask = v.own[v.mask];
+  HostArray *pos = v.positions >= 0 ? &v.own[v.positions] : nullptr;
   for (int64_t b = 0; b < rows; ++b) {
     int64_t n = tokens[b].size();
     for (int64_t i = 0; i < v.seq; ++i) {
       setInt(ids, b * v.seq + i, i < n ? tokens[b][i] : 0);
-      setInt(pos, b * v.seq + i, i < n ? fill[b] + i : 0);
+      if (pos)
+        setInt(*pos, b * v.seq + i, i < n ? fill[b] + i : 0);
     }
+    // GroupQueryAttention reads a row's past length off the mask's sum
+    // (minus the chunk): padding tokens count, and land after the row's
+    // real ones, where nothing reads them before they are overwritten.
     for (int64_t j = 0; j < total; ++j)
       setInt(mask, b * total + j,
-             j < v.past ? j < fill[b] : j - v.past < n);
+             j < v.past ? j < fill[b] : io.cacheAtLength || j - v.past < n);
   }
   // The prompt variant reads the first `past` slots of the cache.
   for (size_t i = 0; i < cache.size() && v.seq > 1; ++i) {
@@ -194,20 +202,22 @@ bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
   }
   if (!v.model->run(v.ordered, v.outputs, why))
     return false;
-  // New keys and values follow the past slots in each present output.
+  // New keys and values follow the past slots in each present output, or
+  // sit at the row's length (GroupQueryAttention).
   for (size_t i = 0; i < cache.size(); ++i) {
     const HostArray &present = v.outputs[v.presentOutput[i]];
-    int64_t d = io.headDims[i], h = io.heads[i];
+    int64_t d = io.headDims[i], h = io.heads[i], length = present.shape[2];
     for (int64_t b = 0; b < rows; ++b)
       for (int64_t head = 0; head < h; ++head)
         for (int64_t t = 0; t < int64_t(tokens[b].size()); ++t) {
           int64_t slot = fill[b] + t;
           if (slot >= slots - 1)
             continue; // the context is then full: no later step reads it
+          int64_t from = io.cacheAtLength ? slot : v.past + t;
           std::memcpy(cache[i].data<float>() +
                           ((b * h + head) * (slots - 1) + slot) * d,
                       present.data<float>() +
-                          ((b * h + head) * total + v.past + t) * d,
+                          ((b * h + head) * length + from) * d,
                       d * sizeof(float));
         }
   }

@@ -42,8 +42,16 @@ FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
   io.positionIds = "position_ids";
   io.logits = "logits";
   if (failed(need(io.inputIds, true)) || failed(need(io.attentionMask, true)) ||
-      failed(need(io.positionIds, true)) || failed(need(io.logits, false)))
+      failed(need(io.logits, false)))
     return failure();
+  io.cacheAtLength = false;
+  func.walk([&](GroupQueryAttentionOp) { io.cacheAtLength = true; });
+  // GroupQueryAttention derives positions from the mask; others need them.
+  if (!args.count(io.positionIds)) {
+    if (!io.cacheAtLength && failed(need(io.positionIds, true)))
+      return failure();
+    io.positionIds.clear();
+  }
   if (args.count("use_cache_branch"))
     return func.emitError() << "merged decoders (the use_cache_branch input) "
                                "are not supported yet";
@@ -80,13 +88,25 @@ FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
                                "vocab] with a static vocab, not "
                             << results[io.logits];
   io.vocab = logits.getDimSize(2);
-  // The position table, if position_ids index one directly.
-  for (Operation *user : args[io.positionIds].getUsers())
-    if (auto gather = dyn_cast<GatherOp>(user))
-      if (gather.getIndices() == args[io.positionIds] && gather.getAxis() == 0)
-        if (auto table = dyn_cast<RankedTensorType>(gather.getData().getType()))
-          if (!table.isDynamicDim(0))
-            io.positions = table.getDimSize(0);
+  // The position table, if position_ids index one directly, or the rotary
+  // caches GroupQueryAttention indexes by position.
+  if (!io.positionIds.empty())
+    for (Operation *user : args[io.positionIds].getUsers())
+      if (auto gather = dyn_cast<GatherOp>(user))
+        if (gather.getIndices() == args[io.positionIds] &&
+            gather.getAxis() == 0)
+          if (auto table =
+                  dyn_cast<RankedTensorType>(gather.getData().getType()))
+            if (!table.isDynamicDim(0))
+              io.positions = table.getDimSize(0);
+  func.walk([&](GroupQueryAttentionOp op) {
+    if (op.getRotaryCache().empty())
+      return;
+    auto table = dyn_cast<RankedTensorType>(op.getRotaryCache()[0].getType());
+    if (table && table.getRank() == 2 && !table.isDynamicDim(0) &&
+        (io.positions == 0 || table.getDimSize(0) < io.positions))
+      io.positions = table.getDimSize(0);
+  });
   return io;
 }
 
@@ -112,9 +132,9 @@ LogicalResult mlir::smq::bindDecoderForWindows(ModuleOp module, int64_t seqLen,
                               << " tokens exceed the model's "
                               << io->positions << " positions";
   std::map<std::string, std::vector<int64_t>> shapes = {
-      {io->inputIds, {1, seqLen}},
-      {io->attentionMask, {1, seqLen}},
-      {io->positionIds, {1, seqLen}}};
+      {io->inputIds, {1, seqLen}}, {io->attentionMask, {1, seqLen}}};
+  if (!io->positionIds.empty())
+    shapes[io->positionIds] = {1, seqLen};
   for (size_t i = 0; i < io->past.size(); ++i)
     shapes[io->past[i]] = {1, io->heads[i], 0, io->headDims[i]};
   if (failed(specializeInputShapes(module, shapes)))
@@ -130,7 +150,7 @@ LogicalResult mlir::smq::bindDecoderForWindows(ModuleOp module, int64_t seqLen,
     BlockArgument arg = func.getArgument(i);
     auto type = cast<RankedTensorType>(arg.getType());
     Attribute value;
-    if (name.getValue() == io->positionIds) {
+    if (!io->positionIds.empty() && name.getValue() == io->positionIds) {
       SmallVector<APInt> positions;
       unsigned width = type.getElementType().getIntOrFloatBitWidth();
       for (int64_t p = 0; p < seqLen; ++p)

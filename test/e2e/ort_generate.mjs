@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Greedy generation with ONNX Runtime on a decoder with a KV cache in
 // Hugging Face's contract (input_ids, attention_mask, position_ids,
-// past_key_values.{i}.key/value -> logits, present.{i}.key/value), step by
+// past_key_values.{i}.key/value -> logits, present.{i}.key/value; or ONNX
+// Runtime GenAI's, without position_ids), step by
 // step with a cache that grows by one position per token: the reference
 // smq-generate is compared with, and the peer bench/generate.sh times.
 //
@@ -41,10 +42,12 @@ let length = 0;
 async function step(tokens) {
   const feeds = {
     input_ids: i64(tokens, [1, tokens.length]),
-    position_ids: i64(tokens.map((_, i) => length + i), [1, tokens.length]),
     attention_mask: i64(Array(length + tokens.length).fill(1), [1, length + tokens.length]),
     ...past,
   };
+  // ONNX Runtime GenAI's decoders with GroupQueryAttention take none.
+  if (session.inputNames.includes('position_ids'))
+    feeds.position_ids = i64(tokens.map((_, i) => length + i), [1, tokens.length]);
   const out = await session.run(feeds);
   length += tokens.length;
   for (const name of pastNames) past[name] = out[name.replace('past_key_values.', 'present.')];

@@ -2,8 +2,10 @@
 //
 // Hugging Face's ONNX decoder contract: input_ids, attention_mask,
 // position_ids and past_key_values.{i}.key/value in; logits and
-// present.{i}.key/value out. Finding it in a module, and binding such a
-// decoder to token windows without its cache.
+// present.{i}.key/value out. ONNX Runtime GenAI's decoders keep the names
+// but may drop position_ids (GroupQueryAttention derives positions from
+// the mask). Finding the contract in a module, and binding such a decoder
+// to token windows without its cache.
 //
 //===----------------------------------------------------------------------===//
 #ifndef SMQ_TRANSFORMS_DECODERCONTRACT_H
@@ -19,6 +21,7 @@ namespace mlir::smq {
 
 /// Where a module keeps the contract's tensors.
 struct DecoderContract {
+  /// positionIds is empty when the model takes none.
   std::string inputIds, attentionMask, positionIds, logits;
   /// past_key_values.{i}.key, .value, ... and the matching present.*.
   std::vector<std::string> past, present;
@@ -28,6 +31,11 @@ struct DecoderContract {
   /// Rows of the position table position_ids index, when the model has one
   /// (0: unknown).
   int64_t positions = 0;
+  /// Whether attention is GroupQueryAttention's: each row's past length is
+  /// the attention_mask's sum minus the new tokens, and the present holds
+  /// the new keys and values at that length (not after the past input's
+  /// slots, as a concatenation does).
+  bool cacheAtLength = false;
 };
 
 /// Reads the contract off `module`'s entry function `entry` (input and

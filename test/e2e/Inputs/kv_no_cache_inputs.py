@@ -1,7 +1,7 @@
 """Inputs for one no-cache pass of a KV decoder over prompt + generated
 tokens, and the check that the generated tokens are that pass's argmax.
 
-    kv_no_cache_inputs.py PROMPT GEN.json OUTDIR
+    kv_no_cache_inputs.py PROMPT GEN.json OUTDIR [KV_HEADS HEAD_SIZE]
     kv_no_cache_inputs.py --check LOGITS.npy PROMPT GEN.json
 """
 import json
@@ -31,4 +31,5 @@ n = ids.shape[1]
 np.save(os.path.join(out, "input_ids.npy"), ids)
 np.save(os.path.join(out, "attention_mask.npy"), np.ones((1, n), dtype=np.int64))
 np.save(os.path.join(out, "position_ids.npy"), np.arange(n, dtype=np.int64)[None, :])
-np.save(os.path.join(out, "past.npy"), np.zeros((1, 4, 0, 48), dtype=np.float32))
+heads, head = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) > 5 else (4, 48)
+np.save(os.path.join(out, "past.npy"), np.zeros((1, heads, 0, head), dtype=np.float32))
