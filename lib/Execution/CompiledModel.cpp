@@ -144,6 +144,23 @@ void targetFunctions(llvm::Module &m, const llvm::TargetMachine &tm) {
   }
 }
 
+/// Folds the entry function into its C interface wrapper
+/// (`_mlir_ciface_<entry>`), the only way it is called. The entry takes
+/// every weight and input as an expanded memref descriptor, thousands of
+/// scalars for a large model; the wrapper's call of it put them all on the
+/// stack in one block, and LLVM's SelectionDAG spent tens of seconds on
+/// those stores (quadratic alias checks). Inlined, the wrapper's loads feed
+/// the body directly, and nothing calls with that many arguments.
+void inlineEntryIntoInterface(llvm::Module &m, llvm::StringRef entry) {
+  llvm::Function *body = m.getFunction(entry);
+  llvm::Function *wrapper = m.getFunction(("_mlir_ciface_" + entry).str());
+  if (!body || !wrapper || body->isDeclaration() || wrapper->isDeclaration())
+    return;
+  body->removeFnAttr(llvm::Attribute::NoInline);
+  body->addFnAttr(llvm::Attribute::AlwaysInline);
+  body->setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
 /// Object code for a module lowered to the LLVM dialect, with MLIR's packed
 /// entry wrappers (`_mlir_<name>`), as MLIR's ExecutionEngine compiles it.
 llvm::Expected<std::string> compileObject(ModuleOp module,
@@ -155,9 +172,10 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
   // target attributes override it, so the code is what `tm` describes (a
   // forced lower level's CPU) through optimisation and code generation.
   std::function<llvm::Error(llvm::Module *)> transformer =
-      [&optimize, tm](llvm::Module *m) -> llvm::Error {
+      [&optimize, &options, tm](llvm::Module *m) -> llvm::Error {
     if (tm)
       targetFunctions(*m, *tm);
+    inlineEntryIntoInterface(*m, options.entry);
     return optimize(m);
   };
   // A function_ref: `transformer` outlives the engine's use of it.
@@ -278,6 +296,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
   pipelineOptions.parallelRows = options.parallelRows;
+  pipelineOptions.outlineLoopNests = options.outlineLoopNests;
   pipelineOptions.quantizedActivations = options.quantizedActivations;
   {
     PassManager pm(ctx);
@@ -539,6 +558,7 @@ mlir::smq::emitRelocatableObject(ModuleOp module,
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   targetFunctions(*llvmModule, *tm);
+  inlineEntryIntoInterface(*llvmModule, options.entry);
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error err = optimize(llvmModule.get())) {
     emitError(module.getLoc()) << "LLVM optimisation failed: "

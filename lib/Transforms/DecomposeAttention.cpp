@@ -193,37 +193,56 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
   key = e.transpose(key, {0, 2, 1, 3});     // [B, Nk, S, H]
   value = e.transpose(value, {0, 2, 1, 3});
 
-  // The present: the past's first L positions, the new ones at L + i.
+  // The present: the past's first L positions, the new ones at L + i,
+  // zeros after. Slots at or beyond P hold no past, so only the first
+  // min(P, T) slots choose between past and new.
   Value slot = e.iota(T, 3, 1); // [1, T, 1]
   Value onehot = e.convert(
       EqualOp::create(b, loc, slot, e.reshape(positions, {B, 1, S})), f32);
   onehot = e.reshape(onehot, {B, 1, T, S});
-  Value keepPast = e.reshape(
-      LessOp::create(b, loc, e.iota(T, 2, 1), past), {B, 1, T, 1});
+  const int64_t kept = std::min(P, T);
+  Value keepPast;
+  if (kept > 0)
+    keepPast = e.reshape(LessOp::create(b, loc, e.iota(kept, 2, 1), past),
+                         {B, 1, kept, 1});
   auto place = [&](Value pastTensor, Value fresh) -> Value {
-    Value padded = pastTensor;
-    if (P < T) {
-      auto zeros = DenseElementsAttr::get(
-          RankedTensorType::get({B, Nk, T - P, H}, f32), 0.0f);
-      padded = ConcatOp::create(
-          b, loc, ValueRange{pastTensor, ConstantOp::create(b, loc, zeros)},
-          2);
-    } else if (P > T) {
-      padded = SliceOp::create(b, loc, pastTensor, e.shape({0}), e.shape({T}),
-                               e.shape({2}), e.shape({1}));
-    }
-    return WhereOp::create(b, loc, keepPast, padded,
-                           MatMulOp::create(b, loc, onehot, fresh));
+    // One new token: a broadcast product, which fuses with the select.
+    Value placed = S == 1 ? Value(MulOp::create(b, loc, onehot, fresh))
+                          : Value(MatMulOp::create(b, loc, onehot, fresh));
+    if (kept == 0)
+      return placed;
+    auto slots = [&](Value x, int64_t begin, int64_t end) -> Value {
+      return SliceOp::create(b, loc, x, e.shape({begin}), e.shape({end}),
+                             e.shape({2}), e.shape({1}));
+    };
+    Value head = WhereOp::create(
+        b, loc, keepPast, P == kept ? pastTensor : slots(pastTensor, 0, kept),
+        T == kept ? placed : slots(placed, 0, kept));
+    if (T == kept)
+      return head;
+    return ConcatOp::create(b, loc, ValueRange{head, slots(placed, kept, T)},
+                            2);
   };
   Value presentKey = place(op.getPastKey(), key);
   Value presentValue = place(op.getPastValue(), value);
 
-  // Scores [B, Nk, G*S, T]: query head h = kv * G + g reads kv head kv.
+  // Scores [B, Nk, G*S, T]: query head h = kv * G + g reads kv head kv. One
+  // token's scores are a product summed over the head (no transposed copy
+  // of the keys); a prompt's go through matmul.
   float scale = op.getScale().convertToFloat();
   if (scale == 0)
     scale = 1.0f / std::sqrt(static_cast<float>(H));
-  Value scores = MatMulOp::create(b, loc, e.reshape(query, {B, Nk, G * S, H}),
-                                  e.transpose(presentKey, {0, 1, 3, 2}));
+  Value scores;
+  if (S == 1) {
+    Value products =
+        MulOp::create(b, loc, e.reshape(query, {B, Nk, G, 1, H}),
+                      e.reshape(presentKey, {B, Nk, 1, T, H}));
+    scores = ReduceSumOp::create(b, loc, products, ArrayRef<int64_t>{4},
+                                 false);
+  } else {
+    scores = MatMulOp::create(b, loc, e.reshape(query, {B, Nk, G * S, H}),
+                              e.transpose(presentKey, {0, 1, 3, 2}));
+  }
   scores = MulOp::create(b, loc, scores, e.f32(scale));
   if (float cap = op.getSoftcap().convertToFloat(); cap > 0)
     scores = MulOp::create(

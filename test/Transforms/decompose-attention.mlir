@@ -6,9 +6,10 @@
 // One decode step, 2 query heads on 1 kv head of size 4, a past of 3
 // slots, total 4. Row 0's past length is seqlens_k + 1 - 1; its position is
 // checked against the 4 slots by two gathers; the new key goes in by a
-// one-hot [4 x 1] matmul where the past ends; query i sees slots j <= its
-// position; both heads read the one kv head (scores [1, 1, 2, 4]); the
-// scale is 1/sqrt(4).
+// one-hot product at the position; the 3 past slots choose between past
+// and new, the 4th holds only new; query i sees slots j <= its position;
+// both heads read the one kv head (scores [1, 1, 2, 4], a product summed
+// over the head for one token); the scale is 1/sqrt(4).
 // CHECK-LABEL: func.func @decode
 // CHECK: %[[LEN:.*]] = smq.cast %arg5 : tensor<1xi32> to tensor<1xi64>
 // CHECK: %[[PAST:.*]] = smq.add %{{.*}}, %{{.*}} : (tensor<1x1xi64>, tensor<i64>) -> tensor<1x1xi64>
@@ -18,12 +19,15 @@
 // CHECK: %[[LO:.*]] = smq.gather %[[TABLE]][%[[SHIFT]]]
 // CHECK: %[[CHECKED:.*]] = smq.max %[[LO]], %[[HI]]
 // CHECK: %[[ONEHOT:.*]] = smq.equal %{{.*}}, %{{.*}} : (tensor<1x4x1xi64>, tensor<1x1x1xi64>) -> tensor<1x4x1xi1>
-// CHECK: %[[KEEP:.*]] = smq.less %{{.*}}, %[[PAST]] : (tensor<1x4xi64>, tensor<1x1xi64>) -> tensor<1x4xi1>
-// CHECK: %[[PADDED:.*]] = smq.concat %arg3, %{{.*}} {axis = 2 : i64} : (tensor<1x1x3x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x4x4xf32>
-// CHECK: %[[PLACED:.*]] = smq.matmul %{{.*}}, %{{.*}} : (tensor<1x1x4x1xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x4x4xf32>
-// CHECK: %[[PK:.*]] = smq.where %{{.*}}, %[[PADDED]], %[[PLACED]]
-// CHECK: %[[PV:.*]] = smq.where
-// CHECK: smq.matmul %{{.*}}, %{{.*}} : (tensor<1x1x2x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x1x2x4xf32>
+// CHECK: %[[KEEP:.*]] = smq.less %{{.*}}, %[[PAST]] : (tensor<1x3xi64>, tensor<1x1xi64>) -> tensor<1x3xi1>
+// CHECK: %[[PLACED:.*]] = smq.mul %{{.*}}, %{{.*}} : (tensor<1x1x4x1xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x4x4xf32>
+// CHECK: %[[FIRST:.*]] = smq.slice %[[PLACED]]{{.*}} -> tensor<1x1x3x4xf32>
+// CHECK: %[[HEAD:.*]] = smq.where %{{.*}}, %arg3, %[[FIRST]] : (tensor<1x1x3x1xi1>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x4xf32>
+// CHECK: %[[LAST:.*]] = smq.slice %[[PLACED]]{{.*}} -> tensor<1x1x1x4xf32>
+// CHECK: %[[PK:.*]] = smq.concat %[[HEAD]], %[[LAST]] {axis = 2 : i64}
+// CHECK: %[[PV:.*]] = smq.concat
+// CHECK: %[[PRODUCTS:.*]] = smq.mul %{{.*}}, %{{.*}} : (tensor<1x1x2x1x4xf32>, tensor<1x1x1x4x4xf32>) -> tensor<1x1x2x4x4xf32>
+// CHECK: smq.reduce_sum %[[PRODUCTS]] {axes = array<i64: 4>, keepdims = false}
 // CHECK: smq.constant dense<5.000000e-01> : tensor<f32>
 // CHECK: smq.less_equal %{{.*}}, %{{.*}} : (tensor<1x1x4xi64>, tensor<1x1x1xi64>) -> tensor<1x1x4xi1>
 // CHECK: smq.constant dense<0xFF800000> : tensor<f32>
@@ -38,9 +42,12 @@ func.func @decode(%q: tensor<1x1x8xf32>, %k: tensor<1x1x4xf32>, %v: tensor<1x1x4
 }
 
 // A first prompt (the sequence spans the total) has no past and needs no
-// position check: positions are 0..S-1 whatever seqlens_k holds.
+// position check: positions are 0..S-1 whatever seqlens_k holds. Several
+// tokens place their keys by a one-hot matmul and score by matmul.
 // CHECK-LABEL: func.func @first_prompt
 // CHECK-NOT: smq.gather
+// CHECK: smq.matmul %{{.*}}, %{{.*}} : (tensor<1x1x3x3xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x4xf32>
+// CHECK: smq.transpose %{{.*}} {perm = array<i64: 0, 1, 3, 2>}
 // CHECK: smq.softmax
 func.func @first_prompt(%q: tensor<1x3x8xf32>, %k: tensor<1x3x4xf32>, %v: tensor<1x3x4xf32>, %pk: tensor<1x1x0x4xf32>, %pv: tensor<1x1x0x4xf32>, %seqlens: tensor<1xi32>) -> tensor<1x3x8xf32> {
   %total = smq.constant dense<3> : tensor<i32>

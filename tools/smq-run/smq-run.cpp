@@ -50,6 +50,11 @@ static cl::opt<bool> noRuntimeMatmul(
     cl::desc("Compile matmuls to loops instead of calling the runtime's "
              "kernels (for comparison)"),
     cl::cat(category));
+static cl::opt<bool> noOutlineLoopNests(
+    "no-outline-loop-nests",
+    cl::desc("Compile every loop nest inline in the model's function (for "
+             "comparison)"),
+    cl::init(false));
 static cl::opt<bool> noParallelRows(
     "no-parallel-rows",
     cl::desc("Run elementwise and normalisation loops on the calling thread "
@@ -93,6 +98,7 @@ int main(int argc, char **argv) {
   mlir::smq::CompileOptions options;
   options.runtimeMatmul = !noRuntimeMatmul;
   options.parallelRows = !noParallelRows;
+  options.outlineLoopNests = !noOutlineLoopNests;
   options.quantizedActivations = kernelOptions.quantizedActivations();
   options.optLevel = std::min(3u, optLevel.getValue());
   auto model = mlir::smq::CompiledModel::compile(*module, options);

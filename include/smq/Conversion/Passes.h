@@ -42,6 +42,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Run elementwise and normalisation loops over rows on "
                      "the runtime's threads (smq-outline-parallel-rows)"),
       llvm::cl::init(true)};
+  Option<bool> outlineLoopNests{
+      *this, "outline-loop-nests",
+      llvm::cl::desc("One function per distinct loop nest, shared by the "
+                     "layers (smq-outline-loop-nests)"),
+      llvm::cl::init(true)};
 };
 
 /// The pipeline's first stages: quantized codes packed into the kernels'

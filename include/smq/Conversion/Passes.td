@@ -115,4 +115,23 @@ def SmqStridedCopiesToLoops : Pass<"smq-strided-copies-to-loops"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SmqOutlineLoopNests : Pass<"smq-outline-loop-nests", "ModuleOp"> {
+  let summary = "Move each loop nest into a function, one per distinct body";
+  let description = [{
+    Moves every top-level `scf.for` or `scf.parallel` (without results) of
+    a function with at least `min-nests` of them into a private function
+    whose arguments are the values the nest reads from outside (constants
+    are cloned in), and replaces it by a call. Nests whose functions print
+    the same keep one function: a decoder's layers, the same code on
+    different buffers, share theirs. The functions carry LLVM's `noinline`.
+    This bounds the size of the functions LLVM optimises and compiles, which
+    otherwise took most of a large model's compile time.
+  }];
+  let options = [
+    Option<"minNests", "min-nests", "int64_t", /*default=*/"8",
+           "Loop nests a function must have to be split">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // SMQ_CONVERSION_PASSES_TD

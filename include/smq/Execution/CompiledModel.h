@@ -41,6 +41,8 @@ struct CompileOptions {
   /// Run elementwise and normalisation loops over rows on the runtime's
   /// threads (smq-outline-parallel-rows).
   bool parallelRows = true;
+  /// One function per distinct loop nest (smq-outline-loop-nests).
+  bool outlineLoopNests = true;
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";

@@ -78,6 +78,8 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
     pm.addPass(createSmqOutlineParallelRows());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.outlineLoopNests)
+    pm.addPass(createSmqOutlineLoopNests());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
