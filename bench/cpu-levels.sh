@@ -11,4 +11,4 @@ for l in baseline avx2 avxvnni avx512 avx512vnni; do
 done
 best=${levels[${#levels[@]}-1]}
 main_levels=(avx2 "$best")
-[ "$best" = avx2 ] && main_levels=(avx2)
+if [ "$best" = avx2 ]; then main_levels=(avx2); fi

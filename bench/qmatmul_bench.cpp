@@ -1,6 +1,7 @@
 //===- qmatmul_bench.cpp - the quantized kernels against the memory limit ===//
 //
 //   smq-bench-qmatmul [--quick] [--hot] [--threads T]
+//   smq-bench-qmatmul --copy-bandwidth
 //
 // For every instruction-set level this CPU runs, times
 // smq_rt_qmatmul_packed_f32 on Llama-shaped weights (N×K 4096×4096,
@@ -13,7 +14,8 @@
 // scales and zero points), and that as a share of the copy bandwidth it
 // measures itself (memcpy of a 1 GiB buffer on one thread), which bounds a
 // memory-bound decode GEMV; plus the f32 kernel on the same shapes as the
-// floor the quantized kernels must beat.
+// floor the quantized kernels must beat. --copy-bandwidth prints only the
+// copy bandwidth, in GB/s (for scripts that relate other speeds to it).
 //
 //===----------------------------------------------------------------------===//
 #include "smq/Runtime/PackedLayout.h"
@@ -147,8 +149,12 @@ int main(int argc, char **argv) {
       hot = true;
     else if (arg == "--threads" && i + 1 < argc)
       threads = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick] [--hot] [--threads T]\n");
+    else if (arg == "--copy-bandwidth" && argc == 2) {
+      std::printf("%.1f\n", copyBandwidth());
+      return 0;
+    } else {
+      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick] [--hot] "
+                           "[--threads T] | --copy-bandwidth\n");
       return 2;
     }
   }
