@@ -485,7 +485,9 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     ::smq::HostArray &o = outputs[i];
     o.dtype = outputSpecs[i].dtype;
     o.shape = outputSpecs[i].shape;
-    o.bytes.assign(o.numElements() * ::smq::dtypeSize(o.dtype), 0);
+    // The model writes every element of its results: an output array of
+    // the right size (a caller's, reused across calls) is not cleared.
+    o.bytes.resize(o.numElements() * ::smq::dtypeSize(o.dtype));
     descs.push_back(descriptor(o.bytes.data(), o.shape));
   }
   std::vector<void *> descPtrs, args;

@@ -205,22 +205,31 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
   if (kept > 0)
     keepPast = e.reshape(LessOp::create(b, loc, e.iota(kept, 2, 1), past),
                          {B, 1, kept, 1});
+  auto slotRange = [&](Value x, int64_t begin, int64_t end) -> Value {
+    if (begin == 0 && end == cast<RankedTensorType>(x.getType()).getDimSize(2))
+      return x;
+    return SliceOp::create(b, loc, x, e.shape({begin}), e.shape({end}),
+                           e.shape({2}), e.shape({1}));
+  };
+  // The slots [begin, end) of the new keys or values placed by the one-hot
+  // matrix: one token's is a broadcast product, which fuses with what
+  // consumes it. Each region is computed on its own slots, so the select
+  // of the first region and the zeros-or-new of the second are each one
+  // loop nest writing the present directly.
+  auto placed = [&](Value fresh, int64_t begin, int64_t end) -> Value {
+    Value rows = slotRange(onehot, begin, end);
+    return S == 1 ? Value(MulOp::create(b, loc, rows, fresh))
+                  : Value(MatMulOp::create(b, loc, rows, fresh));
+  };
   auto place = [&](Value pastTensor, Value fresh) -> Value {
-    // One new token: a broadcast product, which fuses with the select.
-    Value placed = S == 1 ? Value(MulOp::create(b, loc, onehot, fresh))
-                          : Value(MatMulOp::create(b, loc, onehot, fresh));
     if (kept == 0)
-      return placed;
-    auto slots = [&](Value x, int64_t begin, int64_t end) -> Value {
-      return SliceOp::create(b, loc, x, e.shape({begin}), e.shape({end}),
-                             e.shape({2}), e.shape({1}));
-    };
-    Value head = WhereOp::create(
-        b, loc, keepPast, P == kept ? pastTensor : slots(pastTensor, 0, kept),
-        T == kept ? placed : slots(placed, 0, kept));
+      return placed(fresh, 0, T);
+    Value head = WhereOp::create(b, loc, keepPast,
+                                 slotRange(pastTensor, 0, kept),
+                                 placed(fresh, 0, kept));
     if (T == kept)
       return head;
-    return ConcatOp::create(b, loc, ValueRange{head, slots(placed, kept, T)},
+    return ConcatOp::create(b, loc, ValueRange{head, placed(fresh, kept, T)},
                             2);
   };
   Value presentKey = place(op.getPastKey(), key);

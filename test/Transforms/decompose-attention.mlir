@@ -6,8 +6,8 @@
 // One decode step, 2 query heads on 1 kv head of size 4, a past of 3
 // slots, total 4. Row 0's past length is seqlens_k + 1 - 1; its position is
 // checked against the 4 slots by two gathers; the new key goes in by a
-// one-hot product at the position; the 3 past slots choose between past
-// and new, the 4th holds only new; query i sees slots j <= its position;
+// one-hot product at the position, computed per region: the 3 past slots
+// choose between past and new, the 4th holds only new; query i sees slots j <= its position;
 // both heads read the one kv head (scores [1, 1, 2, 4], a product summed
 // over the head for one token); the scale is 1/sqrt(4).
 // CHECK-LABEL: func.func @decode
@@ -20,10 +20,11 @@
 // CHECK: %[[CHECKED:.*]] = smq.max %[[LO]], %[[HI]]
 // CHECK: %[[ONEHOT:.*]] = smq.equal %{{.*}}, %{{.*}} : (tensor<1x4x1xi64>, tensor<1x1x1xi64>) -> tensor<1x4x1xi1>
 // CHECK: %[[KEEP:.*]] = smq.less %{{.*}}, %[[PAST]] : (tensor<1x3xi64>, tensor<1x1xi64>) -> tensor<1x3xi1>
-// CHECK: %[[PLACED:.*]] = smq.mul %{{.*}}, %{{.*}} : (tensor<1x1x4x1xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x4x4xf32>
-// CHECK: %[[FIRST:.*]] = smq.slice %[[PLACED]]{{.*}} -> tensor<1x1x3x4xf32>
+// CHECK: %[[ROWS:.*]] = smq.slice %[[ONEHOT4:.*]][{{.*}}] : {{.*}} -> tensor<1x1x3x1xf32>
+// CHECK: %[[FIRST:.*]] = smq.mul %[[ROWS]], %{{.*}} : (tensor<1x1x3x1xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x3x4xf32>
 // CHECK: %[[HEAD:.*]] = smq.where %{{.*}}, %arg3, %[[FIRST]] : (tensor<1x1x3x1xi1>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x1x3x4xf32>
-// CHECK: %[[LAST:.*]] = smq.slice %[[PLACED]]{{.*}} -> tensor<1x1x1x4xf32>
+// CHECK: %[[ROW:.*]] = smq.slice %[[ONEHOT4]][{{.*}}] : {{.*}} -> tensor<1x1x1x1xf32>
+// CHECK: %[[LAST:.*]] = smq.mul %[[ROW]], %{{.*}} : (tensor<1x1x1x1xf32>, tensor<1x1x1x4xf32>) -> tensor<1x1x1x4xf32>
 // CHECK: %[[PK:.*]] = smq.concat %[[HEAD]], %[[LAST]] {axis = 2 : i64}
 // CHECK: %[[PV:.*]] = smq.concat
 // CHECK: %[[PRODUCTS:.*]] = smq.mul %{{.*}}, %{{.*}} : (tensor<1x1x2x1x4xf32>, tensor<1x1x1x4x4xf32>) -> tensor<1x1x2x4x4xf32>

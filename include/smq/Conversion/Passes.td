@@ -18,7 +18,8 @@ def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"
+    "::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
+    "::mlir::bufferization::BufferizationDialect"
   ];
 }
 

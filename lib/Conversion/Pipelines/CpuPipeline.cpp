@@ -61,6 +61,10 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
 
+  // An op whose result is inserted into a bigger tensor (a concatenation's
+  // parts) computes into that tensor's slice instead of a buffer of its
+  // own that is then copied.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -69,6 +73,10 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // A part computed in place leaves a copy of a slice onto itself: CSE
+  // makes the two subviews one value, and the canonicalizer drops it.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)

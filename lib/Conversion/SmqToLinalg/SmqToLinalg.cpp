@@ -1221,7 +1221,24 @@ struct ConcatPattern : public OpConversionPattern<ConcatOp> {
       return failure();
     Location loc = op.getLoc();
     int64_t axis = op.getAxisAttr().getInt(), offset = 0;
-    Value acc = emptyTensor(rewriter, loc, *type);
+    // A tensor of its own, which CSE does not merge with another
+    // concatenation's, made before the first part's producer: each
+    // producer can then compute into its slice (empty-tensor elimination)
+    // instead of into a buffer copied there.
+    Operation *first = nullptr;
+    for (Value in : adaptor.getInputs())
+      if (Operation *def = in.getDefiningOp())
+        if (def->getBlock() == op->getBlock() &&
+            (!first || def->isBeforeInBlock(first)))
+          first = def;
+    Value acc;
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      if (first)
+        rewriter.setInsertionPoint(first);
+      acc = bufferization::AllocTensorOp::create(rewriter, loc, *type,
+                                                 ValueRange{});
+    }
     for (Value in : adaptor.getInputs()) {
       auto t = cast<RankedTensorType>(in.getType());
       SmallVector<OpFoldResult> offsets(type->getRank(),
@@ -1426,6 +1443,7 @@ struct ConvertSmqToLinalgPass
     // Kernel calls stay smq ops down to bufferization.
     target.addLegalOp<UKernelQMatMulOp, UKernelMatMulOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           bufferization::BufferizationDialect,
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
