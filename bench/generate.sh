@@ -4,7 +4,8 @@
 # grows by one position per token), on the shared GPT with a KV cache.
 # Greedy, the 32-byte reference prompt, 96 new tokens (context 128, the
 # model's positions); median of 5 runs of prompt and decode tokens/s.
-# SMQ float and W4/W2 (rtn, g64) on avx2 and the best level; 1 and 2 threads.
+# SMQ float and W4/W3/W2 (rtn, g64) on avx2 and the best level, ORT float and
+# ORT on SMQ's MatMulNBits export of W4/W2 (accuracy level 4); 1 and 2 threads.
 #
 # Then a synthetic KV decoder of about 100M parameters in ONNX Runtime
 # GenAI's contract (bench/make_decoder.py --kv: d 768, 16 layers, ff 3072,
@@ -16,7 +17,7 @@
 # Decode GB/s is the weight bytes (the ONNX data file) times tokens/s, also
 # as a share of one thread's copy bandwidth (smq-bench-qmatmul).
 #
-#   bash bench/generate.sh [--decoder-only]
+#   bash bench/generate.sh [--gpt-only | --decoder-only]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SMQ_BUILD_DIR:-$root/build}"
@@ -32,9 +33,12 @@ runs=5
 source "$root/bench/cpu-levels.sh"
 
 "$build/bin/smq-translate" --import-onnx "$kv/model.onnx" -o "$work/kv.mlir"
-for b in 4 2; do
+for b in 4 3 2; do
   "$build/bin/smq-opt" "$work/kv.mlir" -o "$work/kv-w$b.mlir" \
     --smq-quantize-weights="bits=$b group-size=64 method=rtn quiet=true"
+  # ORT on the same codes: MatMulNBits (accuracy level 4); no 3-bit form.
+  [ $b = 3 ] || "$build/bin/smq-translate" --export-onnx "$work/kv-w$b.mlir" \
+    -o "$work/kv-w$b.onnx" --accuracy-level 4
 done
 
 # "prompt: P tok/s, decode: D tok/s" lines on stdin -> "P_median D_median"
@@ -50,13 +54,17 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | 
 if [ "${1:-}" != --decoder-only ]; then
 printf "%-10s %-11s %7s %14s %14s\n" model level threads "prompt tok/s" "decode tok/s"
 for threads in 1 2; do
-  ort=$(for i in $(seq $runs); do
-          NODE_PATH="$build/ort/node_modules" node "$root/test/e2e/ort_generate.mjs" \
-            "$kv/model.onnx" "$prompt" 96 --threads "$threads" 2>&1 >/dev/null
-        done | medians)
-  printf "%-10s %-11s %7s %14s %14s\n" "ORT f32" "(its own)" "$threads" $ort
+  for m in f32 w4 w2; do
+    model="$kv/model.onnx"
+    [ "$m" != f32 ] && model="$work/kv-$m.onnx"
+    ort=$(for i in $(seq $runs); do
+            NODE_PATH="$build/ort/node_modules" node "$root/test/e2e/ort_generate.mjs" \
+              "$model" "$prompt" 96 --threads "$threads" 2>&1 >/dev/null
+          done | medians)
+    printf "%-10s %-11s %7s %14s %14s\n" "ORT $m" "(its own)" "$threads" $ort
+  done
   for level in "${main_levels[@]}"; do
-    for m in f32 w4 w2; do
+    for m in f32 w4 w3 w2; do
       model="$kv/model.onnx"
       [ "$m" != f32 ] && model="$work/kv-$m.mlir"
       # One run to fill the compile cache, then the timed ones.
@@ -73,6 +81,7 @@ for threads in 1 2; do
   done
 done
 fi
+[ "${1:-}" = --gpt-only ] && exit 0
 
 # The synthetic KV decoder.
 dec="$work/decoder-kv"

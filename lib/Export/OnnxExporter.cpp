@@ -354,22 +354,41 @@ LogicalResult Exporter::replace(const QWeight &w0, int index,
   }
   if (isNBits && node.input_size() > 5)
     bias = node.input(5);
+  // A module kept with dynamic dims (a decoder with a KV cache) may not
+  // know K from the matmul's input: take it from the source's weight, and
+  // check it against the codes and scales SMQ wrote.
+  int64_t k = w0.k;
+  if (ShapedType::isDynamic(k)) {
+    const auto *t = findInitializer(model.graph(), weightName);
+    if (isNBits)
+      k = intAttr("K", -1);
+    else if (t && t->dims_size() == 2)
+      k = t->dims(isGemm && intAttr("transB", 0) ? 1 : 0);
+    int64_t rowBytes = (k * w0.bits + 7) / 8, groups = (k + w0.group - 1) /
+                                                       std::max<int64_t>(1, w0.group);
+    if (k <= 0 || int64_t(w0.codes.size()) != w0.n * rowBytes ||
+        int64_t(w0.scales.size()) != w0.n * groups)
+      return fail("the quantized weight's reduction dim is not known, and "
+                  "the source's weight '" +
+                  weightName + "' does not match its codes");
+  }
   // The source's own weight shape must be the one SMQ quantized.
   if (const auto *t = findInitializer(model.graph(), weightName);
       t && (isMatMul || isGemm)) {
-    std::vector<int64_t> want = {w0.k, w0.n};
+    std::vector<int64_t> want = {k, w0.n};
     if (isGemm && intAttr("transB", 0))
-      want = {w0.n, w0.k};
+      want = {w0.n, k};
     if (std::vector<int64_t>(t->dims().begin(), t->dims().end()) != want)
       return fail("its weight '" + weightName +
                   "' does not have the shape SMQ quantized (" +
                   Twine(want[0]) + "x" + Twine(want[1]) +
                   "): is this the model the module was imported from?");
   }
-  if (isNBits && (intAttr("K", -1) != w0.k || intAttr("N", -1) != w0.n))
+  if (isNBits && (intAttr("K", -1) != k || intAttr("N", -1) != w0.n))
     return fail("K and N differ from the quantized weight's");
 
   QWeight w = w0;
+  w.k = k;
   std::vector<uint8_t> widened;
   if (w.bits == 3) {
     if (!options.widen3Bit)
