@@ -82,6 +82,17 @@ class Graph:
         return outs[0] if outputs == 1 else outs
 
 
+def output_and_mlp(g, x, ctx, w, b, ln, d, ff):
+    """A layer's output projection and erf-GELU MLP, each with its residual."""
+    x = g.op("Add", [x, g.op("Add", [g.op("MatMul", [ctx, w("o", [d, d])]), b("o_b", d)])])
+    up = g.op("Add", [g.op("MatMul", [ln(x), w("up", [d, ff])]), b("up_b", ff)])
+    gelu = g.op("Mul", [g.op("Mul", [up, g.op("Add", [
+        g.op("Erf", [g.op("Div", [up, g.scalar(math.sqrt(2.0))])]), g.scalar(1.0)])]),
+        g.scalar(0.5)])
+    down = g.op("Add", [g.op("MatMul", [gelu, w("down", [ff, d])]), b("down_b", d)])
+    return g.op("Add", [x, down])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -128,14 +139,7 @@ def main():
         probs = g.op("Softmax", [scores], axis=-1)
         ctx = g.op("Transpose", [g.op("MatMul", [probs, vh])], perm=[0, 2, 1, 3])
         ctx = g.op("Reshape", [ctx, merged_shape])
-        x = g.op("Add", [x, g.op("Add", [g.op("MatMul", [ctx, w("o", [d, d])]), b("o_b", d)])])
-        n2 = ln(x)
-        up = g.op("Add", [g.op("MatMul", [n2, w("up", [d, a.ff])]), b("up_b", a.ff)])
-        gelu = g.op("Mul", [g.op("Mul", [up, g.op("Add", [
-            g.op("Erf", [g.op("Div", [up, g.scalar(math.sqrt(2.0))])]), g.scalar(1.0)])]),
-            g.scalar(0.5)])
-        down = g.op("Add", [g.op("MatMul", [gelu, w("down", [a.ff, d])]), b("down_b", d)])
-        x = g.op("Add", [x, down])
+        x = output_and_mlp(g, x, ctx, w, b, ln, d, a.ff)
     logits = g.op("MatMul", [ln(x), w("head", [d, a.vocab])])
     g.data.close()
 
@@ -196,14 +200,7 @@ def main_kv(a):
             "GroupQueryAttention", [q, k, v] + past + [seqlens, total, cos, sin],
             [ctx] + present, name=ctx, domain="com.microsoft", num_heads=h,
             kv_num_heads=kvh, do_rotary=1))
-        x = g.op("Add", [x, g.op("Add", [g.op("MatMul", [ctx, w("o", [d, d])]), b("o_b", d)])])
-        n2 = ln(x)
-        up = g.op("Add", [g.op("MatMul", [n2, w("up", [d, a.ff])]), b("up_b", a.ff)])
-        gelu = g.op("Mul", [g.op("Mul", [up, g.op("Add", [
-            g.op("Erf", [g.op("Div", [up, g.scalar(math.sqrt(2.0))])]), g.scalar(1.0)])]),
-            g.scalar(0.5)])
-        down = g.op("Add", [g.op("MatMul", [gelu, w("down", [a.ff, d])]), b("down_b", d)])
-        x = g.op("Add", [x, down])
+        x = output_and_mlp(g, x, ctx, w, b, ln, d, a.ff)
     g.nodes.append(helper.make_node("MatMul", [ln(x), w("head", [d, a.vocab])], ["logits"],
                                     name="head"))
     g.data.close()
