@@ -73,10 +73,6 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  // A part computed in place leaves a copy of a slice onto itself: CSE
-  // makes the two subviews one value, and the canonicalizer drops it.
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)
