@@ -44,8 +44,9 @@ FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
   if (failed(need(io.inputIds, true)) || failed(need(io.attentionMask, true)) ||
       failed(need(io.logits, false)))
     return failure();
-  io.cacheAtLength = false;
-  func.walk([&](GroupQueryAttentionOp) { io.cacheAtLength = true; });
+  SmallVector<GroupQueryAttentionOp> attention;
+  func.walk([&](GroupQueryAttentionOp op) { attention.push_back(op); });
+  io.cacheAtLength = !attention.empty();
   // GroupQueryAttention derives positions from the mask; others need them.
   if (!args.count(io.positionIds)) {
     if (!io.cacheAtLength && failed(need(io.positionIds, true)))
@@ -99,14 +100,14 @@ FailureOr<DecoderContract> mlir::smq::findDecoderContract(ModuleOp module,
                   dyn_cast<RankedTensorType>(gather.getData().getType()))
             if (!table.isDynamicDim(0))
               io.positions = table.getDimSize(0);
-  func.walk([&](GroupQueryAttentionOp op) {
+  for (GroupQueryAttentionOp op : attention) {
     if (op.getRotaryCache().empty())
-      return;
+      continue;
     auto table = dyn_cast<RankedTensorType>(op.getRotaryCache()[0].getType());
     if (table && table.getRank() == 2 && !table.isDynamicDim(0) &&
         (io.positions == 0 || table.getDimSize(0) < io.positions))
       io.positions = table.getDimSize(0);
-  });
+  }
   return io;
 }
 
