@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "smq/Transforms/Passes.h"
 
-#include "smq/Dialect/Smq/IR/SmqOps.h"
+#include "smq/Dialect/Smq/IR/SmqBuilder.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -27,79 +27,6 @@ using namespace mlir;
 using namespace mlir::smq;
 
 namespace {
-
-/// Builds smq ops at one place, with inferred result types.
-struct Emitter {
-  OpBuilder &b;
-  Location loc;
-
-  Value i64s(ArrayRef<int64_t> values, ArrayRef<int64_t> shape) {
-    auto type = RankedTensorType::get(shape, b.getI64Type());
-    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
-  }
-  Value shape(ArrayRef<int64_t> dims) {
-    return i64s(dims, {static_cast<int64_t>(dims.size())});
-  }
-  /// 0, 1, ..., n - 1 laid along `axis` of a rank-`rank` i64 tensor.
-  Value iota(int64_t n, int64_t rank, int64_t axis) {
-    SmallVector<int64_t> values, dims(rank, 1);
-    for (int64_t i = 0; i < n; ++i)
-      values.push_back(i);
-    dims[axis] = n;
-    return i64s(values, dims);
-  }
-  Value f32(float v) {
-    auto type = RankedTensorType::get({}, b.getF32Type());
-    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
-  }
-  Value reshape(Value x, ArrayRef<int64_t> dims) {
-    return ReshapeOp::create(b, loc, x, shape(dims), false);
-  }
-  Value transpose(Value x, ArrayRef<int64_t> perm) {
-    return TransposeOp::create(b, loc, x, perm);
-  }
-  Value convert(Value x, Type elt) {
-    auto type = llvm::cast<RankedTensorType>(x.getType());
-    return CastOp::create(b, loc, type.clone(elt), x);
-  }
-  Value lastAxis(Value x, int64_t begin, int64_t end) {
-    int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-    return SliceOp::create(b, loc, x, shape({begin}), shape({end}),
-                           shape({rank - 1}), shape({1}));
-  }
-  /// Rotates the pairs of `x` [B, S, heads, D] (half-split: (x[i],
-  /// x[i + D/2]); interleaved: (x[2i], x[2i + 1])) by the angles whose cos
-  /// and sin are `c` and `s` [B, S, 1, D/2].
-  Value rotate(Value x, Value c, Value s, bool interleaved) {
-    auto type = cast<RankedTensorType>(x.getType());
-    SmallVector<int64_t> dims(type.getShape()), half(dims);
-    int64_t d = dims.back();
-    half.back() = d / 2;
-    Value lo, hi;
-    if (interleaved) {
-      SmallVector<int64_t> pairs(half);
-      pairs.push_back(2);
-      Value p = reshape(x, pairs);
-      lo = reshape(lastAxis(p, 0, 1), half);
-      hi = reshape(lastAxis(p, 1, 2), half);
-    } else {
-      lo = lastAxis(x, 0, d / 2);
-      hi = lastAxis(x, d / 2, d);
-    }
-    Value a = SubOp::create(b, loc, MulOp::create(b, loc, lo, c),
-                            MulOp::create(b, loc, hi, s));
-    Value bb = AddOp::create(b, loc, MulOp::create(b, loc, hi, c),
-                             MulOp::create(b, loc, lo, s));
-    if (!interleaved)
-      return ConcatOp::create(b, loc, ValueRange{a, bb}, dims.size() - 1);
-    SmallVector<int64_t> column(half);
-    column.push_back(1);
-    Value joined = ConcatOp::create(
-        b, loc, ValueRange{reshape(a, column), reshape(bb, column)},
-        dims.size());
-    return reshape(joined, dims);
-  }
-};
 
 LogicalResult decompose(GroupQueryAttentionOp op) {
   auto q = dyn_cast<RankedTensorType>(op.getQuery().getType());
@@ -119,7 +46,7 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
     return op.emitOpError("seqlens_k must hold one length per row (")
            << B << "), not " << seqlens;
   OpBuilder b(op);
-  Emitter e{b, op.getLoc()};
+  SmqBuilder e{b, op.getLoc()};
   Location loc = op.getLoc();
   Type f32 = q.getElementType();
 
@@ -177,17 +104,8 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
         b, loc, GatherOp::create(b, loc, sinCache, positions, 0),
         ArrayRef<int64_t>{2});
     bool inter = op.getRotaryInterleaved();
-    auto rotary = [&](Value x) -> Value {
-      if (R == H)
-        return e.rotate(x, c, s, inter);
-      return ConcatOp::create(
-          b, loc,
-          ValueRange{e.rotate(e.lastAxis(x, 0, R), c, s, inter),
-                     e.lastAxis(x, R, H)},
-          3);
-    };
-    query = rotary(query);
-    key = rotary(key);
+    query = e.rotate(query, c, s, R, inter);
+    key = e.rotate(key, c, s, R, inter);
   }
   query = e.transpose(query, {0, 2, 1, 3}); // [B, N, S, H]
   key = e.transpose(key, {0, 2, 1, 3});     // [B, Nk, S, H]
