@@ -15,6 +15,8 @@
 
 #include "NodeImporter.h"
 
+#include "smq/Dialect/Smq/IR/SmqBuilder.h"
+
 #include <onnx/defs/schema.h>
 #include <onnx/defs/shape_inference.h>
 
@@ -112,74 +114,6 @@ LogicalResult importSkipSimplifiedLayerNorm(NodeImporter &n, Results &out) {
   return success();
 }
 
-/// x[..., begin:end] along the last axis.
-FailureOr<Value> lastAxisSlice(NodeImporter &n, Value x, int64_t rank,
-                               int64_t begin, int64_t end) {
-  return n.build1<SliceOp>(x, n.constI64({begin}), n.constI64({end}),
-                           n.constI64({rank - 1}), n.constI64({1}));
-}
-
-/// Rotates pairs (a, b) of `x` (last axis) by angles whose cos and sin are
-/// `c` and `s` (broadcastable, last dim = pairs): a' = a c - b s,
-/// b' = b c + a s. Half-split pairs are (x[i], x[i + d/2]); interleaved
-/// ones (x[2i], x[2i + 1]).
-FailureOr<Value> rotate(NodeImporter &n, Value x, Value c, Value s,
-                        bool interleaved) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank(), d = type.getShape().back();
-  Value a, b;
-  SmallVector<int64_t> pairShape(type.getShape());
-  if (interleaved) {
-    // [..., d] -> [..., d/2, 2]: pairs on the last axis.
-    pairShape.back() = d / 2;
-    pairShape.push_back(2);
-    auto pairs = n.build1<ReshapeOp>(x, n.constI64(pairShape), false);
-    if (failed(pairs))
-      return failure();
-    auto even = lastAxisSlice(n, *pairs, rank + 1, 0, 1);
-    auto odd = lastAxisSlice(n, *pairs, rank + 1, 1, 2);
-    if (failed(even) || failed(odd))
-      return failure();
-    SmallVector<int64_t> half(type.getShape());
-    half.back() = d / 2;
-    auto ea = n.build1<ReshapeOp>(*even, n.constI64(half), false);
-    auto ob = n.build1<ReshapeOp>(*odd, n.constI64(half), false);
-    if (failed(ea) || failed(ob))
-      return failure();
-    a = *ea;
-    b = *ob;
-  } else {
-    auto lo = lastAxisSlice(n, x, rank, 0, d / 2);
-    auto hi = lastAxisSlice(n, x, rank, d / 2, d);
-    if (failed(lo) || failed(hi))
-      return failure();
-    a = *lo;
-    b = *hi;
-  }
-  auto ac = n.build1<MulOp>(a, c), bs = n.build1<MulOp>(b, s);
-  auto bc = n.build1<MulOp>(b, c), as = n.build1<MulOp>(a, s);
-  if (failed(ac) || failed(bs) || failed(bc) || failed(as))
-    return failure();
-  auto ra = n.build1<SubOp>(*ac, *bs), rb = n.build1<AddOp>(*bc, *as);
-  if (failed(ra) || failed(rb))
-    return failure();
-  if (!interleaved)
-    return n.build1<ConcatOp>(ValueRange{*ra, *rb},
-                              n.builder.getI64IntegerAttr(rank - 1));
-  SmallVector<int64_t> column(type.getShape());
-  column.back() = d / 2;
-  column.push_back(1);
-  auto ca = n.build1<ReshapeOp>(*ra, n.constI64(column), false);
-  auto cb = n.build1<ReshapeOp>(*rb, n.constI64(column), false);
-  if (failed(ca) || failed(cb))
-    return failure();
-  auto joined = n.build1<ConcatOp>(ValueRange{*ca, *cb},
-                                   n.builder.getI64IntegerAttr(rank));
-  if (failed(joined))
-    return failure();
-  return n.build1<ReshapeOp>(*joined, n.constI64(type.getShape()), false);
-}
-
 /// com.microsoft::RotaryEmbedding(input, position_ids, cos_cache,
 /// sin_cache): input [B, S, N*H] (num_heads given) or [B, N, S, H];
 /// position_ids [B, S]; caches [max positions, rotary dim / 2].
@@ -239,26 +173,8 @@ LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
   s = n.build1<UnsqueezeOp>(*s, ArrayRef<int64_t>{headsAxis});
   if (failed(c) || failed(s))
     return failure();
-  Value rotated;
-  if (rot == head) {
-    auto r = rotate(n, v, *c, *s, interleaved);
-    if (failed(r))
-      return failure();
-    rotated = *r;
-  } else {
-    auto part = lastAxisSlice(n, v, 4, 0, rot);
-    auto rest = lastAxisSlice(n, v, 4, rot, head);
-    if (failed(part) || failed(rest))
-      return failure();
-    auto r = rotate(n, *part, *c, *s, interleaved);
-    if (failed(r))
-      return failure();
-    auto joined = n.build1<ConcatOp>(ValueRange{*r, *rest},
-                                     n.builder.getI64IntegerAttr(3));
-    if (failed(joined))
-      return failure();
-    rotated = *joined;
-  }
+  Value rotated = SmqBuilder{n.builder, n.loc}.rotate(v, *c, *s, rot,
+                                                     interleaved);
   if (xt.getRank() == 3)
     return push(n.build1<ReshapeOp>(rotated, n.constI64(xt.getShape()), false),
                 out);
@@ -273,14 +189,20 @@ LogicalResult importGroupQueryAttention(NodeImporter &n, Results &out) {
   auto query = n.required(0), seqlens = n.required(5), total = n.required(6);
   if (failed(query) || failed(seqlens) || failed(total))
     return failure();
-  const char *unsupported[] = {nullptr,        nullptr,          nullptr,
-                               nullptr,        nullptr,          nullptr,
-                               nullptr,        nullptr,          nullptr,
-                               "position_ids", "attention_bias", "head_sink"};
-  for (size_t i = 9; i < n.numInputs() && i < 12; ++i)
+  // Inputs 9 on (newer schemas' position_ids, attention_bias, head_sink,
+  // quantized-cache scales, q/k norms) would each change the result.
+  static const char *const later[] = {"position_ids", "attention_bias",
+                                      "head_sink",    "k_scale",
+                                      "v_scale",      "q_norm_weight",
+                                      "k_norm_weight"};
+  for (size_t i = 9; i < n.numInputs(); ++i)
     if (n.hasInput(i))
-      return n.fail(Twine("the ") + unsupported[i] +
-                    " input is not supported (positions follow seqlens_k)");
+      return n.fail(Twine("the ") +
+                    (i - 9 < std::size(later) ? later[i - 9] : "extra") +
+                    " input is not supported" +
+                    (i == 9 ? " (positions follow seqlens_k)" : ""));
+  if (n.intAttr("causal", 1) != 1)
+    return n.fail("non-causal attention (causal = 0) is not supported");
   if (n.numOutputs() > 3 && !n.node.output(3).empty())
     return n.fail("the output_qk output is not supported");
   if (n.intAttr("smooth_softmax", 0) != 0)
@@ -305,17 +227,10 @@ LogicalResult importGroupQueryAttention(NodeImporter &n, Results &out) {
       return n.fail("a packed QKV hidden size must be a static multiple of "
                     "num_heads + 2 * kv_num_heads");
     int64_t head = hidden / (heads + 2 * kvHeads);
-    int64_t bounds[] = {0, heads * head, (heads + kvHeads) * head, hidden};
-    Value parts[3];
-    for (int i = 0; i < 3; ++i) {
-      auto part = lastAxisSlice(n, *query, 3, bounds[i], bounds[i + 1]);
-      if (failed(part))
-        return failure();
-      parts[i] = *part;
-    }
-    q = parts[0];
-    k = parts[1];
-    v = parts[2];
+    SmqBuilder e{n.builder, n.loc};
+    q = e.lastAxis(*query, 0, heads * head);
+    k = e.lastAxis(*query, heads * head, (heads + kvHeads) * head);
+    v = e.lastAxis(*query, (heads + kvHeads) * head, hidden);
   }
   Value pastKey = n.input(3), pastValue = n.input(4);
   if (!pastKey || !pastValue)
