@@ -1,6 +1,6 @@
 //===- qmatmul_bench.cpp - the quantized kernels against the memory limit ===//
 //
-//   smq-bench-qmatmul [--quick] [--hot] [--threads T]
+//   smq-bench-qmatmul [--quick | --decode] [--hot] [--threads T]
 //   smq-bench-qmatmul --copy-bandwidth
 //
 // For every instruction-set level this CPU runs, times
@@ -10,7 +10,8 @@
 // benchmark rotates through copies worth more than 4× the last-level cache.
 // --hot reuses one copy instead (what a peer timed on one weight sees;
 // the weights may then sit in the last-level cache). SMQ_CPU_ISA restricts
-// the run to one level. It prints the median time, the weight bytes streamed per second (codes,
+// the run to one level; --decode only times the decode GEMV (M = 1) of
+// 4096×11008 at groups of 32 and 128. It prints the median time, the weight bytes streamed per second (codes,
 // scales and zero points), and that as a share of the copy bandwidth it
 // measures itself (memcpy of a 1 GiB buffer on one thread), which bounds a
 // memory-bound decode GEMV; plus the f32 kernel on the same shapes as the
@@ -139,12 +140,14 @@ double timeF32(std::vector<std::vector<float>> &copies, std::vector<float> &a,
 } // namespace
 
 int main(int argc, char **argv) {
-  bool quick = false, hot = false;
+  bool quick = false, hot = false, decode = false;
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--quick")
       quick = true;
+    else if (arg == "--decode")
+      decode = true;
     else if (arg == "--hot")
       hot = true;
     else if (arg == "--threads" && i + 1 < argc)
@@ -153,7 +156,7 @@ int main(int argc, char **argv) {
       std::printf("%.1f\n", copyBandwidth());
       return 0;
     } else {
-      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick] [--hot] "
+      std::fprintf(stderr, "usage: smq-bench-qmatmul [--quick | --decode] [--hot] "
                            "[--threads T] | --copy-bandwidth\n");
       return 2;
     }
@@ -186,6 +189,11 @@ int main(int argc, char **argv) {
     ms = {1, 4, 128};
     groups = {32, 128};
     bitsList = {2, 3, 4};
+  }
+  if (decode) {
+    shapes = {{4096, 11008}};
+    ms = {1};
+    groups = {32, 128};
   }
   std::mt19937 rng(1);
   for (int isa = 0; isa < SMQ_ISA_COUNT; ++isa) {

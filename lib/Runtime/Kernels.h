@@ -64,6 +64,9 @@ struct QuantizedActs {
   const float *scale;
   const float *sum;
   int64_t kPadded, groups;
+  /// q in the order the level's decode kernel reads it (orderI8Acts), or
+  /// null when it reads q as it is.
+  const int8_t *ordered = nullptr;
 };
 
 struct KernelTable {
@@ -82,6 +85,10 @@ struct KernelTable {
   /// Decode path, int8 activations prepared by quantizeActs.
   void (*qgemvI8)(const QGemm &, const QuantizedActs &, int64_t n0,
                   int64_t n1);
+  /// Writes qa.q into dst (m·kPadded bytes) in the order this level's
+  /// qgemvI8 reads it for g's format, and returns true; false when it reads
+  /// qa.q as it is. Once per call, before the tasks start.
+  bool (*orderI8Acts)(const QGemm &, const QuantizedActs &, int8_t *dst);
   /// Prompt path: C[:, j0:j1) with tiles of Ŵ decoded into cache; j0 is a
   /// multiple of nr.
   void (*qgemmCols)(const QGemm &, int64_t j0, int64_t j1);

@@ -295,6 +295,12 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
         }
     }
     QuantizedActs qa{q.data(), scale.data(), sum.data(), kPadded, groups};
+    std::vector<int8_t> ordered;
+    if (acts == 1) {
+      ordered.resize(m * kPadded);
+      if (t.orderI8Acts(g, qa, ordered.data()))
+        qa.ordered = ordered.data();
+    }
     auto task = [&](int64_t ti) {
       int64_t n0 = ti * kDecodeRows, n1 = std::min(n, n0 + kDecodeRows);
       if (acts == 1)

@@ -257,8 +257,9 @@ struct QWeight {
   std::vector<uint8_t> codes, stream, packed;
   std::vector<float> scales, zeros;
 
+  /// Random codes, or every code `fixedCode` when it is not negative.
   QWeight(int64_t n, int64_t k, int64_t bits, int64_t group, bool symmetric,
-          std::mt19937 &rng)
+          std::mt19937 &rng, int fixedCode = -1)
       : n(n), k(k), bits(bits), group(group),
         groups((k + group - 1) / group) {
     std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
@@ -266,7 +267,7 @@ struct QWeight {
     std::uniform_int_distribution<int> zero(0, (1 << bits) - 1);
     codes.resize(n * k);
     for (auto &c : codes)
-      c = static_cast<uint8_t>(code(rng));
+      c = static_cast<uint8_t>(fixedCode >= 0 ? fixedCode : code(rng));
     int64_t rowBytes = (k * bits + 7) / 8;
     stream.assign(n * rowBytes, 0);
     for (int64_t r = 0; r < n; ++r)
@@ -367,6 +368,45 @@ TEST_P(OnEveryIsa, QuantizedMatmulEveryFormat) {
                     << symmetric << " at " << i << "," << r;
               }
             }
+}
+
+TEST_P(OnEveryIsa, QuantizedDecodeLargeGroups) {
+  // 2 and 4 bits are decoded a 32-byte block at a time: groups of several
+  // blocks (the int16 sums widened before they could overflow, at 512),
+  // a group that is not whole blocks (192 at 2 bits), a last group cut
+  // short, and codes at their largest against activations of ±127.
+  std::mt19937 rng(11);
+  for (int64_t bits : {2, 4})
+    for (int64_t group : {192, 256, 512, 1536})
+      for (int64_t m : {1, 2}) {
+        int64_t n = 9, k = 2 * group + 104;
+        // From 512 on: every code at its largest and every activation at
+        // +127 (row 0) or −127 (row 1), the int16 sums' worst case.
+        bool worst = group >= 512;
+        QWeight w(n, k, bits, group, false, rng, worst ? (1 << bits) - 1 : -1);
+        Matrix a(m, k);
+        fillRandom(a, rng);
+        if (worst)
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < k; ++j)
+              a.data[i * k + j] = i ? -1.0f : 1.0f;
+        std::vector<float> got =
+            sameAtAnyThreadCount([&] { return runQmatmul(a, w, 1); });
+        std::vector<double> aq = int8Activations(a, group);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t r = 0; r < n; ++r) {
+            double want = 0, mag = 0;
+            for (int64_t j = 0; j < k; ++j) {
+              want += aq[i * k + j] * w.weight(r, j);
+              mag += std::fabs(aq[i * k + j] * w.weight(r, j)) +
+                     std::fabs(aq[i * k + j] * w.scales[r * w.groups + j / group] *
+                               w.zeros[r * w.groups + j / group]);
+            }
+            ASSERT_NEAR(got[i * n + r], want, 2e-6 * mag + 1e-6)
+                << "bits " << bits << " group " << group << " m " << m
+                << " at " << i << "," << r;
+          }
+      }
 }
 
 TEST_P(OnEveryIsa, QuantizedMatmulRecoversEachWeight) {
