@@ -102,14 +102,27 @@ void smq::rt::quantizeActs(const QGemm &g, int8_t *q, float *scale,
     std::memset(qm, 0, kPadded);
     for (int64_t gi = 0; gi < groups; ++gi) {
       int64_t k0 = gi * g.group, k1 = std::min(g.k, k0 + g.group);
+      // Eight running maxima (exact in any order), so that the loop does
+      // not wait on one maxss chain per element.
+      float lane[8] = {};
+      int64_t k = k0;
+      for (; k + 8 <= k1; k += 8)
+        for (int j = 0; j < 8; ++j)
+          lane[j] = std::max(lane[j], std::fabs(a[k + j]));
       float amax = 0.0f;
-      for (int64_t k = k0; k < k1; ++k)
+      for (; k < k1; ++k)
         amax = std::max(amax, std::fabs(a[k]));
+      for (float x : lane)
+        amax = std::max(amax, x);
       float s = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       int32_t total = 0;
       for (int64_t k = k0; k < k1; ++k) {
-        // Round half to even, as the vector conversions do.
-        float r = std::nearbyint(a[k] * inv);
+        // Round half to even, as the vector conversions do: adding and
+        // taking away 1.5·2^23 leaves the nearest integer (ties to even)
+        // for |x| < 2^22, as nearbyint does in the default rounding mode,
+        // without a libm call per element (|x| <= 127 here).
+        constexpr float kRound = 12582912.0f;
+        float r = (a[k] * inv + kRound) - kRound;
         int32_t v = static_cast<int32_t>(std::min(127.0f, std::max(-127.0f, r)));
         qm[k] = static_cast<int8_t>(v);
         total += v;
