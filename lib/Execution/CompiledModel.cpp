@@ -70,19 +70,24 @@ std::optional<::smq::DType> mlir::smq::dtypeOf(Type t) {
 
 namespace {
 
-/// A memref descriptor for a contiguous row-major buffer.
-std::vector<int64_t> descriptor(const void *data, ArrayRef<int64_t> shape) {
-  std::vector<int64_t> d;
+/// Appends a memref descriptor for a contiguous row-major buffer to `flat`
+/// and returns where it starts.
+size_t appendDescriptor(std::vector<int64_t> &flat, const void *data,
+                        ArrayRef<int64_t> shape) {
+  size_t at = flat.size();
   auto ptr = reinterpret_cast<int64_t>(data);
-  d.push_back(ptr);
-  d.push_back(ptr);
-  d.push_back(0);
-  d.insert(d.end(), shape.begin(), shape.end());
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  d.insert(d.end(), strides.begin(), strides.end());
-  return d;
+  flat.push_back(ptr);
+  flat.push_back(ptr);
+  flat.push_back(0);
+  flat.insert(flat.end(), shape.begin(), shape.end());
+  size_t strides = flat.size();
+  flat.resize(strides + shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    flat[strides + i] = stride;
+    stride *= shape[i];
+  }
+  return at;
 }
 
 std::string shapeString(ArrayRef<int64_t> shape) {
@@ -466,7 +471,15 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
            " inputs, got " + std::to_string(inputs.size());
     return false;
   }
-  std::vector<std::vector<int64_t>> descs;
+  // The descriptors in one flat buffer, and the argument arrays, kept
+  // from call to call on this thread: once warm, a call (a decode step)
+  // allocates nothing here. A decoder has hundreds of weights, and a
+  // vector per descriptor cost thousands of mallocs a token.
+  thread_local std::vector<int64_t> flat;
+  thread_local std::vector<size_t> offsets;
+  thread_local std::vector<void *> descPtrs, args;
+  flat.clear();
+  offsets.clear();
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorSpec &spec = inputSpecs[i];
     const ::smq::HostArray &a = *inputs[i];
@@ -476,10 +489,10 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
              ", got " + ::smq::dtypeName(a.dtype) + shapeString(a.shape);
       return false;
     }
-    descs.push_back(descriptor(a.bytes.data(), a.shape));
+    offsets.push_back(appendDescriptor(flat, a.bytes.data(), a.shape));
   }
   for (const Weight &w : weights)
-    descs.push_back(descriptor(w.data, w.shape));
+    offsets.push_back(appendDescriptor(flat, w.data, w.shape));
   outputs.resize(outputSpecs.size());
   for (size_t i = 0; i < outputSpecs.size(); ++i) {
     ::smq::HostArray &o = outputs[i];
@@ -488,13 +501,15 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     // The model writes every element of its results: an output array of
     // the right size (a caller's, reused across calls) is not cleared.
     o.bytes.resize(o.numElements() * ::smq::dtypeSize(o.dtype));
-    descs.push_back(descriptor(o.bytes.data(), o.shape));
+    offsets.push_back(appendDescriptor(flat, o.bytes.data(), o.shape));
   }
-  std::vector<void *> descPtrs, args;
-  for (auto &d : descs)
-    descPtrs.push_back(d.data());
-  for (auto &p : descPtrs)
-    args.push_back(&p);
+  // Pointers into `flat` only now that it has stopped growing.
+  descPtrs.resize(offsets.size());
+  args.resize(offsets.size());
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    descPtrs[i] = flat.data() + offsets[i];
+    args[i] = &descPtrs[i];
+  }
   int64_t site, index, dim;
   smq_rt_take_index_error(&site, &index, &dim);
   entryFn(args.data());
