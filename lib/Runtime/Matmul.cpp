@@ -272,9 +272,15 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
           m, n, k, bits, group};
   if (m == 0 || n == 0)
     return;
-  std::vector<float> aCopy, cCopy;
   int64_t kPadded = (k + 31) / 32 * 32, groups = (k + group - 1) / group;
   bool decode = m <= 4;
+  // A decode step's scratch (a few rows of K) is kept from call to call on
+  // this thread, so a generated token does not allocate it again for every
+  // matmul; a prompt's copies are the call's own.
+  thread_local std::vector<float> decodeA, sum, scale;
+  thread_local std::vector<int8_t> q, ordered;
+  std::vector<float> promptA, cCopy;
+  std::vector<float> &aCopy = decode ? decodeA : promptA;
   if (decode || a->strides[1] != 1) {
     // Decode reads whole chunks of 32: rows padded with zeros.
     int64_t ld = decode ? kPadded : k;
@@ -292,8 +298,7 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
   bool parallel = n * k > (1 << 18);
   if (decode) {
     int64_t tasks = (n + kDecodeRows - 1) / kDecodeRows;
-    std::vector<int8_t> q;
-    std::vector<float> scale, sum(m * groups);
+    sum.resize(m * groups);
     if (acts == 1) {
       q.resize(m * kPadded);
       scale.resize(m * groups);
@@ -308,7 +313,6 @@ extern "C" void _mlir_ciface_smq_rt_qmatmul_packed_f32(
         }
     }
     QuantizedActs qa{q.data(), scale.data(), sum.data(), kPadded, groups};
-    std::vector<int8_t> ordered;
     if (acts == 1) {
       ordered.resize(m * kPadded);
       if (t.orderI8Acts(g, qa, ordered.data()))
