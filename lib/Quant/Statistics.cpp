@@ -35,7 +35,10 @@ struct Reader {
   bool get(void *p, size_t n) {
     if (n > data.size() - at)
       return false;
-    std::memcpy(p, data.data() + at, n);
+    // An empty vector's data() may be null, which memcpy must not get even
+    // for no bytes (UBSan reports it).
+    if (n)
+      std::memcpy(p, data.data() + at, n);
     at += n;
     return true;
   }
