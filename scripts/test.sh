@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs the whole test suite (lit: FileCheck tests,
-# ONNX conformance, robustness, end to end, and the gtest unit tests).
+# ONNX conformance, robustness, end to end, and the gtest unit tests); with
+# SMQ_SANITIZE=1, then the unit tests under ASan and UBSan too.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/build.sh"
@@ -19,4 +20,10 @@ passed=$(sed -n 's/^ *Passed *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 failed=$(sed -n 's/^ *Failed *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 skipped=$(sed -n 's/^ *Unsupported *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+# The unit tests again, under AddressSanitizer and UBSan, with
+# SMQ_SANITIZE=1: a second build (build-sanitize/) that takes 14 minutes
+# or more on two cores, so not by default yet.
+if [ "${SMQ_SANITIZE:-0}" = 1 ]; then
+  bash "$root/scripts/sanitize.sh" || status=1
+fi
 exit "$status"
