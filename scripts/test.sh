@@ -21,8 +21,8 @@ failed=$(sed -n 's/^ *Failed *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 skipped=$(sed -n 's/^ *Unsupported *: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 # The unit tests again, under AddressSanitizer and UBSan, with
-# SMQ_SANITIZE=1: a second build (build-sanitize/) that takes 14 minutes
-# or more on two cores, so not by default yet.
+# SMQ_SANITIZE=1: a second build (build-sanitize/) that takes 11 minutes
+# on two cores, so not by default yet.
 if [ "${SMQ_SANITIZE:-0}" = 1 ]; then
   bash "$root/scripts/sanitize.sh" || status=1
 fi
