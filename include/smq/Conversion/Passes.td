@@ -14,7 +14,21 @@ def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
     `tensor.insert_slice` and `tensor.reshape`. Unsigned element types
     become signless; ops keep their signedness in the arith ops chosen.
     Shapes must be static: import with `--input-shape`.
+
+    `smq.quantized_matmul` becomes the runtime's kernel op
+    (`smq.ukernel.qmatmul`) for packed codes, and a decode into a float
+    weight then a matmul for unpacked ones (`quantized-matmul=kernel`), or
+    one contraction generic that decodes each weight where it is multiplied
+    (`quantized-matmul=fused`, for GPU targets; unpacked codes only).
+
+    The patterns are grouped by op family behind the populate functions of
+    `smq/Conversion/SmqToLinalg/SmqToLinalg.h`, for other pipelines.
   }];
+  let options = [
+    Option<"quantizedMatmul", "quantized-matmul", "std::string",
+           /*default=*/"\"kernel\"",
+           "How smq.quantized_matmul lowers: 'kernel' or 'fused'">,
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

@@ -109,3 +109,22 @@ func.func @packed_matmul_gelu(%x: tensor<4x64xf32>, %p: tensor<2x64x32xf32>) -> 
   %y = smq.packed_matmul %x, %p {gelu, n = 40 : i64} : (tensor<4x64xf32>, tensor<2x64x32xf32>) -> tensor<4x40xf32>
   return %y : tensor<4x40xf32>
 }
+
+// -----
+
+// Gemm: transposes first, the product, then alpha * AB + beta * C with C
+// broadcast.
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @gemm
+// CHECK: linalg.transpose ins(%arg1 : tensor<3x8xf32>) outs(%{{.*}} : tensor<8x3xf32>) permutation = [1, 0]
+// CHECK: %[[AB:.*]] = linalg.matmul ins(%arg0, %{{.*}} : tensor<4x8xf32>, tensor<8x3xf32>)
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[C]], #{{.*}}]{{.*}} ins(%[[AB]], %arg2 : tensor<4x3xf32>, tensor<3xf32>)
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: arith.mulf
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @gemm(%a: tensor<4x8xf32>, %b: tensor<3x8xf32>, %c: tensor<3xf32>) -> tensor<4x3xf32> {
+  %0 = smq.gemm %a, %b, %c {alpha = 0.5 : f32, beta = 2.0 : f32, transB = true} : (tensor<4x8xf32>, tensor<3x8xf32>, tensor<3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
