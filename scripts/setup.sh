@@ -9,6 +9,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libonnx-testdata libeigen3-dev
   python3-onnx python3-numpy libopenblas-dev pkgconf
+  libvulkan-dev mesa-vulkan-drivers
 )
 
 # ONNX Runtime (the test oracle and benchmark peer) comes from npm. Node.js

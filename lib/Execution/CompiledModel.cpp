@@ -11,6 +11,7 @@
 #include "smq/Execution/CompiledModel.h"
 
 #include "smq/Conversion/Passes.h"
+#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Transforms/Passes.h"
 
@@ -31,6 +32,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -41,6 +44,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <unistd.h>
 
@@ -134,6 +138,19 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
   add("smq_rt_parallel_rows", reinterpret_cast<void *>(&smq_rt_parallel_rows));
   add("smq_rt_index_error", reinterpret_cast<void *>(&smq_rt_index_error));
+  // GPU models' host code (MLIR's gpu-to-llvm ABI, GpuRuntime.h).
+  add("mgpuModuleLoad", reinterpret_cast<void *>(&mgpuModuleLoad));
+  add("mgpuModuleLoadJIT", reinterpret_cast<void *>(&mgpuModuleLoadJIT));
+  add("mgpuModuleUnload", reinterpret_cast<void *>(&mgpuModuleUnload));
+  add("mgpuModuleGetFunction",
+      reinterpret_cast<void *>(&mgpuModuleGetFunction));
+  add("mgpuLaunchKernel", reinterpret_cast<void *>(&mgpuLaunchKernel));
+  add("mgpuStreamCreate", reinterpret_cast<void *>(&mgpuStreamCreate));
+  add("mgpuStreamDestroy", reinterpret_cast<void *>(&mgpuStreamDestroy));
+  add("mgpuStreamSynchronize",
+      reinterpret_cast<void *>(&mgpuStreamSynchronize));
+  add("mgpuMemAlloc", reinterpret_cast<void *>(&mgpuMemAlloc));
+  add("mgpuMemFree", reinterpret_cast<void *>(&mgpuMemFree));
   return map;
 }
 
@@ -166,6 +183,45 @@ void inlineEntryIntoInterface(llvm::Module &m, llvm::StringRef entry) {
   body->setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
+/// GPU models load their kernel modules from static constructors
+/// (llvm.global_ctors, as MLIR's offloading translation emits them), which
+/// must run after the device is open and which this JIT does not run. They
+/// become two functions the loader calls: smq_gpu_init (the constructors,
+/// by priority) and smq_gpu_fini (the destructors).
+void exposeGpuConstructors(llvm::Module &m) {
+  const std::pair<const char *, const char *> lists[] = {
+      {"llvm.global_ctors", "smq_gpu_init"},
+      {"llvm.global_dtors", "smq_gpu_fini"}};
+  for (auto [listName, fnName] : lists) {
+    llvm::GlobalVariable *list = m.getNamedGlobal(listName);
+    if (!list)
+      continue;
+    std::vector<std::pair<uint64_t, llvm::Function *>> entries;
+    if (auto *array =
+            llvm::dyn_cast_or_null<llvm::ConstantArray>(list->getInitializer()))
+      for (llvm::Value *op : array->operands()) {
+        auto *entry = llvm::dyn_cast<llvm::ConstantStruct>(op);
+        if (!entry || entry->getNumOperands() < 2)
+          continue;
+        auto *prio = llvm::dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
+        auto *fn = llvm::dyn_cast<llvm::Function>(entry->getOperand(1));
+        if (prio && fn)
+          entries.push_back({prio->getZExtValue(), fn});
+      }
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](auto &a, auto &b) { return a.first < b.first; });
+    list->eraseFromParent();
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(m.getContext()),
+                                         false);
+    auto *fn = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                                      fnName, m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "", fn));
+    for (auto &[prio, callee] : entries)
+      b.CreateCall(callee);
+    b.CreateRetVoid();
+  }
+}
+
 /// Object code for a module lowered to the LLVM dialect, with MLIR's packed
 /// entry wrappers (`_mlir_<name>`), as MLIR's ExecutionEngine compiles it.
 llvm::Expected<std::string> compileObject(ModuleOp module,
@@ -181,6 +237,7 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
     if (tm)
       targetFunctions(*m, *tm);
     inlineEntryIntoInterface(*m, options.entry);
+    exposeGpuConstructors(*m);
     return optimize(m);
   };
   // A function_ref: `transformer` outlives the engine's use of it.
@@ -288,6 +345,22 @@ bool CompiledModel::load(llvm::StringRef object, const std::string &entryName,
   if (!fn)
     return fail(fn.takeError());
   entryFn = fn->toPtr<void (*)(void **)>();
+  // A GPU model's kernels load now, onto the device opened before.
+  if (auto init = loaded->lookup("smq_gpu_init")) {
+    init->toPtr<void (*)()>()();
+    if (auto fini = loaded->lookup("smq_gpu_fini"))
+      gpuFini = fini->toPtr<void (*)()>();
+    else
+      llvm::consumeError(fini.takeError());
+    char text[512];
+    if (smq_gpu_take_error(text, sizeof text)) {
+      *why = std::string("loading the model's GPU kernels: ") + text;
+      jit = std::move(loaded);
+      return false;
+    }
+  } else {
+    llvm::consumeError(init.takeError());
+  }
   jit = std::move(loaded);
   return true;
 }
@@ -298,8 +371,15 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   // Weights become arguments first (after quantized codes are packed), so
   // that the signature can be read off with their blobs before lowering
   // erases the names; then the rest of the pipeline runs.
+  bool gpu = options.device != "cpu";
+  if (gpu && options.device != "vulkan" && options.device != "cuda") {
+    emitError(module.getLoc()) << "unknown device '" << options.device
+                               << "' (cpu, vulkan or cuda)";
+    return failure();
+  }
   CpuPipelineOptions pipelineOptions;
-  pipelineOptions.useRuntimeMatmul = options.runtimeMatmul;
+  // GPU kernels decode quantized weights themselves: no CPU packing.
+  pipelineOptions.useRuntimeMatmul = options.runtimeMatmul && !gpu;
   pipelineOptions.parallelRows = options.parallelRows;
   pipelineOptions.outlineLoopNests = options.outlineLoopNests;
   pipelineOptions.quantizedActivations = options.quantizedActivations;
@@ -358,7 +438,14 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
 
   {
     PassManager pm(ctx);
-    buildCpuLoweringStages(pm, pipelineOptions);
+    if (gpu) {
+      GpuPipelineOptions gpuOptions;
+      gpuOptions.target = options.device == "vulkan" ? "spirv" : "nvvm";
+      if (failed(buildGpuPipeline(pm, gpuOptions)))
+        return failure();
+    } else {
+      buildCpuLoweringStages(pm, pipelineOptions);
+    }
     if (failed(pm.run(module)))
       return failure();
   }
@@ -372,6 +459,17 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   MLIRContext *ctx = module.getContext();
   std::unique_ptr<CompiledModel> model(new CompiledModel());
   model->entry = options.entry;
+  if (options.device == "vulkan" || options.device == "cuda") {
+    char why[512];
+    if (smq_gpu_open(options.device == "vulkan" ? SMQ_GPU_VULKAN
+                                                : SMQ_GPU_CUDA,
+                     why, sizeof why) != 0) {
+      emitError(module.getLoc()) << "--device " << options.device << ": "
+                                 << why;
+      return nullptr;
+    }
+    model->onDevice = true;
+  }
   FailureOr<ModelSignature> signature = lowerModel(module, options);
   if (failed(signature))
     return nullptr;
@@ -382,8 +480,9 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
         model->indexSites.push_back(text.str());
   model->outputSpecs = signature->outputs;
   for (size_t i = 0; i < signature->weights.size(); ++i)
-    model->weights.push_back(
-        {signature->weightBytes[i].data(), signature->weights[i].shape});
+    model->weights.push_back({signature->weightBytes[i].data(),
+                              signature->weights[i].shape,
+                              signature->weightBytes[i].size()});
 
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
@@ -454,6 +553,22 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
     if (cache.enabled() && !cache.store(key, *compiled, &note))
       emitWarning(module.getLoc()) << note;
   }
+  // Weights go onto the device once.
+  if (model->onDevice) {
+    for (const Weight &w : model->weights) {
+      size_t bytes = w.bytes;
+      void *buffer = smq_gpu_alloc(bytes);
+      char why[512] = "allocation failed";
+      if (!buffer) {
+        smq_gpu_take_error(why, sizeof why);
+        emitError(module.getLoc()) << "uploading weights to the device: "
+                                   << why;
+        return nullptr;
+      }
+      std::memcpy(buffer, w.data, bytes);
+      model->deviceWeights.push_back(buffer);
+    }
+  }
   smq_rt_tune_allocator();
   model->seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
@@ -461,7 +576,32 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   return model;
 }
 
-CompiledModel::~CompiledModel() = default;
+CompiledModel::~CompiledModel() {
+  if (gpuFini)
+    gpuFini();
+  for (void *b : deviceWeights)
+    smq_gpu_free(b);
+  for (void *b : deviceInputs)
+    smq_gpu_free(b);
+  for (void *b : deviceOutputs)
+    smq_gpu_free(b);
+}
+
+/// Makes `buffers[i]` a device buffer (of `bytes`; the sizes are fixed by
+/// the model, so the first call's allocation serves every later one).
+static bool stage(std::vector<void *> &buffers, size_t i, size_t bytes,
+                  std::string *why) {
+  if (buffers.size() <= i)
+    buffers.resize(i + 1, nullptr);
+  if (!buffers[i] && !(buffers[i] = smq_gpu_alloc(bytes))) {
+    char text[512] = "allocation failed";
+    smq_gpu_take_error(text, sizeof text);
+    *why = std::string("device buffer of ") + std::to_string(bytes) +
+           " bytes: " + text;
+    return false;
+  }
+  return true;
+}
 
 bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
                         std::vector<::smq::HostArray> &outputs,
@@ -489,10 +629,19 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
              ", got " + ::smq::dtypeName(a.dtype) + shapeString(a.shape);
       return false;
     }
-    offsets.push_back(appendDescriptor(flat, a.bytes.data(), a.shape));
+    const void *data = a.bytes.data();
+    // A GPU model reads its inputs from device buffers, kept across calls.
+    if (onDevice) {
+      if (!stage(deviceInputs, i, a.bytes.size(), why))
+        return false;
+      std::memcpy(deviceInputs[i], a.bytes.data(), a.bytes.size());
+      data = deviceInputs[i];
+    }
+    offsets.push_back(appendDescriptor(flat, data, a.shape));
   }
-  for (const Weight &w : weights)
-    offsets.push_back(appendDescriptor(flat, w.data, w.shape));
+  for (size_t i = 0; i < weights.size(); ++i)
+    offsets.push_back(appendDescriptor(
+        flat, onDevice ? deviceWeights[i] : weights[i].data, weights[i].shape));
   outputs.resize(outputSpecs.size());
   for (size_t i = 0; i < outputSpecs.size(); ++i) {
     ::smq::HostArray &o = outputs[i];
@@ -501,7 +650,13 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     // The model writes every element of its results: an output array of
     // the right size (a caller's, reused across calls) is not cleared.
     o.bytes.resize(o.numElements() * ::smq::dtypeSize(o.dtype));
-    offsets.push_back(appendDescriptor(flat, o.bytes.data(), o.shape));
+    void *data = o.bytes.data();
+    if (onDevice) {
+      if (!stage(deviceOutputs, i, o.bytes.size(), why))
+        return false;
+      data = deviceOutputs[i];
+    }
+    offsets.push_back(appendDescriptor(flat, data, o.shape));
   }
   // Pointers into `flat` only now that it has stopped growing.
   descPtrs.resize(offsets.size());
@@ -513,6 +668,16 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
   int64_t site, index, dim;
   smq_rt_take_index_error(&site, &index, &dim);
   entryFn(args.data());
+  if (onDevice) {
+    char text[512];
+    if (smq_gpu_take_error(text, sizeof text)) {
+      *why = std::string("on the GPU: ") + text + "; the outputs are not valid";
+      return false;
+    }
+    for (size_t i = 0; i < outputs.size(); ++i)
+      std::memcpy(outputs[i].bytes.data(), deviceOutputs[i],
+                  outputs[i].bytes.size());
+  }
   if (smq_rt_take_index_error(&site, &index, &dim)) {
     *why = "index " + std::to_string(index) + " is out of range for a dim of " +
            std::to_string(dim) + " in " +

@@ -48,12 +48,21 @@ KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
                   llvm::cl::desc("Decoding quantized matmuls (at most 4 rows): "
                                  "int8 activations (integer dot products) or "
                                  "f32 (exact)"),
-                  llvm::cl::init("int8"), llvm::cl::cat(category)) {}
+                  llvm::cl::init("int8"), llvm::cl::cat(category)),
+      deviceName("device",
+                 llvm::cl::desc("Where the model runs: cpu, vulkan (SPIR-V "
+                                "compute) or cuda (PTX); see docs/Gpu.md"),
+                 llvm::cl::init("cpu"), llvm::cl::cat(category)) {}
 
 bool KernelOptions::apply(llvm::StringRef tool) const {
   if (activations != "f32" && activations != "int8") {
     llvm::errs() << tool << ": --quantized-activations must be f32 or int8, "
                  << "not '" << activations << "'\n";
+    return false;
+  }
+  if (deviceName != "cpu" && deviceName != "vulkan" && deviceName != "cuda") {
+    llvm::errs() << tool << ": --device must be cpu, vulkan or cuda, not '"
+                 << deviceName << "'\n";
     return false;
   }
   std::string isaError = applyCpuIsaFromEnv();
@@ -65,6 +74,8 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
 }
 
 std::string KernelOptions::quantizedActivations() const { return activations; }
+
+std::string KernelOptions::device() const { return deviceName; }
 
 std::string KernelOptions::cpuLevel() {
   return smq_rt_isa_name(smq_rt_cpu_isa());

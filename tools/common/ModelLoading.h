@@ -33,7 +33,8 @@ private:
 std::string applyCpuIsaFromEnv();
 
 /// How compiled models use the runtime's kernels: `--quantized-activations
-/// f32|int8`, and the instruction-set level SMQ_CPU_ISA forces.
+/// f32|int8`, the instruction-set level SMQ_CPU_ISA forces, and the device
+/// (`--device cpu|vulkan|cuda`).
 class KernelOptions {
 public:
   explicit KernelOptions(llvm::cl::OptionCategory &category);
@@ -42,11 +43,14 @@ public:
   bool apply(llvm::StringRef tool) const;
   /// "int8" (the default) or "f32", for CompileOptions::quantizedActivations.
   std::string quantizedActivations() const;
+  /// `--device cpu|vulkan|cuda`, for CompileOptions::device.
+  std::string device() const;
   /// The level in use, as `smq-run --bench` reports it.
   static std::string cpuLevel();
 
 private:
   llvm::cl::opt<std::string> activations;
+  llvm::cl::opt<std::string> deviceName;
 };
 
 /// Registers every dialect and pass a tool that compiles models needs.

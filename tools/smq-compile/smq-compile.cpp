@@ -85,6 +85,12 @@ int main(int argc, char **argv) {
   options.compile.quantizedActivations = kernelOptions.quantizedActivations();
   options.compile.optLevel = std::min(3u, optLevel.getValue());
   options.compile.targetCpu = targetCpu;
+  if (kernelOptions.device() != "cpu") {
+    errs() << "smq-compile: ahead-of-time libraries are CPU code only; "
+              "--device " << kernelOptions.device()
+           << " runs through smq-run, smq-eval and smq-generate (JIT)\n";
+    return 1;
+  }
   if (embedWeights && !weightsPath.empty()) {
     errs() << "smq-compile: --weights and --embed-weights exclude each "
               "other\n";

@@ -447,6 +447,7 @@ int main(int argc, char **argv) {
   if (!kernelOptions.apply("smq-eval"))
     return 1;
   compileOptions.quantizedActivations = kernelOptions.quantizedActivations();
+  compileOptions.device = kernelOptions.device();
   if (generatePrompts > 0)
     return runGeneration(threads.get());
   int64_t seqLen = tokenOptions.seqLen;

@@ -26,6 +26,7 @@ int main(int argc, char **argv) {
   mlir::smq::registerSmqTransformsPasses();
   mlir::smq::registerSmqConversionPasses();
   mlir::smq::registerCpuPipeline();
+  mlir::smq::registerGpuPipeline();
   mlir::DialectRegistry registry;
   mlir::smq::registerCompilerDialects(registry);
   registry.addExtension(

@@ -100,6 +100,7 @@ int main(int argc, char **argv) {
   options.parallelRows = !noParallelRows;
   options.outlineLoopNests = !noOutlineLoopNests;
   options.quantizedActivations = kernelOptions.quantizedActivations();
+  options.device = kernelOptions.device();
   options.optLevel = std::min(3u, optLevel.getValue());
   auto model = mlir::smq::CompiledModel::compile(*module, options);
   if (!model)

@@ -5,11 +5,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
@@ -69,6 +71,39 @@ void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Registers `--smq-cpu-pipeline`.
 void registerCpuPipeline();
+
+/// Options of the GPU pipeline.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Device code: 'spirv' (Vulkan compute) or 'nvvm' (PTX "
+                     "for NVIDIA GPUs)"),
+      llvm::cl::init("spirv")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("nvvm: the SM the PTX is built for (sm_80, sm_90, ...)"),
+      llvm::cl::init("sm_80")};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(64)};
+  Option<std::string> stopAfter{
+      *this, "stop-after",
+      llvm::cl::desc("Stop after a stage, to inspect it: 'linalg', "
+                     "'buffers', 'launch', 'kernels', 'device', 'binary' "
+                     "(default: run to the LLVM dialect)"),
+      llvm::cl::init("")};
+};
+
+/// smq -> linalg (quantized matmuls fused with their decode) -> buffers
+/// -> parallel loops tiled into blocks -> gpu.launch -> outlined kernels
+/// -> SPIR-V or NVVM -> serialized binaries in the module, and the host
+/// code (kernel launches through the mgpu* runtime ABI) in the LLVM
+/// dialect. See docs/Gpu.md.
+LogicalResult buildGpuPipeline(OpPassManager &pm,
+                               const GpuPipelineOptions &options);
+
+/// Registers `--smq-gpu-pipeline`.
+void registerGpuPipeline();
 
 } // namespace mlir::smq
 

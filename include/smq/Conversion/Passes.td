@@ -149,4 +149,78 @@ def SmqOutlineLoopNests : Pass<"smq-outline-loop-nests", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (--smq-gpu-pipeline)
+//===----------------------------------------------------------------------===//
+
+def SmqGpuTileParallelLoops : Pass<"smq-gpu-tile-parallel-loops", "func::FuncOp"> {
+  let summary = "Make each outermost scf.parallel a grid of fixed-size blocks";
+  let description = [{
+    Collapses every outermost `scf.parallel` (outside `gpu.launch`) to one
+    dim and tiles it by `block-size`: the outer loop becomes the grid's
+    blocks and the inner one a block's threads once `gpu-map-parallel-loops`
+    has run. The inner loop keeps a constant trip count; a guard skips the
+    threads past the end. One dim of many blocks fits every loop shape and
+    keeps consecutive threads on consecutive elements of the innermost dim.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "Threads per block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def SmqGpuByteBools : Pass<"smq-gpu-byte-bools", "ModuleOp"> {
+  let summary = "Store booleans as bytes in buffers that kernels share";
+  let description = [{
+    Retypes every `memref<...xi1>` (allocations, constants, views, function
+    arguments) to `memref<...xi8>`: loads truncate to i1 and stores extend
+    from it. The bytes do not change (LLVM stores an i1 as a 0/1 byte, and
+    SPIR-V has no booleans in storage buffers), but the launch ABI and the
+    Vulkan runtime need element types with a size in bytes. Runs on loops,
+    after linalg ops are lowered.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def SmqGpuHostBuffers : Pass<"smq-gpu-host-buffers", "ModuleOp"> {
+  let summary = "Allocate the host code's buffers where kernels can reach them";
+  let description = [{
+    In host functions, `memref.alloc` becomes `gpu.alloc host_shared` and
+    `memref.dealloc` becomes `gpu.dealloc`: buffers in memory that both the
+    device and the host code (copies, index checks) can access. A
+    `memref.get_global` (a constant) read by a kernel is copied into such a
+    buffer first, freed before the function returns. The device runtime
+    owns these allocations; the arguments of the entry function must be
+    its buffers as well (CompiledModel uploads weights once, and stages
+    inputs and outputs).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def SmqGpuSpirvEntryPoints : Pass<"smq-gpu-spirv-entry-points", "ModuleOp"> {
+  let summary = "Give each kernel its SPIR-V entry point ABI (workgroup size)";
+  let description = [{
+    Sets `spirv.entry_point_abi` on every `gpu.func` kernel from its
+    `known_block_size`, which `gpu-kernel-outlining` records from constant
+    launch sizes: SPIR-V compute shaders declare their workgroup size. A
+    kernel without a known block size is an error.
+  }];
+  let dependentDialects = ["::mlir::spirv::SPIRVDialect"];
+}
+
+def SmqGpuNestSpirvModules : Pass<"smq-gpu-nest-spirv-modules", "ModuleOp"> {
+  let summary = "Move each converted spirv.module into its gpu.module";
+  let description = [{
+    `convert-gpu-to-spirv` leaves the SPIR-V module it makes from
+    `gpu.module @m` beside it as `spirv.module @__spv__m`, for
+    Vulkan targets; `gpu-module-to-binary` serializes the `spirv.module`
+    inside a `gpu.module`. This moves each into the `gpu.module` it came
+    from, beside the `gpu.func` kernels (which the host's launches still
+    name until the module is serialized).
+  }];
+}
+
 #endif // SMQ_CONVERSION_PASSES_TD

@@ -51,6 +51,11 @@ struct CompileOptions {
   /// LLVM CPU name ("x86-64", "x86-64-v3", "skylake-avx512", ...). The
   /// runtime's kernels dispatch by CPU either way.
   std::string targetCpu;
+  /// Where the model runs: "cpu", "vulkan" (SPIR-V kernels through the
+  /// Vulkan runtime) or "cuda" (PTX through the CUDA driver); see
+  /// docs/Gpu.md. GPU models take their weights onto the device once, when
+  /// compiled.
+  std::string device = "cpu";
 };
 
 /// A module's interface once weights are arguments: inputs and outputs in
@@ -104,6 +109,7 @@ private:
   struct Weight {
     const char *data;
     std::vector<int64_t> shape;
+    size_t bytes;
   };
   /// Links `object` and finds the packed entry `_mlir__mlir_ciface_<entry>`.
   bool load(llvm::StringRef object, const std::string &entry,
@@ -111,6 +117,11 @@ private:
 
   std::unique_ptr<llvm::orc::LLJIT> jit;
   void (*entryFn)(void **) = nullptr;
+  /// GPU models: what loads and unloads their kernels (smq_gpu_init and
+  /// smq_gpu_fini), and the device buffers of weights, inputs and outputs.
+  void (*gpuFini)() = nullptr;
+  bool onDevice = false;
+  std::vector<void *> deviceWeights, deviceInputs, deviceOutputs;
   bool cached = false;
   std::string entry;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
