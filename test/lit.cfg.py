@@ -76,6 +76,25 @@ for level, have in [("avx2", v3), ("avxvnni", v3 and "avx_vnni" in flags),
     if have:
         config.available_features.add("cpu-" + level)
 
+# GPU devices. "vulkan": a Vulkan loader and an installed driver (setup.sh
+# installs lavapipe, Mesa's CPU implementation, so every machine has one).
+# "cuda": the CUDA driver, on machines with an NVIDIA GPU only.
+def loads(library):
+    try:
+        import ctypes
+        ctypes.CDLL(library)
+        return True
+    except OSError:
+        return False
+
+
+icd_dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"]
+if loads("libvulkan.so.1") and any(
+        os.path.isdir(d) and os.listdir(d) for d in icd_dirs):
+    config.available_features.add("vulkan")
+if loads("libcuda.so.1"):
+    config.available_features.add("cuda")
+
 # ONNX Runtime 1.30 (npm package, installed by scripts/install-ort.sh).
 ort_modules = os.path.join(config.smq_obj_root, "ort", "node_modules")
 ort_script = os.path.join(config.shared_dir, "tools", "ort-run.mjs")

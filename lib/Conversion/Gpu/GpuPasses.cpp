@@ -52,6 +52,17 @@ struct TileParallelLoops
     for (scf::ParallelOp op : outermost) {
       scf::ParallelOp loop = op;
       unsigned rank = loop.getNumLoops();
+      // The iterations, when the bounds are constants.
+      std::optional<int64_t> trips = 1;
+      for (unsigned i = 0; i < rank && trips; ++i) {
+        auto lb = getConstantIntValue(loop.getLowerBound()[i]);
+        auto ub = getConstantIntValue(loop.getUpperBound()[i]);
+        auto st = getConstantIntValue(loop.getStep()[i]);
+        if (lb && ub && st && *st > 0)
+          *trips *= std::max<int64_t>(0, (*ub - *lb + *st - 1) / *st);
+        else
+          trips = std::nullopt;
+      }
       if (rank > 1) {
         std::vector<unsigned> all(rank);
         for (unsigned i = 0; i < rank; ++i)
@@ -71,14 +82,10 @@ struct TileParallelLoops
           return signalPassFailure();
         }
       }
-      // A trip count below the block size needs no more threads than it.
+      // A loop of fewer iterations than a block takes no more threads.
       int64_t tile = blockSize;
-      std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[0]);
-      std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound()[0]);
-      std::optional<int64_t> st = getConstantIntValue(loop.getStep()[0]);
-      if (lb && ub && st && *st > 0)
-        tile = std::max<int64_t>(1, std::min<int64_t>(
-                                        tile, (*ub - *lb + *st - 1) / *st));
+      if (trips)
+        tile = std::max<int64_t>(1, std::min<int64_t>(tile, *trips));
       scf::tileParallelLoop(loop, {tile}, /*noMinMaxBounds=*/true);
     }
   }
@@ -122,6 +129,8 @@ struct ByteBools : public smq::impl::SmqGpuByteBoolsBase<ByteBools> {
       if (MemRefType to = byteBoolType(v.getType()))
         v.setType(to);
     };
+    // Every buffer first, then the accesses (whose buffers, block
+    // arguments included, then have their new types).
     module.walk([&](Operation *op) {
       for (Region &r : op->getRegions())
         for (Block &block : r)
@@ -129,6 +138,8 @@ struct ByteBools : public smq::impl::SmqGpuByteBoolsBase<ByteBools> {
             retype(a);
       for (Value v : op->getResults())
         retype(v);
+    });
+    module.walk([&](Operation *op) {
       if (auto load = dyn_cast<memref::LoadOp>(op)) {
         if (load.getType() != i1 ||
             !cast<MemRefType>(load.getMemRef().getType())
