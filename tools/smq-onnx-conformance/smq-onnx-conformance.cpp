@@ -44,9 +44,14 @@ static cl::opt<bool> execute(
     "execute",
     cl::desc("Also compile and run each imported test and compare its "
              "outputs with ONNX's (rtol 1e-3, atol 1e-7)"));
-static cl::opt<std::string> expectedFailures(
+static cl::list<std::string> expectedFailures(
     "expected-failures",
-    cl::desc("File of 'test_name: reason' lines for tests known to fail"));
+    cl::desc("File of 'test_name: reason' lines for tests known to fail "
+             "(may be given more than once: the lists add up)"));
+static cl::opt<std::string>
+    device("device",
+           cl::desc("--execute on: cpu, vulkan or cuda (see docs/Gpu.md)"),
+           cl::init("cpu"));
 
 namespace {
 
@@ -99,6 +104,7 @@ bool importModel(const std::string &modelPath,
     return true;
   mlir::smq::CompileOptions compileOptions;
   compileOptions.optLevel = 1;
+  compileOptions.device = device;
   auto model = mlir::smq::CompiledModel::compile(*module, compileOptions);
   if (!model) {
     if (firstError.empty())
@@ -208,8 +214,12 @@ int main(int argc, char **argv) {
   int passed = 0, failed = 0, boundCount = 0, unexpected = 0;
   std::map<std::string, std::string> xfails;
   std::vector<std::string> expectedFailed;
-  if (!expectedFailures.empty()) {
-    std::ifstream in(expectedFailures.getValue());
+  for (const std::string &listPath : expectedFailures) {
+    std::ifstream in(listPath);
+    if (!in) {
+      errs() << "smq-onnx-conformance: cannot read " << listPath << "\n";
+      return 1;
+    }
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == '#')

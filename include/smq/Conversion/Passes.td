@@ -153,6 +153,20 @@ def SmqOutlineLoopNests : Pass<"smq-outline-loop-nests", "ModuleOp"> {
 // GPU (--smq-gpu-pipeline)
 //===----------------------------------------------------------------------===//
 
+def SmqGpuParallelDimsFirst : Pass<"smq-gpu-parallel-dims-first", "func::FuncOp"> {
+  let summary = "Put a linalg.generic's parallel dims before its reductions";
+  let description = [{
+    Interchanges the loops of every `linalg.generic` whose reduction dims
+    come before parallel ones (a reduction over an outer axis), so that
+    `convert-linalg-to-parallel-loops` makes one `scf.parallel` over all
+    parallel dims with the reductions as `scf.for` inside it: one kernel,
+    each thread reducing its own outputs, rather than a parallel loop
+    nested in a sequential one inside another, which cannot be mapped to
+    blocks and threads. The order of each reduction is unchanged.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def SmqGpuTileParallelLoops : Pass<"smq-gpu-tile-parallel-loops", "func::FuncOp"> {
   let summary = "Make each outermost scf.parallel a grid of fixed-size blocks";
   let description = [{

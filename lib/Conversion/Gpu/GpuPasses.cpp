@@ -9,6 +9,7 @@
 #include "smq/Conversion/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
@@ -18,6 +19,7 @@
 
 namespace mlir::smq {
 #define GEN_PASS_DEF_SMQGPUTILEPARALLELLOOPS
+#define GEN_PASS_DEF_SMQGPUPARALLELDIMSFIRST
 #define GEN_PASS_DEF_SMQGPUHOSTBUFFERS
 #define GEN_PASS_DEF_SMQGPUBYTEBOOLS
 #define GEN_PASS_DEF_SMQGPUSPIRVENTRYPOINTS
@@ -32,6 +34,29 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Blocks and threads
 //===----------------------------------------------------------------------===//
+
+struct ParallelDimsFirst
+    : public smq::impl::SmqGpuParallelDimsFirstBase<ParallelDimsFirst> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> generics;
+    getOperation().walk([&](linalg::GenericOp g) { generics.push_back(g); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp g : generics) {
+      SmallVector<unsigned> parallel, reduction;
+      for (auto [i, it] : llvm::enumerate(g.getIteratorTypesArray()))
+        (linalg::isParallelIterator(it) ? parallel : reduction).push_back(i);
+      SmallVector<unsigned> order(parallel);
+      order.append(reduction.begin(), reduction.end());
+      if (llvm::is_sorted(order))
+        continue;
+      rewriter.setInsertionPoint(g);
+      if (failed(linalg::interchangeGenericOp(rewriter, g, order))) {
+        g.emitError("cannot put this op's parallel dims first");
+        return signalPassFailure();
+      }
+    }
+  }
+};
 
 struct TileParallelLoops
     : public smq::impl::SmqGpuTileParallelLoopsBase<TileParallelLoops> {

@@ -81,6 +81,12 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
     return success();
 
   // launch
+  // Integer powers as loops in functions of their own, which outlining
+  // copies into the kernels' modules (PTX has no integer power). SPIR-V
+  // kernels cannot call functions here yet: an integer Pow is refused.
+  if (!spirv)
+    pm.addPass(createConvertMathToFuncs());
+  pm.addNestedPass<func::FuncOp>(createSmqGpuParallelDimsFirst());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createSmqGpuByteBools());
   SmqGpuTileParallelLoopsOptions tile;
@@ -108,12 +114,17 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
   if (spirv) {
     GpuSPIRVAttachTargetOptions attach;
     // Vulkan 1.1 guarantees SPIR-V 1.3; int64 for token ids, 8-bit
-    // storage for quantized codes and bytes.
+    // storage for quantized codes and bytes, 16-bit storage and float16 /
+    // float64 for models that have them. Each module declares only the
+    // capabilities it uses (spirv-update-vce), which the runtime checks.
     attach.spirvVersion = "v1.3";
-    attach.spirvCapabilities = {"Shader", "Int64", "Int16", "Int8",
-                                "StorageBuffer8BitAccess"};
+    attach.spirvCapabilities = {"Shader",  "Int64",
+                                "Int16",   "Int8",
+                                "Float16", "Float64",
+                                "StorageBuffer8BitAccess",
+                                "StorageBuffer16BitAccess"};
     attach.spirvExtensions = {"SPV_KHR_storage_buffer_storage_class",
-                              "SPV_KHR_8bit_storage"};
+                              "SPV_KHR_8bit_storage", "SPV_KHR_16bit_storage"};
     attach.clientApi = "Vulkan";
     pm.addPass(createGpuSPIRVAttachTarget(attach));
     pm.addPass(createSmqGpuSpirvEntryPoints());

@@ -206,6 +206,13 @@ bool Vulkan::open(std::string &why) {
   enable.pNext = &enable12;
   enable.features.shaderInt64 = VK_TRUE;
   enable.features.shaderInt16 = VK_TRUE;
+  // Optional: kernels of models with float64, float16 or 16-bit tensors.
+  enable.features.shaderFloat64 = features.features.shaderFloat64;
+  enable12.shaderFloat16 = v12.shaderFloat16;
+  VkPhysicalDeviceVulkan11Features enable11{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  enable11.storageBuffer16BitAccess = v11.storageBuffer16BitAccess;
+  enable12.pNext = &enable11;
 
   uint32_t families = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &families, nullptr);
