@@ -19,6 +19,7 @@
 #include "ToolDiagnostics.h"
 
 #include "smq/Execution/Generation.h"
+#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Support/AtomicFile.h"
 
@@ -277,20 +278,23 @@ int main(int argc, char **argv) {
     outs() << "\n";
   outs().flush();
 
+  std::string where =
+      kernelOptions.device() == "cpu"
+          ? std::to_string(threads.get()) + " threads, cpu " +
+                smq::tools::KernelOptions::cpuLevel()
+          : kernelOptions.device() + " device '" + smq_gpu_device_name() + "'";
   double promptRate = result.promptTokens / std::max(result.promptSeconds, 1e-9);
   double decodeRate =
       result.decodeTokens / std::max(result.decodeSeconds, 1e-9);
   errs() << format("prompt: %.1f tok/s, decode: %.1f tok/s", promptRate,
                    decodeRate)
          << format(" (%lld prompt tokens in %.1f ms, %lld decode steps x %lld "
-                   "in %.1f ms; context %lld, compile %.2f s, %d threads, cpu "
-                   "%s)\n",
+                   "in %.1f ms; context %lld, compile %.2f s, %s)\n",
                    (long long)result.promptTokens, result.promptSeconds * 1e3,
                    (long long)(result.decodeTokens / generator->batch()),
                    (long long)generator->batch(), result.decodeSeconds * 1e3,
                    (long long)generator->capacity(),
-                   generator->compileSeconds(), threads.get(),
-                   smq::tools::KernelOptions::cpuLevel().c_str());
+                   generator->compileSeconds(), where.c_str());
 
   if (!jsonPath.empty()) {
     std::string json;

@@ -208,7 +208,24 @@ def SmqGpuHostBuffers : Pass<"smq-gpu-host-buffers", "ModuleOp"> {
     buffer first, freed before the function returns. The device runtime
     owns these allocations; the arguments of the entry function must be
     its buffers as well (CompiledModel uploads weights once, and stages
-    inputs and outputs).
+    inputs and outputs). A kernel whose argument is a view (not an
+    identity layout) is an error: launches pass bare buffer pointers.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def SmqGpuSinkViews : Pass<"smq-gpu-sink-views", "func::FuncOp"> {
+  let summary = "Move the views a gpu.launch reads into it";
+  let description = [{
+    Sinks into each `gpu.launch` the `memref.subview`, `expand_shape`,
+    `collapse_shape` and `cast` ops (and the constants and index
+    computations they use) whose results it reads, so that kernels receive
+    whole buffers (identity layouts) and index the views themselves; a
+    kernel writing a KV cache's new row gets the cache, not a view at an
+    offset, which a bare-pointer launch cannot pass (the pointer would be
+    the buffer's, the offset lost). `fold-memref-alias-ops` then folds the
+    views into the kernels' loads and stores.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect"];

@@ -15,7 +15,9 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::smq {
 #define GEN_PASS_DEF_SMQGPUTILEPARALLELLOOPS
@@ -23,6 +25,7 @@ namespace mlir::smq {
 #define GEN_PASS_DEF_SMQGPUHOSTBUFFERS
 #define GEN_PASS_DEF_SMQGPUBYTEBOOLS
 #define GEN_PASS_DEF_SMQGPUSPIRVENTRYPOINTS
+#define GEN_PASS_DEF_SMQGPUSINKVIEWS
 #define GEN_PASS_DEF_SMQGPUNESTSPIRVMODULES
 #include "smq/Conversion/Passes.h.inc"
 } // namespace mlir::smq
@@ -220,6 +223,22 @@ void freeBuffer(OpBuilder &b, Location loc, Value buffer) {
 struct HostBuffers : public smq::impl::SmqGpuHostBuffersBase<HostBuffers> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // Kernels are launched with bare buffer pointers: a view's offset or
+    // strides would be lost on the way (smq-gpu-sink-views moves views
+    // into kernels). Refuse rather than compute at the wrong place.
+    bool views = false;
+    module.walk([&](gpu::GPUFuncOp fn) {
+      if (!fn.isKernel())
+        return;
+      for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes()))
+        if (auto m = dyn_cast<MemRefType>(t); m && !m.getLayout().isIdentity()) {
+          fn.emitError("GPU kernel argument ")
+              << i << " is a view (" << m << "); kernels take whole buffers";
+          views = true;
+        }
+    });
+    if (views)
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     WalkResult result = module.walk([&](func::FuncOp func) -> WalkResult {
       if (func.isExternal())
@@ -285,6 +304,50 @@ struct HostBuffers : public smq::impl::SmqGpuHostBuffersBase<HostBuffers> {
     });
     if (result.wasInterrupted())
       signalPassFailure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Views into kernels
+//===----------------------------------------------------------------------===//
+
+bool isView(Operation *op) {
+  return isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::CastOp>(op);
+}
+
+/// Clones `op` at `b` (the views and constants it reads from outside
+/// `region` first), recording the clones in `map`.
+void cloneWithViews(Operation *op, Region &region, IRMapping &map,
+                    OpBuilder &b) {
+  for (Value operand : op->getOperands()) {
+    if (map.contains(operand))
+      continue;
+    Operation *def = operand.getDefiningOp();
+    if (def && !region.isAncestor(def->getParentRegion()) &&
+        (isView(def) || def->hasTrait<OpTrait::ConstantLike>()))
+      cloneWithViews(def, region, map, b);
+  }
+  b.clone(*op, map);
+}
+
+struct SinkViews : public smq::impl::SmqGpuSinkViewsBase<SinkViews> {
+  void runOnOperation() override {
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      Region &body = launch.getBody();
+      SetVector<Value> captured;
+      getUsedValuesDefinedAbove(body, captured);
+      IRMapping map;
+      OpBuilder b = OpBuilder::atBlockBegin(&body.front());
+      for (Value v : captured) {
+        Operation *def = v.getDefiningOp();
+        if (!def || !isView(def))
+          continue;
+        if (!map.contains(v))
+          cloneWithViews(def, body, map, b);
+        replaceAllUsesInRegionWith(v, map.lookup(v), body);
+      }
+    });
   }
 };
 

@@ -102,8 +102,10 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
     return success();
 
   // kernels
+  pm.addNestedPass<func::FuncOp>(createSmqGpuSinkViews());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createSmqGpuHostBuffers());
