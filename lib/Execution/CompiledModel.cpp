@@ -559,8 +559,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
       size_t bytes = w.bytes;
       void *buffer = smq_gpu_alloc(bytes);
       char why[512] = "allocation failed";
-      if (!buffer) {
-        smq_gpu_take_error(why, sizeof why);
+      if (smq_gpu_take_error(why, sizeof why) || !buffer) {
+        smq_gpu_free(buffer);
         emitError(module.getLoc()) << "uploading weights to the device: "
                                    << why;
         return nullptr;
@@ -593,9 +593,11 @@ static bool stage(std::vector<void *> &buffers, size_t i, size_t bytes,
                   std::string *why) {
   if (buffers.size() <= i)
     buffers.resize(i + 1, nullptr);
-  if (!buffers[i] && !(buffers[i] = smq_gpu_alloc(bytes))) {
-    char text[512] = "allocation failed";
-    smq_gpu_take_error(text, sizeof text);
+  char text[512] = "allocation failed";
+  if (!buffers[i] && (!(buffers[i] = smq_gpu_alloc(bytes)) ||
+                      smq_gpu_take_error(text, sizeof text))) {
+    smq_gpu_free(buffers[i]);
+    buffers[i] = nullptr;
     *why = std::string("device buffer of ") + std::to_string(bytes) +
            " bytes: " + text;
     return false;

@@ -32,8 +32,11 @@ int smq_gpu_open(int kind, char *why, size_t why_len);
 /** The open device's name ("" when none). */
 const char *smq_gpu_device_name(void);
 
-/** Device memory the host can read and write too; NULL on failure (the
- *  reason is the pending error). `bytes` may be 0. */
+/** Device memory the host can read and write too. `bytes` may be 0. On
+ *  failure (the device is out of memory, or SMQ_GPU_MEMORY_LIMIT would be
+ *  passed) the reason becomes the pending error and the result is a host
+ *  stand-in (NULL only if even that fails), so that host code under way
+ *  runs to its end; the caller must check smq_gpu_take_error. */
 void *smq_gpu_alloc(uint64_t bytes);
 void smq_gpu_free(void *ptr);
 

@@ -12,7 +12,9 @@
 
 #include "Backend.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 using namespace smq::gpu;
@@ -54,6 +56,35 @@ void copyOut(const std::string &text, char *buf, size_t len) {
 // Streams are placeholders: a non-null handle, never dereferenced.
 char streamToken;
 
+// What the device may hold (SMQ_GPU_MEMORY_LIMIT, bytes with an optional
+// K, M or G), and what it holds.
+uint64_t memoryLimit = UINT64_MAX;
+uint64_t memoryInUse = 0;
+std::mutex memoryMutex;
+std::map<void *, uint64_t> deviceSizes;
+// Host stand-ins for allocations that failed: the model's host code still
+// copies into and out of them before the call returns and reports the
+// error, so they must be real memory; nothing reads them afterwards.
+std::map<void *, uint64_t> standIns;
+
+bool parseLimit(const char *text, uint64_t &out) {
+  char *end = nullptr;
+  unsigned long long v = std::strtoull(text, &end, 10);
+  if (end == text)
+    return false;
+  uint64_t scale = 1;
+  if (*end == 'K' || *end == 'k')
+    scale = 1ull << 10, ++end;
+  else if (*end == 'M' || *end == 'm')
+    scale = 1ull << 20, ++end;
+  else if (*end == 'G' || *end == 'g')
+    scale = 1ull << 30, ++end;
+  if (*end)
+    return false;
+  out = uint64_t(v) * scale;
+  return true;
+}
+
 } // namespace
 
 void smq::gpu::fail(const std::string &message) {
@@ -75,6 +106,14 @@ extern "C" int smq_gpu_open(int kind, char *why, size_t whyLen) {
     return -1;
   }
   std::string reason;
+  if (const char *limit = std::getenv("SMQ_GPU_MEMORY_LIMIT")) {
+    if (!parseLimit(limit, memoryLimit)) {
+      copyOut(std::string("SMQ_GPU_MEMORY_LIMIT=") + limit +
+                  " is not a byte count (such as 512M or 8G)",
+              why, whyLen);
+      return -1;
+    }
+  }
   std::unique_ptr<Backend> d;
   if (kind == SMQ_GPU_VULKAN)
     d = openVulkan(reason);
@@ -96,12 +135,52 @@ extern "C" const char *smq_gpu_device_name(void) {
 }
 
 extern "C" void *smq_gpu_alloc(uint64_t bytes) {
-  Backend *d = ready("smq_gpu_alloc");
-  return d ? d->alloc(bytes) : nullptr;
+  Backend *d = device().get();
+  if (!d) {
+    fail("smq_gpu_alloc: no GPU device is open");
+    return nullptr;
+  }
+  void *p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    if (bytes > memoryLimit - memoryInUse)
+      fail("out of device memory: " + std::to_string(bytes) +
+           " bytes more would pass SMQ_GPU_MEMORY_LIMIT (" +
+           std::to_string(memoryInUse) + " of " +
+           std::to_string(memoryLimit) + " in use)");
+  }
+  if (!failed())
+    p = d->alloc(bytes);
+  std::lock_guard<std::mutex> lock(memoryMutex);
+  if (p) {
+    deviceSizes[p] = bytes;
+    memoryInUse += bytes;
+    return p;
+  }
+  // Failed (the reason is pending): a host stand-in, so that the host code
+  // of the call under way runs to its end, and the call reports the error.
+  p = std::calloc(1, bytes ? bytes : 1);
+  if (p)
+    standIns[p] = bytes;
+  return p;
 }
 
 extern "C" void smq_gpu_free(void *ptr) {
-  if (ptr && device())
+  if (!ptr)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    if (standIns.erase(ptr)) {
+      std::free(ptr);
+      return;
+    }
+    auto it = deviceSizes.find(ptr);
+    if (it != deviceSizes.end()) {
+      memoryInUse -= it->second;
+      deviceSizes.erase(it);
+    }
+  }
+  if (device())
     device()->free(ptr);
 }
 
