@@ -24,6 +24,17 @@ namespace mlir::smq {
 #define GEN_PASS_REGISTRATION
 #include "smq/Conversion/Passes.h.inc"
 
+/// The stages both pipelines begin with: attention decomposed, smq ->
+/// linalg (`quantizedMatmul`: "kernel" or "fused", as the pass's option),
+/// elementwise fusion, canonicalization and CSE.
+void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul);
+
+/// One-shot bufferization with identity layouts at the function boundary,
+/// results as caller-provided out-parameters, and deallocation of
+/// temporaries (after empty-tensor elimination, so that an op whose result
+/// is inserted into a bigger tensor computes into its slice).
+void buildBufferizationStages(OpPassManager &pm);
+
 /// Options of the CPU pipeline.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   Option<bool> useRuntimeMatmul{

@@ -51,29 +51,12 @@ void smq::buildCpuPipeline(OpPassManager &pm,
 
 void smq::buildCpuLoweringStages(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
-  pm.addPass(createSmqDecomposeAttention());
-  pm.addPass(createConvertSmqToLinalg());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  buildLinalgStages(pm, "kernel");
   if (options.approximateMath)
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
 
-  // An op whose result is inserted into a bigger tensor (a concatenation's
-  // parts) computes into that tensor's slice instead of a buffer of its
-  // own that is then copied.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  bufferization::buildBufferDeallocationPipeline(pm);
+  buildBufferizationStages(pm);
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)
     pm.addPass(createSmqLinalgToRuntimeCalls());
@@ -96,6 +79,33 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul) {
+  pm.addPass(createSmqDecomposeAttention());
+  ConvertSmqToLinalgOptions toLinalg;
+  toLinalg.quantizedMatmul = quantizedMatmul.str();
+  pm.addPass(createConvertSmqToLinalg(toLinalg));
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void smq::buildBufferizationStages(OpPassManager &pm) {
+  // An op whose result is inserted into a bigger tensor (a concatenation's
+  // parts) computes into that tensor's slice instead of a buffer of its
+  // own that is then copied.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
 }
 
 void smq::registerCpuPipeline() {

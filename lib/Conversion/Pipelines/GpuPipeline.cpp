@@ -54,29 +54,12 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
     return failure();
 
   // linalg
-  pm.addPass(createSmqDecomposeAttention());
-  ConvertSmqToLinalgOptions toLinalg;
-  toLinalg.quantizedMatmul = "fused";
-  pm.addPass(createConvertSmqToLinalg(toLinalg));
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  buildLinalgStages(pm, "fused");
   pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   if (stop == "linalg")
     return success();
 
-  // buffers
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  bufferization::buildBufferDeallocationPipeline(pm);
+  buildBufferizationStages(pm);
   if (stop == "buffers")
     return success();
 
