@@ -244,22 +244,26 @@ struct HostBuffers : public smq::impl::SmqGpuHostBuffersBase<HostBuffers> {
       if (func.isExternal())
         return WalkResult::advance();
       SmallVector<Operation *> allocs, deallocs, globals;
-      func.walk([&](Operation *op) {
+      WalkResult found = func.walk([&](Operation *op) {
         if (op->getParentOfType<gpu::LaunchOp>())
-          return;
+          return WalkResult::advance();
         if (isa<memref::AllocOp>(op))
           allocs.push_back(op);
         else if (isa<memref::DeallocOp>(op))
           deallocs.push_back(op);
         else if (isa<memref::GetGlobalOp>(op))
           globals.push_back(op);
-        else if (isa<memref::AllocaOp>(op))
-          for (Operation *user : op->getResult(0).getUsers())
-            if (isa<gpu::LaunchFuncOp>(user)) {
-              op->emitError("a stack buffer is passed to a GPU kernel");
-              allocs.clear();
-            }
+        else if (isa<memref::AllocaOp>(op) &&
+                 llvm::any_of(op->getUsers(), [](Operation *user) {
+                   return isa<gpu::LaunchFuncOp>(user);
+                 })) {
+          op->emitError("a stack buffer is passed to a GPU kernel");
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
       });
+      if (found.wasInterrupted())
+        return WalkResult::interrupt();
       for (Operation *op : allocs) {
         auto alloc = cast<memref::AllocOp>(op);
         rewriter.setInsertionPoint(alloc);
