@@ -35,6 +35,12 @@ void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul);
 /// is inserted into a bigger tensor computes into its slice).
 void buildBufferizationStages(OpPassManager &pm);
 
+/// Loops, memrefs, math, arith, functions and control flow to the LLVM
+/// dialect. The unrealized casts between memrefs and their descriptors are
+/// left for the caller to reconcile, after any conversion of its own (the
+/// GPU pipeline's kernel launches).
+void buildLlvmLoweringStages(OpPassManager &pm);
+
 /// Options of the CPU pipeline.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   Option<bool> useRuntimeMatmul{

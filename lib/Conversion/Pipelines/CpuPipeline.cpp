@@ -67,6 +67,11 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.outlineLoopNests)
     pm.addPass(createSmqOutlineLoopNests());
+  buildLlvmLoweringStages(pm);
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void smq::buildLlvmLoweringStages(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -78,7 +83,6 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul) {

@@ -145,21 +145,12 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
     return success();
 
   // host
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertFuncToLLVMPass());
+  buildLlvmLoweringStages(pm);
   GpuToLLVMConversionPassOptions toLlvm;
   toLlvm.kernelBarePtrCallConv = true;
   // Vulkan binds buffers, and needs each one's size beside its pointer.
   toLlvm.kernelIntersperseSizeCallConv = spirv;
   pm.addPass(createGpuToLLVMConversionPass(toLlvm));
-  pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   return success();
 }
