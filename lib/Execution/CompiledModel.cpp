@@ -94,6 +94,24 @@ size_t appendDescriptor(std::vector<int64_t> &flat, const void *data,
   return at;
 }
 
+/// Makes `buffers[i]` a device buffer of `bytes` unless it is one already
+/// (a model's sizes are fixed, so the first call's allocation serves every
+/// later one); else false with the runtime's reason in `reason`.
+bool stage(std::vector<void *> &buffers, size_t i, size_t bytes,
+           std::string &reason) {
+  if (buffers.size() <= i)
+    buffers.resize(i + 1, nullptr);
+  char text[512] = "allocation failed";
+  if (!buffers[i] && (!(buffers[i] = smq_gpu_alloc(bytes)) ||
+                      smq_gpu_take_error(text, sizeof text))) {
+    smq_gpu_free(buffers[i]);
+    buffers[i] = nullptr;
+    reason = text;
+    return false;
+  }
+  return true;
+}
+
 std::string shapeString(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -555,18 +573,15 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
   }
   // Weights go onto the device once.
   if (model->onDevice) {
-    for (const Weight &w : model->weights) {
-      size_t bytes = w.bytes;
-      void *buffer = smq_gpu_alloc(bytes);
-      char why[512] = "allocation failed";
-      if (smq_gpu_take_error(why, sizeof why) || !buffer) {
-        smq_gpu_free(buffer);
+    for (size_t i = 0; i < model->weights.size(); ++i) {
+      const Weight &w = model->weights[i];
+      std::string why;
+      if (!stage(model->deviceWeights, i, w.bytes, why)) {
         emitError(module.getLoc()) << "uploading weights to the device: "
                                    << why;
         return nullptr;
       }
-      std::memcpy(buffer, w.data, bytes);
-      model->deviceWeights.push_back(buffer);
+      std::memcpy(model->deviceWeights[i], w.data, w.bytes);
     }
   }
   smq_rt_tune_allocator();
@@ -587,23 +602,6 @@ CompiledModel::~CompiledModel() {
     smq_gpu_free(b);
 }
 
-/// Makes `buffers[i]` a device buffer (of `bytes`; the sizes are fixed by
-/// the model, so the first call's allocation serves every later one).
-static bool stage(std::vector<void *> &buffers, size_t i, size_t bytes,
-                  std::string *why) {
-  if (buffers.size() <= i)
-    buffers.resize(i + 1, nullptr);
-  char text[512] = "allocation failed";
-  if (!buffers[i] && (!(buffers[i] = smq_gpu_alloc(bytes)) ||
-                      smq_gpu_take_error(text, sizeof text))) {
-    smq_gpu_free(buffers[i]);
-    buffers[i] = nullptr;
-    *why = std::string("device buffer of ") + std::to_string(bytes) +
-           " bytes: " + text;
-    return false;
-  }
-  return true;
-}
 
 bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
                         std::vector<::smq::HostArray> &outputs,
@@ -617,6 +615,14 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
   // from call to call on this thread: once warm, a call (a decode step)
   // allocates nothing here. A decoder has hundreds of weights, and a
   // vector per descriptor cost thousands of mallocs a token.
+  auto stageOrSay = [&](std::vector<void *> &buffers, size_t i,
+                        size_t bytes) {
+    std::string reason;
+    if (stage(buffers, i, bytes, reason))
+      return true;
+    *why = "device buffer of " + std::to_string(bytes) + " bytes: " + reason;
+    return false;
+  };
   thread_local std::vector<int64_t> flat;
   thread_local std::vector<size_t> offsets;
   thread_local std::vector<void *> descPtrs, args;
@@ -634,7 +640,7 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     const void *data = a.bytes.data();
     // A GPU model reads its inputs from device buffers, kept across calls.
     if (onDevice) {
-      if (!stage(deviceInputs, i, a.bytes.size(), why))
+      if (!stageOrSay(deviceInputs, i, a.bytes.size()))
         return false;
       std::memcpy(deviceInputs[i], a.bytes.data(), a.bytes.size());
       data = deviceInputs[i];
@@ -654,7 +660,7 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     o.bytes.resize(o.numElements() * ::smq::dtypeSize(o.dtype));
     void *data = o.bytes.data();
     if (onDevice) {
-      if (!stage(deviceOutputs, i, o.bytes.size(), why))
+      if (!stageOrSay(deviceOutputs, i, o.bytes.size()))
         return false;
       data = deviceOutputs[i];
     }
