@@ -7,6 +7,7 @@
 
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Import/Onnx/TensorFile.h"
+#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -77,8 +78,11 @@ std::string KernelOptions::quantizedActivations() const { return activations; }
 
 std::string KernelOptions::device() const { return deviceName; }
 
-std::string KernelOptions::cpuLevel() {
-  return smq_rt_isa_name(smq_rt_cpu_isa());
+std::string KernelOptions::runsOn(int threads) const {
+  if (deviceName == "cpu")
+    return std::to_string(threads) + " threads, cpu " +
+           smq_rt_isa_name(smq_rt_cpu_isa());
+  return deviceName + " device '" + smq_gpu_device_name() + "'";
 }
 
 void registerCompilerDialects(mlir::MLIRContext &context) {

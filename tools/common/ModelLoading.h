@@ -45,8 +45,9 @@ public:
   std::string quantizedActivations() const;
   /// `--device cpu|vulkan|cuda`, for CompileOptions::device.
   std::string device() const;
-  /// The level in use, as `smq-run --bench` reports it.
-  static std::string cpuLevel();
+  /// Where compiled models run, as timing lines report it: "2 threads, cpu
+  /// avx512vnni", or "vulkan device 'llvmpipe ...'" (once it is open).
+  std::string runsOn(int threads) const;
 
 private:
   llvm::cl::opt<std::string> activations;

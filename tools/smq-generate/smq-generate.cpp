@@ -19,7 +19,6 @@
 #include "ToolDiagnostics.h"
 
 #include "smq/Execution/Generation.h"
-#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Support/AtomicFile.h"
 
@@ -278,11 +277,6 @@ int main(int argc, char **argv) {
     outs() << "\n";
   outs().flush();
 
-  std::string where =
-      kernelOptions.device() == "cpu"
-          ? std::to_string(threads.get()) + " threads, cpu " +
-                smq::tools::KernelOptions::cpuLevel()
-          : kernelOptions.device() + " device '" + smq_gpu_device_name() + "'";
   double promptRate = result.promptTokens / std::max(result.promptSeconds, 1e-9);
   double decodeRate =
       result.decodeTokens / std::max(result.decodeSeconds, 1e-9);
@@ -294,7 +288,8 @@ int main(int argc, char **argv) {
                    (long long)(result.decodeTokens / generator->batch()),
                    (long long)generator->batch(), result.decodeSeconds * 1e3,
                    (long long)generator->capacity(),
-                   generator->compileSeconds(), where.c_str());
+                   generator->compileSeconds(),
+                   kernelOptions.runsOn(threads.get()).c_str());
 
   if (!jsonPath.empty()) {
     std::string json;

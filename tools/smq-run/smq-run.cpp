@@ -13,7 +13,6 @@
 #include "ToolDiagnostics.h"
 
 #include "smq/Execution/CompiledModel.h"
-#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Support/AtomicFile.h"
 
@@ -142,16 +141,12 @@ int main(int argc, char **argv) {
                        .count());
     }
     std::sort(ms.begin(), ms.end());
-    std::string where =
-        options.device == "cpu"
-            ? std::to_string(threads.get()) + " threads, cpu " +
-                  smq::tools::KernelOptions::cpuLevel()
-            : options.device + " device '" + smq_gpu_device_name() + "'";
     outs() << format("compile %.1f ms%s; ms per pass: min %.3f median %.3f max "
                      "%.3f (%s)\n",
                      model->compileSeconds() * 1e3,
                      model->fromCache() ? " (cached)" : "", ms.front(),
-                     ms[ms.size() / 2], ms.back(), where.c_str());
+                     ms[ms.size() / 2], ms.back(),
+                     kernelOptions.runsOn(threads.get()).c_str());
   }
   if (!outputDir.empty()) {
     std::error_code ec;
