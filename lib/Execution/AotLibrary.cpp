@@ -1,6 +1,7 @@
 //===- AotLibrary.cpp - ahead-of-time shared libraries of models ----------===//
 #include "smq/Execution/AotLibrary.h"
 
+#include "smq/Runtime/Artifact.h"
 #include "smq/Runtime/Runtime.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -88,7 +89,7 @@ std::string weightsImage(const ModelSignature &sig, uint64_t key) {
   }
   std::string image(dataOffset + dataSize, '\0');
   std::memcpy(&image[0], "SMQWGHT1", 8);
-  putU32(image, 8, 1);
+  putU32(image, 8, SMQ_WEIGHTS_VERSION);
   putU32(image, 12, static_cast<uint32_t>(count));
   putU64(image, 16, key);
   putU64(image, 24, dataOffset);

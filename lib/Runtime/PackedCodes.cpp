@@ -53,20 +53,51 @@ void packChunk(const unsigned *code, int64_t bits, uint8_t *out) {
   }
 }
 
+/// Eight chunks of 3-bit codes (code[c][t], t < 32) into one 96-byte
+/// block of three 32-byte vectors X, Y, Z (Runtime.h). Code 4i + j of
+/// chunk c is plane i's code at position p = 4c + j: planes 0 and 1 in bits
+/// 0..2 and 3..5 of X[p], 2 and 3 of Y[p], 4 and 5 of Z[p]; planes 6 and 7
+/// have their low two bits in bits 6..7 of X[p] and Y[p] and their high
+/// bits in bits 6 and 7 of Z[p].
+void packBlock3(const unsigned (*code)[32], uint8_t *out) {
+  std::memset(out, 0, 96);
+  for (int c = 0; c < 8; ++c)
+    for (int t = 0; t < 32; ++t) {
+      unsigned q = code[c][t];
+      int i = t >> 2, p = 4 * c + (t & 3);
+      if (i < 6) {
+        out[32 * (i / 2) + p] |= static_cast<uint8_t>(q << (3 * (i % 2)));
+      } else {
+        out[32 * (i - 6) + p] |= static_cast<uint8_t>((q & 3) << 6);
+        out[64 + p] |= static_cast<uint8_t>((q >> 2) << i);
+      }
+    }
+}
+
 } // namespace
 
 extern "C" void smq_rt_pack_codes(int64_t bits, int64_t n, int64_t k,
                                   const uint8_t *src, int64_t srcRow,
                                   uint8_t *dst) {
   int64_t rowBytes = smq_rt_packed_row_bytes(k, bits);
+  int64_t chunks = (k + 31) / 32;
+  // 3 bits: whole blocks of eight chunks first, then chunks.
+  int64_t blocked = bits == 3 ? chunks / 8 * 8 : 0;
   for (int64_t r = 0; r < n; ++r) {
     const uint8_t *in = src + r * srcRow;
     uint8_t *out = dst + r * rowBytes;
-    for (int64_t k0 = 0; k0 < k; k0 += 32) {
+    for (int64_t ch = 0; ch < blocked; ch += 8) {
+      unsigned code[8][32];
+      for (int c = 0; c < 8; ++c)
+        for (int t = 0; t < 32; ++t)
+          code[c][t] = streamCode(in, (ch + c) * 32 + t, bits);
+      packBlock3(code, out + ch * 12);
+    }
+    for (int64_t ch = blocked; ch < chunks; ++ch) {
       unsigned code[32] = {};
-      for (int64_t j = 0; j < 32 && k0 + j < k; ++j)
-        code[j] = streamCode(in, k0 + j, bits);
-      packChunk(code, bits, out + k0 / 32 * 4 * bits);
+      for (int64_t j = 0; j < 32 && ch * 32 + j < k; ++j)
+        code[j] = streamCode(in, ch * 32 + j, bits);
+      packChunk(code, bits, out + ch * 4 * bits);
     }
   }
 }

@@ -371,15 +371,16 @@ TEST_P(OnEveryIsa, QuantizedMatmulEveryFormat) {
 }
 
 TEST_P(OnEveryIsa, QuantizedDecodeLargeGroups) {
-  // 2 and 4 bits are decoded a 32-byte block at a time: groups of several
-  // blocks (the int16 sums widened before they could overflow, at 512),
+  // 2, 3 and 4 bits are decoded a block at a time: groups smaller than a
+  // block (scaled lane by lane; a 3-bit block is 256 codes), groups of
+  // several blocks (the int16 sums widened before they could overflow, at 512),
   // a group that is not whole blocks (192 at 2 bits), a last group cut
   // short, and codes at their largest against activations of ±127.
   std::mt19937 rng(11);
-  for (int64_t bits : {2, 4})
-    for (int64_t group : {192, 256, 512, 1536})
+  for (int64_t bits : {2, 3, 4})
+    for (int64_t group : {32, 64, 128, 192, 256, 512, 1536})
       for (int64_t m : {1, 2}) {
-        int64_t n = 9, k = 2 * group + 104;
+        int64_t n = 9, k = std::max<int64_t>(2 * group, 512) + 104;
         // From 512 on: every code at its largest and every activation at
         // +127 (row 0) or −127 (row 1), the int16 sums' worst case.
         bool worst = group >= 512;
@@ -411,18 +412,24 @@ TEST_P(OnEveryIsa, QuantizedDecodeLargeGroups) {
 
 TEST_P(OnEveryIsa, QuantizedMatmulRecoversEachWeight) {
   // With one-hot activations the product is one column of Ŵ.
+  // K = 300 gives 3 bits a whole block (chunks 0..7) and two chunks past it.
   std::mt19937 rng(3);
-  for (int64_t bits : {2, 3, 4, 8}) {
-    QWeight w(5, 70, bits, 32, false, rng);
-    for (int64_t j : {0, 15, 16, 31, 32, 63, 69}) {
-      Matrix a(1, w.k);
-      a.data[j] = 1.0f;
-      std::vector<float> got = runQmatmul(a, w, 0);
-      for (int64_t r = 0; r < w.n; ++r)
-        EXPECT_NEAR(got[r], w.weight(r, j), 1e-6)
-            << "bits " << bits << " row " << r << " k " << j;
+  for (int64_t bits : {2, 3, 4, 8})
+    for (int64_t k : {70, 300}) {
+      QWeight w(5, k, bits, 32, false, rng);
+      for (int64_t j : {0, 15, 16, 31, 32, 63, 69, 100, 127, 200, 255, 299}) {
+        if (j >= k)
+          continue;
+        Matrix a(1, w.k);
+        a.data[j] = 1.0f;
+        std::vector<float> got = runQmatmul(a, w, 0);
+        for (int64_t r = 0; r < w.n; ++r)
+          // One float rounding of scale·(code − zero), as large as 255·s.
+          EXPECT_NEAR(got[r], w.weight(r, j),
+                      1e-6 * (1 + std::fabs(w.weight(r, j))))
+              << "bits " << bits << " row " << r << " k " << j;
+      }
     }
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtime, OnEveryIsa,
@@ -450,6 +457,31 @@ TEST(PackedCodes, HandDerivedLayout) {
   // A tail chunk is padded with code 0; row size counts whole chunks.
   EXPECT_EQ(smq_rt_packed_row_bytes(33, 2), 16);
   EXPECT_EQ(smq_rt_packed_row_bytes(32, 3), 12);
+}
+
+TEST(PackedCodes, HandDerived3BitBlock) {
+  // 320 codes: one whole block of eight chunks, then two chunks. Code 4i + j
+  // of chunk c is plane i's code at position p = 4c + j.
+  std::vector<uint8_t> s(120, 0), p(120);
+  auto set = [&](int64_t k, unsigned code) {
+    for (int b = 0; b < 3; ++b)
+      if (code >> b & 1)
+        s[(3 * k + b) / 8] |= uint8_t(1 << ((3 * k + b) % 8));
+  };
+  set(73, 7);  // chunk 2, code 9: plane 2, p = 9
+  set(186, 5); // chunk 5, code 26: plane 6, p = 22
+  set(258, 7); // the first chunk past the block, code 2
+  smq_rt_pack_codes(3, 1, 320, s.data(), 120, p.data());
+  std::vector<uint8_t> want(120, 0);
+  want[32 + 9] = 7; // plane 2: bits 0..2 of Y[p]
+  // Plane 6: the low bits in bits 6..7 of X[p], the high bit in bit 6 of
+  // Z[p].
+  want[22] = 1 << 6;
+  want[64 + 22] = 1 << 6;
+  // Past the block, as in HandDerivedLayout.
+  want[96 + 2] = 3;
+  want[96 + 8] = 1 << 2;
+  EXPECT_EQ(p, want);
 }
 
 TEST(PackedCodes, SupportedFormats) {

@@ -14,7 +14,9 @@
 
 #include <stdint.h>
 
-#define SMQ_ARTIFACT_ABI 1
+/* Raised whenever the meaning of a library's data changes. 2: whole blocks
+ * of 3-bit packed codes have their own layout (Runtime.h). */
+#define SMQ_ARTIFACT_ABI 2
 
 typedef struct {
   const char *name;
@@ -65,7 +67,7 @@ typedef const SmqArtifact *(*SmqArtifactEntryFn)(const SmqArtifactImports *);
 
 /* The weights file: a header, a table, then each weight's bytes.
  *   0  char     magic[8] = "SMQWGHT1"
- *   8  uint32   version (1)
+ *   8  uint32   version (2; 1 had another layout of 3-bit codes)
  *  12  uint32   count
  *  16  uint64   weightsKey
  *  24  uint64   dataOffset (a multiple of 4096)
@@ -75,7 +77,7 @@ typedef const SmqArtifact *(*SmqArtifactEntryFn)(const SmqArtifactImports *);
  * Weights of 4 KiB or more start on 4 KiB boundaries, smaller ones on 64
  * bytes; the file is exactly dataOffset + dataSize bytes long. */
 #define SMQ_WEIGHTS_MAGIC "SMQWGHT1"
-#define SMQ_WEIGHTS_VERSION 1
+#define SMQ_WEIGHTS_VERSION 2
 #define SMQ_WEIGHTS_HEADER_BYTES 48
 
 #endif /* SMQ_RUNTIME_ARTIFACT_H */

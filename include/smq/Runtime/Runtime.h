@@ -80,7 +80,16 @@ void smq_rt_tune_allocator(void);
  *   4 bits: byte j holds code j (low nibble) and code j+16 (high nibble);
  *   2 bits: byte j holds code j+8i in bits 2i..2i+1, i = 0..3;
  *   3 bits: 8 bytes of the low two bits as for 2 bits, then a 32-bit
- *           little-endian word whose bit j is bit 2 of code j.
+ *           little-endian word whose bit j is bit 2 of code j; but every
+ *           whole block of eight chunks (c = 0..7) from the start of the
+ *           row takes 96 bytes laid out for the block kernels instead:
+ *           three 32-byte vectors X, Y, Z. Code 4i + j (i < 8, j < 4) of
+ *           chunk c is plane i's code at position p = 4c + j; planes 0
+ *           and 1 are bits 0..2 and 3..5 of X[p], planes 2 and 3 those of
+ *           Y[p], planes 4 and 5 those of Z[p]; planes 6 and 7 have their
+ *           low two bits in bits 6..7 of X[p] and Y[p] and their high bits
+ *           in bits 6 and 7 of Z[p]. The chunks past the last whole block
+ *           keep the chunk layout.
  * One vector load and a few shifts and masks give 32 codes in order, so
  * nothing is decoded bit by bit. Rows take smq_rt_packed_row_bytes bytes. */
 int64_t smq_rt_packed_row_bytes(int64_t k, int64_t bits);
