@@ -159,13 +159,32 @@ mlir::smq::calibrate(ModuleOp module,
       for (const Input &in : inputs)
         perInput.emplace_back(out[in.output].shape.back(), options.diagonal);
     std::atomic<size_t> next{0};
+    // An activation that is not finite fails the run where it enters, with
+    // the first one found (the lowest input index, so at any thread count).
+    std::vector<std::string> nonFinite(inputs.size());
     auto worker = [&] {
       for (size_t i; (i = next++) < inputs.size();) {
         const ::smq::HostArray &x = out[inputs[i].output],
                                &xn = outNeighbour[inputs[i].output];
-        int64_t rows = x.numElements() / perInput[i].k;
-        perInput[i].accumulate(x.data<float>(), xn.data<float>(), rows,
-                               heldOut);
+        int64_t k = perInput[i].k, rows = x.numElements() / k;
+        for (const ::smq::HostArray *a : {&x, &xn}) {
+          const float *v = a->data<float>();
+          if (int64_t at = ::smq::quant::firstNonFinite(v, rows * k); at >= 0) {
+            nonFinite[i] =
+                "calibration window " + std::to_string(s) +
+                (a == &xn ? " (its neighbour)" : "") + ": the input of '" +
+                inputs[i].keys.front() + "' is " +
+                ::smq::quant::nonFiniteName(v[at]) + " at position " +
+                std::to_string(at / k) + ", feature " +
+                std::to_string(at % k) +
+                "; statistics of values that are not finite would be "
+                "meaningless";
+            break;
+          }
+        }
+        if (nonFinite[i].empty())
+          perInput[i].accumulate(x.data<float>(), xn.data<float>(), rows,
+                                 heldOut);
       }
     };
     std::vector<std::thread> pool;
@@ -176,6 +195,11 @@ mlir::smq::calibrate(ModuleOp module,
     worker();
     for (auto &t : pool)
       t.join();
+    for (const std::string &error : nonFinite)
+      if (!error.empty()) {
+        *why = error;
+        return failure();
+      }
     progress.step("(" + std::to_string(observed.size()) +
                   (observed.size() == 1 ? " layer)" : " layers)"));
   }

@@ -6,6 +6,8 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -191,6 +193,40 @@ bool writeStatistics(const std::string &path, const StatisticsFile &stats,
       path, [&](std::ostream &os) { return bool(os << out); }, why);
 }
 
+namespace {
+template <typename T, typename Bits, Bits kExponent>
+int64_t firstNonFiniteOf(const T *x, int64_t n) {
+  // A block at a time, by an integer test the compiler vectorizes (all
+  // exponent bits set), then the element in the block that failed.
+  constexpr int64_t kBlock = 256;
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    int64_t i1 = std::min(n, i0 + kBlock);
+    Bits any = 0;
+    for (int64_t i = i0; i < i1; ++i) {
+      Bits b;
+      std::memcpy(&b, x + i, sizeof b);
+      any |= (b & kExponent) == kExponent;
+    }
+    if (any)
+      for (int64_t i = i0; i < i1; ++i)
+        if (!std::isfinite(x[i]))
+          return i;
+  }
+  return -1;
+}
+} // namespace
+
+int64_t firstNonFinite(const float *x, int64_t n) {
+  return firstNonFiniteOf<float, uint32_t, 0x7f800000u>(x, n);
+}
+int64_t firstNonFinite(const double *x, int64_t n) {
+  return firstNonFiniteOf<double, uint64_t, 0x7ff0000000000000ull>(x, n);
+}
+
+const char *nonFiniteName(double v) {
+  return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
+}
+
 std::optional<StatisticsFile> readStatistics(const std::string &path,
                                              std::string *why) {
   std::ifstream in(path, std::ios::binary);
@@ -285,6 +321,13 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
         return std::nullopt;
       }
     }
+    for (const std::vector<double> *v : {&s.h, &s.d, &s.heldOutH, &s.heldOutD})
+      if (int64_t i = firstNonFinite(v->data(), v->size()); i >= 0) {
+        *why = "'" + path + "': the statistics of '" + key + "' hold " +
+               nonFiniteName((*v)[i]) +
+               " (the calibrated model's activations were not finite)";
+        return std::nullopt;
+      }
     stats.layers[key] = std::move(s);
   }
   if (r.at != data.size()) {

@@ -269,6 +269,15 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         continue;
       }
       auto src = reinterpret_cast<const float *>(data->getData().data());
+      // A value that is not finite would end up in its group's scale.
+      if (int64_t at = q::firstNonFinite(src, n * k); at >= 0) {
+        op->emitError() << "weight '" << key << "' holds "
+                        << q::nonFiniteName(src[at]) << " at element " << at
+                        << " of " << n * k
+                        << "; a quantized weight cannot represent it";
+        failedAny = true;
+        continue;
+      }
       // smq.matmul multiplies by a K×N weight; W is its transpose.
       std::vector<float> w(src, src + n * k);
       if (!use.holdsW)
@@ -1083,6 +1092,27 @@ struct QuantizeWeightsPass
             const auto &x = inputOf(in, quantState[w], ranQuant[i]);
             const ::smq::HostArray *near =
                 needD ? &inputOf(in, nearState[w], ranNear[i]) : nullptr;
+            for (const ::smq::HostArray *a : {&x, near}) {
+              if (!a)
+                continue;
+              const float *v = a->data<float>();
+              if (int64_t at = q::firstNonFinite(v, a->numElements());
+                  at >= 0) {
+                if (shift.joinable())
+                  shift.join();
+                size_t l = std::find(stage.inputOf.begin(),
+                                     stage.inputOf.end(), in) -
+                           stage.inputOf.begin();
+                return module.emitError()
+                       << "sequential: calibration window " << w
+                       << (a == near ? " (its neighbour)" : "")
+                       << ": the input of '" << stage.keys[l].first
+                       << "' is " << q::nonFiniteName(v[at]) << " at element "
+                       << at
+                       << "; statistics of values that are not finite would "
+                          "be meaningless";
+              }
+            }
             // Sequential fits use every window: no held-out share is kept.
             perInput[in].accumulate(x.data<float>(),
                                     near ? near->data<float>() : nullptr,

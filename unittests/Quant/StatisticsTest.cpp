@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 
 using namespace smq::quant;
@@ -187,3 +189,28 @@ TEST(StatisticsFile, ReadsVersionOne) {
 }
 
 } // namespace
+
+TEST(NonFinite, FindsTheFirstInAnyBlock) {
+  std::vector<float> f(1000, 1.5f);
+  std::vector<double> d(1000, -2.0);
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 1000), -1);
+  EXPECT_EQ(smq::quant::firstNonFinite(d.data(), 1000), -1);
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 0), -1);
+  // The largest finite values are finite; the first bad one wins.
+  f[10] = std::numeric_limits<float>::max();
+  d[10] = -std::numeric_limits<double>::max();
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 1000), -1);
+  EXPECT_EQ(smq::quant::firstNonFinite(d.data(), 1000), -1);
+  f[999] = std::numeric_limits<float>::infinity();
+  d[999] = -std::numeric_limits<double>::infinity();
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 1000), 999);
+  EXPECT_EQ(smq::quant::firstNonFinite(d.data(), 1000), 999);
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 999), -1);
+  f[300] = std::nanf("");
+  d[257] = std::nan("");
+  EXPECT_EQ(smq::quant::firstNonFinite(f.data(), 1000), 300);
+  EXPECT_EQ(smq::quant::firstNonFinite(d.data(), 1000), 257);
+  EXPECT_STREQ(smq::quant::nonFiniteName(f[300]), "NaN");
+  EXPECT_STREQ(smq::quant::nonFiniteName(f[999]), "+Inf");
+  EXPECT_STREQ(smq::quant::nonFiniteName(d[999]), "-Inf");
+}

@@ -117,10 +117,22 @@ std::vector<std::vector<int64_t>>
 neighbourWindows(const std::vector<std::vector<int64_t>> &windows,
                  uint64_t seed);
 
+/// Index of the first NaN or infinity among x[0, n), or -1. Calibration
+/// and quantization call it on every activation and weight they take in,
+/// so that a value that is not finite is reported where it enters, never
+/// summed into statistics or folded into a scale. It costs one read of the
+/// data: nothing next to the K-fold work that follows.
+int64_t firstNonFinite(const float *x, int64_t n);
+int64_t firstNonFinite(const double *x, int64_t n);
+
+/// "NaN", "+Inf" or "-Inf".
+const char *nonFiniteName(double v);
+
 bool writeStatistics(const std::string &path, const StatisticsFile &stats,
                      std::string *why);
 /// Returns nullopt and sets `why` for a missing, foreign, truncated or
-/// inconsistent file, or an unknown version.
+/// inconsistent file, an unknown version, or statistics that are not
+/// finite.
 std::optional<StatisticsFile> readStatistics(const std::string &path,
                                              std::string *why);
 
