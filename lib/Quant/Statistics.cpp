@@ -303,6 +303,15 @@ std::optional<StatisticsFile> readStatistics(const std::string &path,
              std::to_string(e);
       return std::nullopt;
     }
+    // Its matrices must be in the file before they are allocated: a few
+    // corrupt bytes must not ask for K×K doubles of memory.
+    uint64_t entryBytes = (diag ? k : k * k) * 8 * (heldOut ? 4 : 2);
+    if (entryBytes > data.size() - r.at) {
+      *why = "'" + path + "' is truncated in entry '" + key + "' (K = " +
+             std::to_string(k) + " needs " + std::to_string(entryBytes) +
+             " bytes, " + std::to_string(data.size() - r.at) + " are left)";
+      return std::nullopt;
+    }
     LayerStatistics s(static_cast<int64_t>(k), diag != 0);
     s.d.resize(s.h.size());
     s.positions = static_cast<int64_t>(positions);

@@ -76,6 +76,16 @@ TEST(StatisticsFile, RefusesForeignTruncatedAndFutureFiles) {
   std::ofstream(path, std::ios::binary) << "NOTSTATS";
   EXPECT_FALSE(readStatistics(path, &why));
   EXPECT_FALSE(readStatistics(path + ".missing", &why));
+  // Found by fuzzing (fuzz/regressions/statistics/huge-k.stats): a K the
+  // file cannot hold is refused before K×K doubles are allocated (K = 2^20
+  // would ask for 8 TiB).
+  std::string huge = bytes;
+  size_t at = huge.find(std::string("\x01\0\0\0\0\0\0\0w", 9)) + 9;
+  uint64_t k = uint64_t(1) << 20;
+  huge.replace(at, 8, reinterpret_cast<const char *>(&k), 8);
+  std::ofstream(path, std::ios::binary) << huge;
+  EXPECT_FALSE(readStatistics(path, &why));
+  EXPECT_NE(why.find("K = 1048576 needs"), std::string::npos) << why;
   std::remove(path.c_str());
 }
 

@@ -174,25 +174,43 @@ bool mlir::smq::onnx_import::typedFieldsToRaw(const onnx::TensorProto &t,
                                               size_t bytes, int64_t count,
                                               std::string &raw) {
   using TP = onnx::TensorProto;
+  // The field must hold `count` values before `count` is trusted for an
+  // allocation: a few bytes of dims can claim gigabytes (found by fuzzing).
+  int64_t held;
+  switch (t.data_type()) {
+  case TP::FLOAT: held = t.float_data_size(); break;
+  case TP::DOUBLE: held = t.double_data_size(); break;
+  case TP::INT64: held = t.int64_data_size(); break;
+  case TP::UINT64:
+  case TP::UINT32: held = t.uint64_data_size(); break;
+  default: held = t.int32_data_size(); break;
+  }
+  if (held != count)
+    return false;
   raw.resize(count * bytes);
   auto put = [&](int64_t k, uint64_t bits) {
     std::memcpy(&raw[k * bytes], &bits, bytes);
+  };
+  // An empty repeated field has no storage: memcpy must not see its null.
+  auto copy = [&](const void *src, size_t n) {
+    if (n)
+      std::memcpy(raw.data(), src, n);
   };
   switch (t.data_type()) {
   case TP::FLOAT:
     if (t.float_data_size() != count)
       return false;
-    std::memcpy(raw.data(), t.float_data().data(), count * 4);
+    copy(t.float_data().data(), count * 4);
     return true;
   case TP::DOUBLE:
     if (t.double_data_size() != count)
       return false;
-    std::memcpy(raw.data(), t.double_data().data(), count * 8);
+    copy(t.double_data().data(), count * 8);
     return true;
   case TP::INT64:
     if (t.int64_data_size() != count)
       return false;
-    std::memcpy(raw.data(), t.int64_data().data(), count * 8);
+    copy(t.int64_data().data(), count * 8);
     return true;
   case TP::UINT64:
   case TP::UINT32:
