@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libonnx-testdata libeigen3-dev
   python3-onnx python3-numpy libopenblas-dev pkgconf
   libvulkan-dev mesa-vulkan-drivers
+  clang-22 libclang-rt-22-dev
 )
 
 # ONNX Runtime (the test oracle and benchmark peer) comes from npm. Node.js
