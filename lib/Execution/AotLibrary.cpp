@@ -10,6 +10,7 @@
 #include "llvm/Support/Program.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -297,6 +298,10 @@ FailureOr<AotResult> mlir::smq::writeAotLibrary(ModuleOp module,
   CompileOptions compile = options.compile;
   if (compile.targetCpu.empty())
     compile.targetCpu = "x86-64";
+  // The library runs on another machine: this one's memory is no limit of
+  // its, so only an explicit limit (or SMQ_MAX_MEMORY) applies.
+  if (compile.maxMemoryBytes == 0 && !std::getenv("SMQ_MAX_MEMORY"))
+    compile.maxMemoryBytes = UINT64_MAX;
   FailureOr<ModelSignature> signature = lowerModel(module, compile);
   if (failed(signature))
     return failure();

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smq/Execution/CompiledModel.h"
+#include "smq/Execution/MemoryEstimate.h"
 
 #include "smq/Conversion/Passes.h"
 #include "smq/Runtime/GpuRuntime.h"
@@ -410,6 +411,24 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   auto func = module.lookupSymbol<func::FuncOp>(options.entry);
   if (!func || func.isExternal()) {
     emitError(module.getLoc()) << "no entry function '" << options.entry << "'";
+    return failure();
+  }
+  // Refused up front, before minutes of compiling end in a failed malloc.
+  uint64_t limit =
+      options.maxMemoryBytes ? options.maxMemoryBytes : defaultMemoryLimit();
+  MemoryEstimate memory = estimateRunMemory(func);
+  if (memory.peakBytes > limit) {
+    emitError(module.getLoc())
+        << "a run of this model needs about " << formatBytes(memory.peakBytes)
+        << " of tensors at its peak (the largest, "
+        << formatBytes(memory.largestBytes) << ", is " << memory.largest
+        << "), more than the limit of " << formatBytes(limit)
+        << (options.maxMemoryBytes
+                ? " (--max-memory)"
+                : std::getenv("SMQ_MAX_MEMORY")
+                      ? " (SMQ_MAX_MEMORY)"
+                      : " (this machine's memory; --max-memory or "
+                        "SMQ_MAX_MEMORY set another)");
     return failure();
   }
   ModelSignature signature;

@@ -14,6 +14,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "smq/Conversion/Passes.h"
+#include "smq/Execution/MemoryEstimate.h"
 #include "smq/Execution/Generation.h"
 #include "smq/Execution/Registration.h"
 #include "smq/Transforms/Passes.h"
@@ -53,7 +54,13 @@ KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
       deviceName("device",
                  llvm::cl::desc("Where the model runs: cpu, vulkan (SPIR-V "
                                 "compute) or cuda (PTX); see docs/Gpu.md"),
-                 llvm::cl::init("cpu"), llvm::cl::cat(category)) {}
+                 llvm::cl::init("cpu"), llvm::cl::cat(category)),
+      maxMemory("max-memory",
+                llvm::cl::desc("Refuse a model whose run would need more "
+                               "memory than this (bytes, or 512M, 8G, ...); "
+                               "default: SMQ_MAX_MEMORY, else the machine's "
+                               "memory"),
+                llvm::cl::value_desc("size"), llvm::cl::cat(category)) {}
 
 bool KernelOptions::apply(llvm::StringRef tool) const {
   if (activations != "f32" && activations != "int8") {
@@ -64,6 +71,17 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
   if (deviceName != "cpu" && deviceName != "vulkan" && deviceName != "cuda") {
     llvm::errs() << tool << ": --device must be cpu, vulkan or cuda, not '"
                  << deviceName << "'\n";
+    return false;
+  }
+  if (!maxMemory.empty() && !mlir::smq::parseByteSize(maxMemory)) {
+    llvm::errs() << tool << ": --max-memory takes a size (bytes, or 512M, "
+                 << "8G, ...), not '" << maxMemory << "'\n";
+    return false;
+  }
+  if (const char *env = std::getenv("SMQ_MAX_MEMORY");
+      env && !mlir::smq::parseByteSize(env)) {
+    llvm::errs() << tool << ": SMQ_MAX_MEMORY takes a size (bytes, or 512M, "
+                 << "8G, ...), not '" << env << "'\n";
     return false;
   }
   std::string isaError = applyCpuIsaFromEnv();
@@ -77,6 +95,10 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
 std::string KernelOptions::quantizedActivations() const { return activations; }
 
 std::string KernelOptions::device() const { return deviceName; }
+
+uint64_t KernelOptions::maxMemoryBytes() const {
+  return maxMemory.empty() ? 0 : mlir::smq::parseByteSize(maxMemory).value_or(0);
+}
 
 std::string KernelOptions::runsOn(int threads) const {
   if (deviceName == "cpu")

@@ -45,6 +45,9 @@ public:
   std::string quantizedActivations() const;
   /// `--device cpu|vulkan|cuda`, for CompileOptions::device.
   std::string device() const;
+  /// `--max-memory SIZE` in bytes (0: not given), for
+  /// CompileOptions::maxMemoryBytes.
+  uint64_t maxMemoryBytes() const;
   /// Where compiled models run, as timing lines report it: "2 threads, cpu
   /// avx512vnni", or "vulkan device 'llvmpipe ...'" (once it is open).
   std::string runsOn(int threads) const;
@@ -52,6 +55,7 @@ public:
 private:
   llvm::cl::opt<std::string> activations;
   llvm::cl::opt<std::string> deviceName;
+  llvm::cl::opt<std::string> maxMemory;
 };
 
 /// Registers every dialect and pass a tool that compiles models needs.

@@ -85,6 +85,7 @@ int main(int argc, char **argv) {
   options.compile.quantizedActivations = kernelOptions.quantizedActivations();
   options.compile.optLevel = std::min(3u, optLevel.getValue());
   options.compile.targetCpu = targetCpu;
+  options.compile.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   if (kernelOptions.device() != "cpu") {
     errs() << "smq-compile: ahead-of-time libraries are CPU code only; "
               "--device " << kernelOptions.device()

@@ -448,6 +448,7 @@ int main(int argc, char **argv) {
     return 1;
   compileOptions.quantizedActivations = kernelOptions.quantizedActivations();
   compileOptions.device = kernelOptions.device();
+  compileOptions.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   if (generatePrompts > 0)
     return runGeneration(threads.get());
   int64_t seqLen = tokenOptions.seqLen;

@@ -237,6 +237,7 @@ int main(int argc, char **argv) {
   }
   options.compile.quantizedActivations = kernelOptions.quantizedActivations();
   options.compile.device = kernelOptions.device();
+  options.compile.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   auto generator = mlir::smq::Generator::create(*module, options);
   if (!generator)
     return 1;

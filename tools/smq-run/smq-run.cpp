@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
   options.outlineLoopNests = !noOutlineLoopNests;
   options.quantizedActivations = kernelOptions.quantizedActivations();
   options.device = kernelOptions.device();
+  options.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   options.optLevel = std::min(3u, optLevel.getValue());
   auto model = mlir::smq::CompiledModel::compile(*module, options);
   if (!model)

@@ -56,6 +56,11 @@ struct CompileOptions {
   /// docs/Gpu.md. GPU models take their weights onto the device once, when
   /// compiled.
   std::string device = "cpu";
+  /// The most memory one run may need (MemoryEstimate.h), in bytes: a
+  /// model estimated to need more is refused before it is compiled, with
+  /// the estimate. 0: defaultMemoryLimit() (SMQ_MAX_MEMORY, else the
+  /// machine's physical memory).
+  uint64_t maxMemoryBytes = 0;
 };
 
 /// A module's interface once weights are arguments: inputs and outputs in
