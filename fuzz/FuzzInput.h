@@ -42,10 +42,15 @@ private:
 /// nothing else (so a model's external data is never found, or escapes it).
 inline std::string writeInPrivateDir(const uint8_t *data, size_t size,
                                      const char *name) {
+  // SMQ_FUZZ_DIR (scripts/fuzz.sh sets one per target) keeps the path,
+  // and so what the importer does with it, the same from run to run.
   static std::string dir = [] {
+    const char *fixed = std::getenv("SMQ_FUZZ_DIR");
     const char *tmp = std::getenv("TMPDIR");
-    std::string d = std::string(tmp && *tmp ? tmp : "/tmp") +
-                    "/smq-fuzz-" + std::to_string(getpid());
+    std::string d = fixed && *fixed
+                        ? std::string(fixed)
+                        : std::string(tmp && *tmp ? tmp : "/tmp") +
+                              "/smq-fuzz-" + std::to_string(getpid());
     std::system(("mkdir -p '" + d + "/empty'").c_str());
     return d + "/empty";
   }();

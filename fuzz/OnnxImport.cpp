@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }();
   std::string path =
       smq::fuzz::writeInPrivateDir(data, size, "model.onnx");
-  mlir::MLIRContext context(registry);
+  // One thread: the same input then takes the same path every time.
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   // Errors are the expected outcome for most inputs; keep them quiet.
   mlir::ScopedDiagnosticHandler quiet(

@@ -13,9 +13,13 @@
 # build-fuzz/crashes/, and `build-fuzz/bin/smq-fuzz-TARGET FILE` replays
 # it. Add it to fuzz/regressions/TARGET/ once it is fixed.
 #
-# -seed=1 makes each run mutate the same way; what it covers within the
-# time still depends on the machine's speed (-runs=N instead, through
-# SMQ_FUZZ_RUNS, gives the same inputs on every machine).
+# -seed=1 fixes the mutations' random choices, but what a run covers in a
+# given time depends on the machine's speed. SMQ_FUZZ_RUNS=N runs N inputs
+# per target instead of SECONDS: scripts/test.sh (and so CI) runs that way.
+# The statistics reader's runs are then the same everywhere; where
+# coverage feedback depends on memory addresses (MLIR and protobuf hash
+# pointers), the inputs of two runs can part ways after a few thousand.
+# Any failing input is kept, so a failure always replays.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SMQ_FUZZ_BUILD_DIR:-$root/build-fuzz}"
@@ -86,6 +90,7 @@ for t in "${targets[@]}"; do
     status=1
     continue
   fi
+  export SMQ_FUZZ_DIR="$work/files-$t"
   corpus="$work/corpus-$t"
   cp -r "$work/seeds/$t" "$corpus"
   limit=(-max_total_time="$seconds")
