@@ -95,6 +95,16 @@ if loads("libvulkan.so.1") and any(
 if loads("libcuda.so.1"):
     config.available_features.add("cuda")
 
+# A mount namespace of the test's own (unshare -rm), where it may mount a
+# small tmpfs to fill up (test/tools/full-disk.test).
+try:
+    import subprocess
+    if subprocess.run(["unshare", "-rm", "true"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL, timeout=10).returncode == 0:
+        config.available_features.add("mount-namespaces")
+except (OSError, subprocess.SubprocessError):
+    pass
+
 # ONNX Runtime 1.30 (npm package, installed by scripts/install-ort.sh).
 ort_modules = os.path.join(config.smq_obj_root, "ort", "node_modules")
 ort_script = os.path.join(config.shared_dir, "tools", "ort-run.mjs")

@@ -248,9 +248,12 @@ struct Scratch {
 bool placeFile(const std::string &from, const std::string &to,
                std::string *why) {
   std::string tmp = to + ".tmp";
-  if (sys::fs::copy_file(from, tmp) || sys::fs::rename(tmp, to)) {
+  std::error_code error = sys::fs::copy_file(from, tmp);
+  if (!error)
+    error = sys::fs::rename(tmp, to);
+  if (error) {
     sys::fs::remove(tmp);
-    *why = "cannot write " + to;
+    *why = "cannot write " + to + ": " + error.message();
     return false;
   }
   return true;

@@ -1,7 +1,9 @@
 //===- AtomicFile.cpp -----------------------------------------------------===//
 #include "smq/Support/AtomicFile.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -34,20 +36,31 @@ bool writeFileAtomically(const std::string &path,
   fchmod(fd, 0666 & ~mask);
   close(fd);
   bool ok = false;
+  errno = 0;
   {
     std::ofstream out(tmpl, std::ios::binary | std::ios::trunc);
     ok = out && write(out);
     out.flush();
     ok = ok && static_cast<bool>(out);
+    out.close();
+    ok = ok && static_cast<bool>(out);
   }
+  // Why, where the system said (a full disk: "No space left on device").
+  auto cause = [](int error) {
+    return error ? std::string(": ") + std::strerror(error) : std::string();
+  };
   if (!ok) {
+    int error = errno;
     std::remove(tmpl.c_str());
-    *why = "failed to write '" + path + "'";
+    *why = "failed to write '" + path + "'" + cause(error) +
+           "; the previous file, if any, is unchanged";
     return false;
   }
   if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int error = errno;
     std::remove(tmpl.c_str());
-    *why = "cannot move the output into place at '" + path + "'";
+    *why = "cannot move the output into place at '" + path + "'" +
+           cause(error);
     return false;
   }
   return true;

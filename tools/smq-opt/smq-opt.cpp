@@ -19,6 +19,11 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 int main(int argc, char **argv) {
@@ -45,7 +50,40 @@ int main(int argc, char **argv) {
     given |= llvm::StringRef(argv[i]).contains("mlir-print-op-on-diagnostic");
   if (!given)
     args.insert(args.begin() + 1, quietOps);
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  // The output (-o FILE) is written to a temporary beside FILE and renamed
+  // into place only once the whole run succeeded, as every SMQ tool writes:
+  // a failure or a kill never leaves FILE half written or removes it.
+  std::string output, temporary, outputArg;
+  std::vector<char *> passed{args[0]};
+  for (size_t i = 1; i < args.size(); ++i) {
+    llvm::StringRef arg(args[i]), value;
+    bool isOutput = arg.consume_front("-o=") || arg.consume_front("--o=");
+    if (isOutput)
+      value = arg;
+    else if ((arg == "-o" || arg == "--o") && i + 1 < args.size())
+      isOutput = true, value = args[++i];
+    if (!isOutput) {
+      passed.push_back(args[i]);
+      continue;
+    }
+    output = value == "-" ? "" : value.str();
+    temporary =
+        output.empty() ? "-" : output + ".tmp-" + std::to_string(getpid());
+    outputArg = "-o=" + temporary;
+  }
+  if (!outputArg.empty())
+    passed.push_back(outputArg.data());
+  args = passed;
+  int status = mlir::asMainReturnCode(mlir::MlirOptMain(
       static_cast<int>(args.size()), args.data(), "SMQ optimizer driver\n",
       registry));
+  if (!output.empty()) {
+    if (status == 0 && std::rename(temporary.c_str(), output.c_str()) != 0) {
+      llvm::errs() << "smq-opt: cannot move the output into place at '"
+                   << output << "': " << std::strerror(errno) << "\n";
+      status = 1;
+    }
+    std::remove(temporary.c_str());
+  }
+  return status;
 }

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Every file an SMQ tool writes is all or nothing: this checks it.
+
+    kill_writers.py kill BIN_DIR WORK_DIR MODEL [N]
+    kill_writers.py full-disk BIN_DIR WORK_DIR MODEL
+
+kill: for each tool, N times (default 100), starts it writing a new output
+over an old one (on every other try, over no file) and kills it with
+SIGKILL at a random moment within its run time. Afterwards the output must
+be byte for byte the old file or the complete new one, or be absent where
+there was none. Moments are drawn from a fixed seed.
+
+full-disk: run inside `unshare -rm` (a mount namespace of its own): mounts
+a 4 MiB tmpfs, puts each tool's old output there, fills the rest, runs the
+tool, and requires a non-zero exit, a message that says the disk is full,
+the old file unchanged and no temporary left behind.
+
+MODEL is a token model with input ids: int64[1, 4] (onehot-linear).
+"""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+mode, bins, work, model = sys.argv[1:5]
+tries = int(sys.argv[5]) if len(sys.argv) > 5 else 100
+os.makedirs(work, exist_ok=True)
+
+
+def tool(name):
+    return os.path.join(bins, name)
+
+
+def write_npy_i64(path, values, shape):
+    import struct
+    header = "{'descr': '<i8', 'fortran_order': False, 'shape': (%s), }" % (
+        ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    header += " " * ((64 - (11 + len(header)) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) +
+                header.encode() + struct.pack("<%dq" % len(values), *values))
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kw)
+
+
+def check(ok, what):
+    if not ok:
+        print("FAIL:", what)
+        sys.exit(1)
+
+
+# Inputs every tool below reads.
+ids_a, ids_b = os.path.join(work, "a.npy"), os.path.join(work, "b.npy")
+write_npy_i64(ids_a, [0, 1, 2, 3], (1, 4))
+write_npy_i64(ids_b, [3, 3, 1, 0], (1, 4))
+tokens = os.path.join(work, "tokens.npy")
+write_npy_i64(tokens, [0, 1, 1, 2, 3, 3, 3, 3], (2, 4))
+base = os.path.join(work, "m.mlir")
+check(run([tool("smq-translate"), "--import-onnx", model, "--input-shape",
+           "ids=1x4", "-o", base]).returncode == 0, "import " + model)
+# Another model, for a second import.
+quant_source = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "two-linear-lm.onnxtxt")
+quant = os.path.join(work, "q.mlir")
+quant8 = os.path.join(work, "q8.mlir")
+for bits, path in (("4", quant), ("8", quant8)):
+    check(run([tool("smq-opt"), base, "--smq-quantize-weights=method=rtn "
+               "bits=%s group-size=0 quiet=true" % bits, "-o", path]
+              ).returncode == 0, "quantize")
+
+
+def cases(out):
+    """(tool, old command, new command, the files it writes) with outputs
+    in the folder `out`; the new command writes other bytes than the old."""
+    run_dir = os.path.join(out, "run")
+    return [
+        ("smq-translate",
+         [tool("smq-translate"), "--import-onnx", model, "--input-shape",
+          "ids=1x4", "-o", os.path.join(out, "t.mlir")],
+         [tool("smq-translate"), "--import-onnx", quant_source, "-o",
+          os.path.join(out, "t.mlir")],
+         [os.path.join(out, "t.mlir")]),
+        ("smq-translate --export-onnx",
+         [tool("smq-translate"), "--export-onnx", quant, "--form", "qdq",
+          "-o", os.path.join(out, "e.onnx")],
+         [tool("smq-translate"), "--export-onnx", quant8, "--form", "qdq",
+          "-o", os.path.join(out, "e.onnx")],
+         [os.path.join(out, "e.onnx")]),
+        ("smq-opt",
+         [tool("smq-opt"), base, "-o", os.path.join(out, "o.mlir")],
+         [tool("smq-opt"), base, "--smq-quantize-weights=method=rtn bits=4 "
+          "group-size=0", "-o", os.path.join(out, "o.mlir")],
+         [os.path.join(out, "o.mlir")]),
+        ("smq-calibrate",
+         [tool("smq-calibrate"), model, "--tokens", tokens, "--seq-len", "4",
+          "--quiet", "-o", os.path.join(out, "c.stats")],
+         [tool("smq-calibrate"), model, "--tokens", tokens, "--seq-len", "4",
+          "--stats", "diag", "--quiet", "-o", os.path.join(out, "c.stats")],
+         [os.path.join(out, "c.stats")]),
+        ("smq-run",
+         [tool("smq-run"), base, "--input", "ids=" + ids_a, "--output-dir",
+          run_dir],
+         [tool("smq-run"), base, "--input", "ids=" + ids_b, "--output-dir",
+          run_dir],
+         [os.path.join(run_dir, "y.npy")]),
+        ("smq-compile",
+         [tool("smq-compile"), base, "-o", os.path.join(out, "libm.so")],
+         [tool("smq-compile"), quant, "-o", os.path.join(out, "libm.so")],
+         [os.path.join(out, "libm.so"), os.path.join(out, "m.weights")]),
+    ]
+
+
+def snapshot(files):
+    return {f: open(f, "rb").read() if os.path.exists(f) else None
+            for f in files}
+
+
+def restore(state):
+    for f, data in state.items():
+        if data is None:
+            if os.path.exists(f):
+                os.remove(f)
+        else:
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            with open(f + ".restore", "wb") as g:
+                g.write(data)
+            os.replace(f + ".restore", f)
+
+
+def temporaries(folder):
+    return sorted(n for n in os.listdir(folder) if ".tmp" in n)
+
+
+def kill_mode():
+    rng = random.Random(1)
+    out = os.path.join(work, "kill")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name, old, new, files in cases(out):
+        check(run(old).returncode == 0, name + " (old)")
+        before = snapshot(files)
+        start = time.monotonic()
+        check(run(new).returncode == 0, name + " (new)")
+        seconds = time.monotonic() - start
+        after = snapshot(files)
+        check(before != after, name + ": old and new outputs are the same")
+        outcomes = {"old": 0, "new": 0, "none": 0}
+        for attempt in range(tries):
+            initial = before if attempt % 2 == 0 else \
+                {f: None for f in files}
+            restore(initial)
+            p = subprocess.Popen(new, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, seconds * 1.1))
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            for f in files:
+                got = open(f, "rb").read() if os.path.exists(f) else None
+                if got == after[f]:
+                    outcomes["new"] += 1
+                elif got is not None and got == initial[f]:
+                    outcomes["old"] += 1
+                elif got is None and initial[f] is None:
+                    outcomes["none"] += 1
+                else:
+                    check(False, "%s: after a kill (try %d) %s is %s" % (
+                        name, attempt, os.path.basename(f),
+                        "missing" if got is None else
+                        "neither the old nor the new file (%d bytes)" %
+                        len(got)))
+            for folder in {os.path.dirname(f) for f in files}:
+                for t in temporaries(folder):
+                    os.remove(os.path.join(folder, t))
+        print("%s: %d kills in a %.2f s run: old file %d, new file %d, no "
+              "file %d" % (name, tries, seconds, outcomes["old"],
+                           outcomes["new"], outcomes["none"]))
+
+
+def full_disk_mode():
+    disk = os.path.join(work, "disk")
+    os.makedirs(disk, exist_ok=True)
+    r = run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk])
+    check(r.returncode == 0, "mount a tmpfs: " + r.stderr.strip())
+    for name, old, new, files in cases(disk):
+        # The old outputs, made on a disk with room, then a full disk.
+        check(run(old).returncode == 0, name + " (old)")
+        before = snapshot(files)
+        filler = os.path.join(disk, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        r = run(new)
+        full = "No space left on device" in r.stderr
+        check(r.returncode != 0, name + ": succeeded on a full disk")
+        check(full, name + ": the error does not say the disk is full:\n" +
+              r.stderr)
+        check(snapshot(files) == before,
+              name + ": the old output changed on a full disk")
+        for folder in {os.path.dirname(f) for f in files}:
+            check(not temporaries(folder), name + ": left " +
+                  " ".join(temporaries(folder)))
+        message = [l for l in r.stderr.splitlines()
+                   if "No space left on device" in l][0]
+        print("%s: full disk: exit %d, old file kept: %s" % (
+            name, r.returncode, message.strip()))
+        os.remove(filler)
+
+
+if mode == "kill":
+    kill_mode()
+elif mode == "full-disk":
+    full_disk_mode()
+else:
+    sys.exit("unknown mode " + mode)
