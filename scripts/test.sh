@@ -2,7 +2,8 @@
 # Sets up, builds, and runs the whole test suite (lit: FileCheck tests,
 # ONNX conformance, robustness, end to end, and the gtest unit tests), then
 # the libFuzzer targets for SMQ_FUZZ_RUNS inputs each (30,000 by default;
-# 0 skips them), after replaying every input that once crashed one; with
+# 0 skips them), after replaying every input that once crashed one, and the
+# unit tests under ASan and UBSan in the fuzzers' clang tree; with
 # SMQ_SANITIZE=1, then the unit tests under ASan and UBSan too.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,11 @@ echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 runs="${SMQ_FUZZ_RUNS:-30000}"
 if [ "$runs" != 0 ]; then
   SMQ_FUZZ_RUNS="$runs" bash "$root/scripts/fuzz.sh" || status=1
+  # The unit tests in that same tree, under ASan and UBSan (20 s to build
+  # there). Its runtime kernels are built plain; SMQ_SANITIZE=1 (below)
+  # instruments them too, in a tree of their own.
+  SMQ_SANITIZE_BUILD_DIR="$root/build-fuzz" bash "$root/scripts/sanitize.sh" ||
+    status=1
 fi
 # The unit tests again, under AddressSanitizer and UBSan, with
 # SMQ_SANITIZE=1: a second build (build-sanitize/) that takes 11 minutes
