@@ -1,6 +1,9 @@
 //===- ModelFile.cpp - reading ONNX model files ---------------------------===//
 
 #include "smq/Import/Onnx/ModelFile.h"
+#include "smq/Support/ShapeSpec.h"
+
+#include <cmath>
 
 #include <onnx/checker.h>
 #include <onnx/defs/parser.h>
@@ -93,6 +96,73 @@ int64_t smq::libonnxMaxOpset() {
       onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto it = map.find(onnx::ONNX_DOMAIN);
   return it == map.end() ? 0 : it->second.second;
+}
+
+namespace {
+/// Bytes per element of a TensorProto data type with fixed-size elements
+/// (0.5 for the 4-bit ones), or 0.
+double elementBytes(int32_t type) {
+  using TP = onnx::TensorProto;
+  switch (type) {
+  case TP::FLOAT: case TP::INT32: case TP::UINT32: return 4;
+  case TP::DOUBLE: case TP::INT64: case TP::UINT64: case TP::COMPLEX64:
+    return 8;
+  case TP::COMPLEX128: return 16;
+  case TP::INT16: case TP::UINT16: case TP::FLOAT16: case TP::BFLOAT16:
+    return 2;
+  case TP::INT8: case TP::UINT8: case TP::BOOL: return 1;
+  case 17: case 18: case 19: case 20: return 1; // the float8 types
+  case 21: case 22: return 0.5;                 // uint4, int4
+  default: return 0;
+  }
+}
+
+bool checkTensor(const onnx::TensorProto &t, const std::string &where,
+                 std::string *why) {
+  std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  auto count = ::smq::elementCount(dims);
+  if (!count) {
+    *why = where + " has a negative or absurd shape";
+    return false;
+  }
+  double bytes = elementBytes(t.data_type());
+  if (t.data_location() == onnx::TensorProto::EXTERNAL || bytes == 0 ||
+      !t.has_raw_data())
+    return true;
+  uint64_t needed = static_cast<uint64_t>(std::ceil(bytes * double(*count)));
+  if (t.raw_data().size() != needed) {
+    *why = where + " has " + std::to_string(t.raw_data().size()) +
+           " bytes of raw data; its type and shape need " +
+           std::to_string(needed);
+    return false;
+  }
+  return true;
+}
+} // namespace
+
+bool smq::checkOnnxTensorData(const onnx::GraphProto &graph,
+                              std::string *why) {
+  for (const auto &t : graph.initializer())
+    if (!checkTensor(t, "initializer '" + t.name() + "'", why))
+      return false;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    for (const auto &a : node.attribute()) {
+      std::string where = "attribute '" + a.name() + "' of node '" +
+                          onnxNodeKey(node, i) + "' (" + node.op_type() + ")";
+      if (a.has_t() && !checkTensor(a.t(), where, why))
+        return false;
+      for (const auto &t : a.tensors())
+        if (!checkTensor(t, where, why))
+          return false;
+      if (a.has_g() && !checkOnnxTensorData(a.g(), why))
+        return false;
+      for (const auto &g : a.graphs())
+        if (!checkOnnxTensorData(g, why))
+          return false;
+    }
+  }
+  return true;
 }
 
 bool smq::checkOnnxGraph(const onnx::ModelProto &model,

@@ -707,11 +707,13 @@ LogicalResult ModelImporter::checkSupport(const onnx::GraphProto &graph) {
 }
 
 LogicalResult ModelImporter::validate() {
+  std::string why;
+  if (!::smq::checkOnnxTensorData(model.graph(), &why))
+    return error() << why;
   // Beyond the newest opset libonnx knows, SMQ's own verifiers stand alone.
   if (opset > ::smq::libonnxMaxOpset())
     return success();
   registerContribSchemas();
-  std::string why;
   if (!::smq::checkOnnxGraph(model, modelDir, &why))
     return error() << "the ONNX checker rejects the model: " << why;
   try {

@@ -41,6 +41,12 @@ std::string onnxNodeKey(const onnx::NodeProto &node, int index);
 /// inference cannot judge a model.
 int64_t libonnxMaxOpset();
 
+/// Checks that every tensor held in the model (initializers, and tensor
+/// attributes such as Constant's value, in subgraphs too) has as much data
+/// as its type and shape say. libonnx's checker does not, and its shape
+/// inference then reads past short raw data (a crash found by fuzzing).
+bool checkOnnxTensorData(const onnx::GraphProto &graph, std::string *why);
+
 /// Runs libonnx's checker on the model's graph, looking for external data
 /// in `modelDir`. Returns false and sets `why` if the checker rejects it.
 bool checkOnnxGraph(const onnx::ModelProto &model, const std::string &modelDir,
