@@ -132,6 +132,8 @@ LogicalResult importRotaryEmbedding(NodeImporter &n, Results &out) {
   if (pt.getRank() != 2)
     return n.fail("takes position_ids of shape [batch, seq]; a scalar "
                   "position offset is not supported");
+  if (xt.getRank() != 3 && xt.getRank() != 4)
+    return n.fail("takes a 3-D or 4-D input");
   if (n.intAttr("is_packed_batching", 0) != 0)
     return n.fail("packed batching is not supported");
   if (n.floatAttr("scale", 1.0f) != 1.0f)
