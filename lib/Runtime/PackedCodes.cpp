@@ -82,13 +82,14 @@ extern "C" void smq_rt_pack_codes(int64_t bits, int64_t n, int64_t k,
   int64_t rowBytes = smq_rt_packed_row_bytes(k, bits);
   int64_t chunks = (k + 31) / 32;
   // 3 bits: whole blocks of eight chunks first, then chunks.
-  int64_t blocked = bits == 3 ? chunks / 8 * 8 : 0;
+  constexpr int64_t kBlock = smq::packedBlockChunks(3);
+  int64_t blocked = bits == 3 ? chunks / kBlock * kBlock : 0;
   for (int64_t r = 0; r < n; ++r) {
     const uint8_t *in = src + r * srcRow;
     uint8_t *out = dst + r * rowBytes;
-    for (int64_t ch = 0; ch < blocked; ch += 8) {
-      unsigned code[8][32];
-      for (int c = 0; c < 8; ++c)
+    for (int64_t ch = 0; ch < blocked; ch += kBlock) {
+      unsigned code[kBlock][32];
+      for (int c = 0; c < kBlock; ++c)
         for (int t = 0; t < 32; ++t)
           code[c][t] = streamCode(in, (ch + c) * 32 + t, bits);
       packBlock3(code, out + ch * 12);

@@ -20,6 +20,13 @@ constexpr int64_t packedRowBytes(int64_t k, int64_t bits) {
   return (k + kPackedChunk - 1) / kPackedChunk * 4 * bits;
 }
 
+/// Chunks per block of the int8 decode kernels: 4 for 2 bits, 8 for 3 and
+/// 2 for 4. Whole 3-bit blocks also have a layout of their own (Runtime.h),
+/// 4·3·8 = 96 bytes each.
+constexpr int64_t packedBlockChunks(int64_t bits) {
+  return bits == 2 ? 4 : (bits == 3 ? 8 : 2);
+}
+
 /// Whether the quantized kernels take this format.
 constexpr bool kernelFormatSupported(int64_t bits, int64_t group) {
   return (bits == 2 || bits == 3 || bits == 4 || bits == 8) && group > 0 &&
