@@ -401,6 +401,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   pipelineOptions.useRuntimeMatmul = options.runtimeMatmul && !gpu;
   pipelineOptions.parallelRows = options.parallelRows;
   pipelineOptions.outlineLoopNests = options.outlineLoopNests;
+  pipelineOptions.indexChecks = options.indexChecks;
   pipelineOptions.quantizedActivations = options.quantizedActivations;
   {
     PassManager pm(ctx);

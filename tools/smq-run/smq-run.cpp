@@ -54,7 +54,12 @@ static cl::opt<bool> noOutlineLoopNests(
     "no-outline-loop-nests",
     cl::desc("Compile every loop nest inline in the model's function (for "
              "comparison)"),
-    cl::init(false));
+    cl::init(false), cl::cat(category));
+static cl::opt<bool> noIndexChecks(
+    "no-index-checks",
+    cl::desc("Do not check data-dependent Gather and ScatterND indices: one "
+             "out of range is clamped silently (for measuring the checks)"),
+    cl::cat(category));
 static cl::opt<bool> noParallelRows(
     "no-parallel-rows",
     cl::desc("Run elementwise and normalisation loops on the calling thread "
@@ -99,6 +104,7 @@ int main(int argc, char **argv) {
   options.runtimeMatmul = !noRuntimeMatmul;
   options.parallelRows = !noParallelRows;
   options.outlineLoopNests = !noOutlineLoopNests;
+  options.indexChecks = !noIndexChecks;
   options.quantizedActivations = kernelOptions.quantizedActivations();
   options.device = kernelOptions.device();
   options.maxMemoryBytes = kernelOptions.maxMemoryBytes();

@@ -27,7 +27,8 @@ namespace mlir::smq {
 /// The stages both pipelines begin with: attention decomposed, smq ->
 /// linalg (`quantizedMatmul`: "kernel" or "fused", as the pass's option),
 /// elementwise fusion, canonicalization and CSE.
-void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul);
+void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
+                       bool indexChecks = true);
 
 /// One-shot bufferization with identity layouts at the function boundary,
 /// results as caller-provided out-parameters, and deallocation of
@@ -66,6 +67,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "outline-loop-nests",
       llvm::cl::desc("One function per distinct loop nest, shared by the "
                      "layers (smq-outline-loop-nests)"),
+      llvm::cl::init(true)};
+  Option<bool> indexChecks{
+      *this, "index-checks",
+      llvm::cl::desc("Check data-dependent Gather and ScatterND indices at "
+                     "run time (else: clamp them silently)"),
       llvm::cl::init(true)};
 };
 

@@ -28,6 +28,9 @@ def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
     Option<"quantizedMatmul", "quantized-matmul", "std::string",
            /*default=*/"\"kernel\"",
            "How smq.quantized_matmul lowers: 'kernel' or 'fused'">,
+    Option<"indexChecks", "index-checks", "bool", /*default=*/"true",
+           "Check data-dependent Gather and ScatterND indices at run time "
+           "(else: clamp them silently)">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

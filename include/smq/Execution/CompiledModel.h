@@ -43,6 +43,10 @@ struct CompileOptions {
   bool parallelRows = true;
   /// One function per distinct loop nest (smq-outline-loop-nests).
   bool outlineLoopNests = true;
+  /// Check data-dependent Gather and ScatterND indices at run time: a run
+  /// with an index out of range fails, naming the node. Without, such an
+  /// index is clamped silently (for measuring the checks' cost).
+  bool indexChecks = true;
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";

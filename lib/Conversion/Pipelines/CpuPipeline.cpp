@@ -51,7 +51,7 @@ void smq::buildCpuPipeline(OpPassManager &pm,
 
 void smq::buildCpuLoweringStages(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
-  buildLinalgStages(pm, "kernel");
+  buildLinalgStages(pm, "kernel", options.indexChecks);
   if (options.approximateMath)
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
@@ -85,10 +85,12 @@ void smq::buildLlvmLoweringStages(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
 }
 
-void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul) {
+void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
+                            bool indexChecks) {
   pm.addPass(createSmqDecomposeAttention());
   ConvertSmqToLinalgOptions toLinalg;
   toLinalg.quantizedMatmul = quantizedMatmul.str();
+  toLinalg.indexChecks = indexChecks;
   pm.addPass(createConvertSmqToLinalg(toLinalg));
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());

@@ -82,7 +82,9 @@ void checkIndices(OpBuilder &b, Operation *op, Value indices,
 }
 
 struct GatherPattern : public OpConversionPattern<GatherOp> {
-  using OpConversionPattern::OpConversionPattern;
+  GatherPattern(const TypeConverter &types, MLIRContext *ctx, bool indexChecks)
+      : OpConversionPattern(types, ctx), indexChecks(indexChecks) {}
+  bool indexChecks;
   LogicalResult
   matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -96,7 +98,7 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
     auto it = cast<RankedTensorType>(indices.getType());
     int64_t axis = op.getAxisAttr().getInt(), q = it.getRank();
     int64_t rank = type->getRank(), dim = dt.getDimSize(axis);
-    if (!isConstant(op.getIndices()) && it.hasStaticShape() &&
+    if (indexChecks && !isConstant(op.getIndices()) && it.hasStaticShape() &&
         it.getNumElements() > 0)
       checkIndices(rewriter, op, indices, {dim});
     SmallVector<AffineExpr> idxExprs;
@@ -132,7 +134,9 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
 /// indices count from the end; out-of-range ones are clamped, as Gather's
 /// are, so that a bad input cannot write outside the tensor.
 struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
-  using OpConversionPattern::OpConversionPattern;
+  ScatterNDPattern(const TypeConverter &types, MLIRContext *ctx, bool indexChecks)
+      : OpConversionPattern(types, ctx), indexChecks(indexChecks) {}
+  bool indexChecks;
   LogicalResult
   matchAndRewrite(ScatterNDOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -156,7 +160,7 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     SmallVector<int64_t> flatUpdShape = {tuples};
     flatUpdShape.append(slice.begin(), slice.end());
     auto flatUpd = RankedTensorType::get(flatUpdShape, ut.getElementType());
-    if (!isConstant(op.getIndices()) && tuples > 0)
+    if (indexChecks && !isConstant(op.getIndices()) && tuples > 0)
       checkIndices(rewriter, op, indices, type->getShape().take_front(k));
     Value idx2 = reshapeTo(rewriter, loc, indices, flatIdx);
     Value upd2 = reshapeTo(rewriter, loc, updates, flatUpd);
@@ -420,8 +424,10 @@ struct TriluPattern : public OpConversionPattern<TriluOp> {
 } // namespace
 
 void mlir::smq::populateSmqDataMovementToLinalgPatterns(
-    const TypeConverter &types, RewritePatternSet &patterns) {
-  patterns.add<GatherPattern, ScatterNDPattern, ReshapeLikePattern<ReshapeOp>,
+    const TypeConverter &types, RewritePatternSet &patterns, bool indexChecks) {
+  patterns.add<GatherPattern, ScatterNDPattern>(types, patterns.getContext(),
+                                                indexChecks);
+  patterns.add<ReshapeLikePattern<ReshapeOp>,
                ReshapeLikePattern<UnsqueezeOp>, ReshapeLikePattern<SqueezeOp>,
                TransposePattern, ConcatPattern, SlicePattern, SplitPattern,
                TriluPattern>(types, patterns.getContext());

@@ -45,11 +45,11 @@ void mlir::smq::configureSmqToLinalgTarget(ConversionTarget &target,
 
 void mlir::smq::populateSmqToLinalgConversionPatterns(
     const TypeConverter &types, RewritePatternSet &patterns,
-    QuantizedMatMulLowering qmatmul) {
+    QuantizedMatMulLowering qmatmul, bool indexChecks) {
   populateSmqElementwiseToLinalgPatterns(types, patterns);
   populateSmqReductionToLinalgPatterns(types, patterns);
   populateSmqContractionToLinalgPatterns(types, patterns, qmatmul);
-  populateSmqDataMovementToLinalgPatterns(types, patterns);
+  populateSmqDataMovementToLinalgPatterns(types, patterns, indexChecks);
   populateSmqConstantToLinalgPatterns(types, patterns);
   populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                  types);
@@ -75,15 +75,17 @@ void mlir::smq::declareIndexErrorFunction(ModuleOp module) {
 }
 
 LogicalResult mlir::smq::convertSmqToLinalg(ModuleOp module,
-                                            QuantizedMatMulLowering qmatmul) {
+                                            QuantizedMatMulLowering qmatmul,
+                                            bool indexChecks) {
   MLIRContext *ctx = module.getContext();
   TypeConverter types;
   populateSmqToLinalgTypeConversion(types);
   ConversionTarget target(*ctx);
   configureSmqToLinalgTarget(target, types);
-  declareIndexErrorFunction(module);
+  if (indexChecks)
+    declareIndexErrorFunction(module);
   RewritePatternSet patterns(ctx);
-  populateSmqToLinalgConversionPatterns(types, patterns, qmatmul);
+  populateSmqToLinalgConversionPatterns(types, patterns, qmatmul, indexChecks);
   return applyPartialConversion(module, target, std::move(patterns));
 }
 
@@ -102,7 +104,7 @@ struct ConvertSmqToLinalgPass
           << quantizedMatmul << "'";
       return signalPassFailure();
     }
-    if (failed(convertSmqToLinalg(getOperation(), lowering)))
+    if (failed(convertSmqToLinalg(getOperation(), lowering, indexChecks)))
       signalPassFailure();
   }
 };

@@ -50,10 +50,12 @@ void populateSmqContractionToLinalgPatterns(
     QuantizedMatMulLowering qmatmul = QuantizedMatMulLowering::Kernel);
 
 /// Gather, ScatterND, Reshape/Unsqueeze/Squeeze, Transpose, Concat, Slice,
-/// Split and Trilu. Data-dependent indices are checked at run time through
-/// `smq_rt_index_error`: call declareIndexErrorFunction on the module first.
+/// Split and Trilu. With `indexChecks`, data-dependent indices are checked
+/// at run time through `smq_rt_index_error` (call declareIndexErrorFunction
+/// on the module first); without, an index out of range is only clamped.
 void populateSmqDataMovementToLinalgPatterns(const TypeConverter &types,
-                                             RewritePatternSet &patterns);
+                                             RewritePatternSet &patterns,
+                                             bool indexChecks = true);
 
 /// Constants, and Shape/Range/ConstantOfShape (which must have folded).
 void populateSmqConstantToLinalgPatterns(const TypeConverter &types,
@@ -62,7 +64,8 @@ void populateSmqConstantToLinalgPatterns(const TypeConverter &types,
 /// All of the above, and the function signature conversions.
 void populateSmqToLinalgConversionPatterns(
     const TypeConverter &types, RewritePatternSet &patterns,
-    QuantizedMatMulLowering qmatmul = QuantizedMatMulLowering::Kernel);
+    QuantizedMatMulLowering qmatmul = QuantizedMatMulLowering::Kernel,
+    bool indexChecks = true);
 
 /// Declares `smq_rt_index_error(site, index, bound)` in `module` when one
 /// of its Gather or ScatterND ops has indices that are not constants.
@@ -71,7 +74,8 @@ void declareIndexErrorFunction(ModuleOp module);
 /// Applies every pattern to `module` (a partial conversion).
 LogicalResult convertSmqToLinalg(
     ModuleOp module,
-    QuantizedMatMulLowering qmatmul = QuantizedMatMulLowering::Kernel);
+    QuantizedMatMulLowering qmatmul = QuantizedMatMulLowering::Kernel,
+    bool indexChecks = true);
 
 } // namespace mlir::smq
 
