@@ -18,15 +18,42 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+namespace {
+/// The output and its temporary, for the fatal error handler.
+std::string output, temporary;
+
+/// MLIR's driver writes through an output stream that reports a failed
+/// write (a full disk) as a fatal error when it closes: say which file,
+/// and that the old one stands, instead of "LLVM ERROR". Any other fatal
+/// error also leaves no temporary behind.
+void fatalError(void *, const char *reason, bool) {
+  if (!temporary.empty() && temporary != "-")
+    std::remove(temporary.c_str());
+  if (!output.empty() &&
+      llvm::StringRef(reason).starts_with("IO failure on output stream")) {
+    llvm::errs() << "smq-opt: failed to write '" << output << "': " << reason
+                 << "; the previous file, if any, is unchanged\n";
+  } else {
+    llvm::errs() << "smq-opt: error: " << reason << "\n";
+  }
+  llvm::errs().flush();
+  std::_Exit(1);
+}
+} // namespace
+
 int main(int argc, char **argv) {
+  llvm::install_fatal_error_handler(fatalError);
   mlir::registerAllPasses();
   mlir::smq::registerSmqTransformsPasses();
   mlir::smq::registerSmqConversionPasses();
@@ -53,7 +80,7 @@ int main(int argc, char **argv) {
   // The output (-o FILE) is written to a temporary beside FILE and renamed
   // into place only once the whole run succeeded, as every SMQ tool writes:
   // a failure or a kill never leaves FILE half written or removes it.
-  std::string output, temporary, outputArg;
+  std::string outputArg;
   std::vector<char *> passed{args[0]};
   for (size_t i = 1; i < args.size(); ++i) {
     llvm::StringRef arg(args[i]), value;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Every file an SMQ tool writes is all or nothing: this checks it.
 
-    kill_writers.py kill BIN_DIR WORK_DIR MODEL [N]
-    kill_writers.py full-disk BIN_DIR WORK_DIR MODEL
+    kill_writers.py kill BIN_DIR WORK_DIR MODEL [--tries N] [--kv-model KV]
+    kill_writers.py full-disk BIN_DIR WORK_DIR MODEL [--kv-model KV]
 
 kill: for each tool, N times (default 100), starts it writing a new output
 over an old one (on every other try, over no file) and kills it with
@@ -15,8 +15,12 @@ a 4 MiB tmpfs, puts each tool's old output there, fills the rest, runs the
 tool, and requires a non-zero exit, a message that says the disk is full,
 the old file unchanged and no temporary left behind.
 
-MODEL is a token model with input ids: int64[1, 4] (onehot-linear).
+MODEL is a token model with input ids: int64[1, 4] (onehot-linear). The
+reports of smq-eval and smq-sweep come from tiny-lm (beside this folder's
+parent); smq-generate's, with --kv-model, from a KV-cache decoder of byte
+tokens (the shared gpt-byte-kv).
 """
+import argparse
 import os
 import random
 import shutil
@@ -25,8 +29,17 @@ import subprocess
 import sys
 import time
 
-mode, bins, work, model = sys.argv[1:5]
-tries = int(sys.argv[5]) if len(sys.argv) > 5 else 100
+parser = argparse.ArgumentParser()
+parser.add_argument("mode", choices=["kill", "full-disk"])
+parser.add_argument("bins")
+parser.add_argument("work")
+parser.add_argument("model")
+parser.add_argument("--tries", type=int, default=100)
+parser.add_argument("--kv-model")
+args = parser.parse_args()
+mode, bins, work, model = args.mode, args.bins, args.work, args.model
+tries = args.tries
+here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(work, exist_ok=True)
 
 
@@ -65,8 +78,11 @@ base = os.path.join(work, "m.mlir")
 check(run([tool("smq-translate"), "--import-onnx", model, "--input-shape",
            "ids=1x4", "-o", base]).returncode == 0, "import " + model)
 # Another model, for a second import.
-quant_source = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "two-linear-lm.onnxtxt")
+quant_source = os.path.join(here, "two-linear-lm.onnxtxt")
+# A language model (vocabulary 4) for the reports of smq-eval and smq-sweep.
+lm = os.path.join(here, "..", "..", "Transforms", "Inputs", "tiny-lm.onnxtxt")
+other_tokens = os.path.join(work, "other-tokens.npy")
+write_npy_i64(other_tokens, [3, 2, 1, 0, 0, 0, 1, 1], (2, 4))
 quant = os.path.join(work, "q.mlir")
 quant8 = os.path.join(work, "q8.mlir")
 for bits, path in (("4", quant), ("8", quant8)):
@@ -113,7 +129,66 @@ def cases(out):
          [tool("smq-compile"), base, "-o", os.path.join(out, "libm.so")],
          [tool("smq-compile"), quant, "-o", os.path.join(out, "libm.so")],
          [os.path.join(out, "libm.so"), os.path.join(out, "m.weights")]),
-    ]
+        ("smq-eval",
+         [tool("smq-eval"), lm, "--tokens", tokens, "--seq-len", "4",
+          "--json", os.path.join(out, "eval.json")],
+         [tool("smq-eval"), lm, "--tokens", other_tokens, "--seq-len", "4",
+          "--json", os.path.join(out, "eval.json")],
+         [os.path.join(out, "eval.json")]),
+        # The sweep runs its stages as child processes in its own work
+        # folder; the kill takes its whole process group, as a terminal's
+        # would.
+        ("smq-sweep",
+         [tool("smq-sweep"), lm, "--calib-tokens", tokens, "--eval-tokens",
+          tokens, "--seq-len", "4", "--bits", "4", "--methods", "rtn",
+          "--lambdas", "0", "--group-size", "0", "-j", "1", "--quiet",
+          "--json", os.path.join(out, "sweep.json"), "--svg",
+          os.path.join(out, "sweep.svg")],
+         [tool("smq-sweep"), lm, "--calib-tokens", tokens, "--eval-tokens",
+          tokens, "--seq-len", "4", "--bits", "2", "--methods", "rtn",
+          "--lambdas", "0", "--group-size", "0", "-j", "1", "--quiet",
+          "--json", os.path.join(out, "sweep.json"), "--svg",
+          os.path.join(out, "sweep.svg")],
+         [os.path.join(out, "sweep.json"), os.path.join(out, "sweep.svg")]),
+    ] + ([] if not args.kv_model else [
+        ("smq-generate",
+         [tool("smq-generate"), args.kv_model, "--prompt", "The ",
+          "--byte-tokens", "--max-new-tokens", "4", "--json",
+          os.path.join(out, "gen.json")],
+         [tool("smq-generate"), args.kv_model, "--prompt", "A model ",
+          "--byte-tokens", "--max-new-tokens", "4", "--json",
+          os.path.join(out, "gen.json")],
+         [os.path.join(out, "gen.json")]),
+    ])
+
+
+def timeless(data):
+    """A JSON report without its timings (keys that name seconds or a
+    rate), which differ from run to run; None where it does not parse."""
+    import json
+
+    def strip(v):
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items()
+                    if "second" not in k and "per_s" not in k}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+    try:
+        return strip(json.loads(data))
+    except ValueError:
+        return None
+
+
+def is_new(f, got, new):
+    """`got` is the whole new output: the same bytes, or for a JSON report
+    the same report but for its timings."""
+    if got is None:
+        return False
+    if got == new:
+        return True
+    return f.endswith(".json") and timeless(got) is not None and \
+        timeless(got) == timeless(new)
 
 
 def snapshot(files):
@@ -149,20 +224,25 @@ def kill_mode():
         check(run(new).returncode == 0, name + " (new)")
         seconds = time.monotonic() - start
         after = snapshot(files)
-        check(before != after, name + ": old and new outputs are the same")
+        check(all(not is_new(f, before[f], after[f]) for f in files),
+              name + ": old and new outputs are the same")
         outcomes = {"old": 0, "new": 0, "none": 0}
         for attempt in range(tries):
             initial = before if attempt % 2 == 0 else \
                 {f: None for f in files}
             restore(initial)
             p = subprocess.Popen(new, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+                                 stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
             time.sleep(rng.uniform(0, seconds * 1.1))
-            p.send_signal(signal.SIGKILL)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             p.wait()
             for f in files:
                 got = open(f, "rb").read() if os.path.exists(f) else None
-                if got == after[f]:
+                if is_new(f, got, after[f]):
                     outcomes["new"] += 1
                 elif got is not None and got == initial[f]:
                     outcomes["old"] += 1
