@@ -40,6 +40,11 @@ args = parser.parse_args()
 mode, bins, work, model = args.mode, args.bins, args.work, args.model
 tries = args.tries
 here = os.path.dirname(os.path.abspath(__file__))
+# A killed tool cannot remove its temporaries (smq-sweep's work folder, the
+# C compiler's files under smq-compile): they go to the work folder, not
+# to the system's /tmp.
+os.environ["TMPDIR"] = os.path.join(work, "tmp")
+os.makedirs(os.environ["TMPDIR"], exist_ok=True)
 os.makedirs(work, exist_ok=True)
 
 
@@ -136,8 +141,8 @@ def cases(out):
           "--json", os.path.join(out, "eval.json")],
          [os.path.join(out, "eval.json")]),
         # The sweep runs its stages as child processes in its own work
-        # folder; the kill takes its whole process group, as a terminal's
-        # would.
+        # folder; each kill takes a tool's whole process group, as a
+        # terminal's would.
         ("smq-sweep",
          [tool("smq-sweep"), lm, "--calib-tokens", tokens, "--eval-tokens",
           tokens, "--seq-len", "4", "--bits", "4", "--methods", "rtn",
