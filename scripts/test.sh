@@ -30,7 +30,8 @@ echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 runs="${SMQ_FUZZ_RUNS:-30000}"
 if [ "$runs" != 0 ]; then
   SMQ_FUZZ_RUNS="$runs" bash "$root/scripts/fuzz.sh" || status=1
-  # The unit tests in that same tree, under ASan and UBSan (20 s to build
+  # The unit tests and the importer's lit tests (smq-translate) in that
+  # same tree, under ASan and UBSan (about a minute to build and run
   # there). Its runtime kernels are built plain; SMQ_SANITIZE=1 (below)
   # instruments them too, in a tree of their own.
   SMQ_SANITIZE_BUILD_DIR="$root/build-fuzz" bash "$root/scripts/sanitize.sh" ||
