@@ -168,17 +168,10 @@ mlir::smq::calibrate(ModuleOp module,
                                &xn = outNeighbour[inputs[i].output];
         int64_t k = perInput[i].k, rows = x.numElements() / k;
         for (const ::smq::HostArray *a : {&x, &xn}) {
-          const float *v = a->data<float>();
-          if (int64_t at = ::smq::quant::firstNonFinite(v, rows * k); at >= 0) {
-            nonFinite[i] =
-                "calibration window " + std::to_string(s) +
-                (a == &xn ? " (its neighbour)" : "") + ": the input of '" +
-                inputs[i].keys.front() + "' is " +
-                ::smq::quant::nonFiniteName(v[at]) + " at position " +
-                std::to_string(at / k) + ", feature " +
-                std::to_string(at % k) +
-                "; statistics of values that are not finite would be "
-                "meaningless";
+          if (auto bad = ::smq::quant::nonFiniteActivation(
+                  a->data<float>(), rows, k, s, a == &xn,
+                  inputs[i].keys.front())) {
+            nonFinite[i] = std::move(*bad);
             break;
           }
         }

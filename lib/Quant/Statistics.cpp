@@ -227,6 +227,20 @@ const char *nonFiniteName(double v) {
   return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
 }
 
+std::optional<std::string> nonFiniteActivation(const float *x, int64_t rows,
+                                               int64_t k, int64_t window,
+                                               bool neighbour,
+                                               const std::string &layer) {
+  int64_t at = firstNonFinite(x, rows * k);
+  if (at < 0)
+    return std::nullopt;
+  return "calibration window " + std::to_string(window) +
+         (neighbour ? " (its neighbour)" : "") + ": the input of '" + layer +
+         "' is " + nonFiniteName(x[at]) + " at position " +
+         std::to_string(at / k) + ", feature " + std::to_string(at % k) +
+         "; statistics of values that are not finite would be meaningless";
+}
+
 std::optional<StatisticsFile> readStatistics(const std::string &path,
                                              std::string *why) {
   std::ifstream in(path, std::ios::binary);

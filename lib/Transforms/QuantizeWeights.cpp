@@ -1095,22 +1095,16 @@ struct QuantizeWeightsPass
             for (const ::smq::HostArray *a : {&x, near}) {
               if (!a)
                 continue;
-              const float *v = a->data<float>();
-              if (int64_t at = q::firstNonFinite(v, a->numElements());
-                  at >= 0) {
+              size_t l = std::find(stage.inputOf.begin(),
+                                   stage.inputOf.end(), in) -
+                         stage.inputOf.begin();
+              int64_t k = a->shape.back();
+              if (auto bad = q::nonFiniteActivation(
+                      a->data<float>(), a->numElements() / k, k, w,
+                      a == near, stage.keys[l].first)) {
                 if (shift.joinable())
                   shift.join();
-                size_t l = std::find(stage.inputOf.begin(),
-                                     stage.inputOf.end(), in) -
-                           stage.inputOf.begin();
-                return module.emitError()
-                       << "sequential: calibration window " << w
-                       << (a == near ? " (its neighbour)" : "")
-                       << ": the input of '" << stage.keys[l].first
-                       << "' is " << q::nonFiniteName(v[at]) << " at element "
-                       << at
-                       << "; statistics of values that are not finite would "
-                          "be meaningless";
+                return module.emitError() << "sequential: " << *bad;
               }
             }
             // Sequential fits use every window: no held-out share is kept.

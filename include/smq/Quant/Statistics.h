@@ -128,6 +128,17 @@ int64_t firstNonFinite(const double *x, int64_t n);
 /// "NaN", "+Inf" or "-Inf".
 const char *nonFiniteName(double v);
 
+/// Index of the first NaN or infinity among the rows × k activations
+/// `x` that calibration window `window` (or, with `neighbour`, its
+/// neighbour) feeds to layer `layer`, or nullopt; where there is one, the
+/// message that names it: "calibration window 3 (its neighbour): the input
+/// of 'W' is NaN at position 5, feature 17; ...". Calibration and
+/// sequential quantization give the same message.
+std::optional<std::string> nonFiniteActivation(const float *x, int64_t rows,
+                                               int64_t k, int64_t window,
+                                               bool neighbour,
+                                               const std::string &layer);
+
 bool writeStatistics(const std::string &path, const StatisticsFile &stats,
                      std::string *why);
 /// Returns nullopt and sets `why` for a missing, foreign, truncated or
