@@ -2,6 +2,7 @@
 #include "smq/Execution/Calibration.h"
 
 #include "smq/Execution/CompiledModel.h"
+#include "smq/Execution/MemoryEstimate.h"
 #include "smq/Transforms/Passes.h"
 
 #include "smq/Runtime/Runtime.h"
@@ -10,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <cstring>
@@ -82,7 +84,9 @@ mlir::smq::calibrate(ModuleOp module,
     if (!main.getBody().empty())
       for (Value v : main.getBody().front().getTerminator()->getOperands())
         returned.push_back(v);
-  auto model = CompiledModel::compile(module, {});
+  CompileOptions compileOptions;
+  compileOptions.maxMemoryBytes = options.maxMemoryBytes;
+  auto model = CompiledModel::compile(module, compileOptions);
   if (!model)
     return failure();
   if (model->inputs().size() != 1 ||
@@ -120,6 +124,38 @@ mlir::smq::calibrate(ModuleOp module,
     *why = "the model has no weight-bearing op (MatMul or Gemm with a "
            "constant weight)";
     return failure();
+  }
+  // The statistics are the file's contents: each weight's K×K matrices
+  // (K with diagonal statistics), H and D, and their held-out shares when
+  // a window is held out. Writing the file builds its image in memory, so
+  // the peak is about twice that. Refused up front, like a run that would
+  // not fit, rather than after hours of calibration.
+  {
+    bool anyHeldOut = options.holdout > 0 &&
+                      windows.size() >= static_cast<size_t>(options.holdout);
+    uint64_t matrices = anyHeldOut ? 4 : 2, bytes = 0, largestK = 0;
+    std::string largest;
+    for (const auto &[index, key] : observed) {
+      uint64_t k = static_cast<uint64_t>(
+          std::max<int64_t>(model->outputs()[index].shape.back(), 0));
+      uint64_t elements = options.diagonal ? k : k * k;
+      bytes += matrices * elements * sizeof(double);
+      if (k > largestK)
+        largestK = k, largest = key;
+    }
+    if (2 * bytes > memoryLimit(options.maxMemoryBytes)) {
+      *why = "the calibration statistics of this model take about " +
+             formatBytes(bytes) + ", and writing them about " +
+             formatBytes(2 * bytes) + " (" + std::to_string(observed.size()) +
+             " weights, " + std::to_string(matrices) + " " +
+             (options.diagonal ? "diagonals" : "K×K matrices") +
+             " of doubles each; the largest K is " +
+             std::to_string(largestK) + ", of '" + largest + "'), " +
+             describeMemoryLimit(options.maxMemoryBytes) +
+             (options.diagonal ? ""
+                               : "; --stats diag keeps only their diagonals");
+      return failure();
+    }
   }
 
   ::smq::quant::StatisticsFile stats;

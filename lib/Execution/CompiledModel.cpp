@@ -415,21 +415,13 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
     return failure();
   }
   // Refused up front, before minutes of compiling end in a failed malloc.
-  uint64_t limit =
-      options.maxMemoryBytes ? options.maxMemoryBytes : defaultMemoryLimit();
   MemoryEstimate memory = estimateRunMemory(func);
-  if (memory.peakBytes > limit) {
+  if (memory.peakBytes > memoryLimit(options.maxMemoryBytes)) {
     emitError(module.getLoc())
         << "a run of this model needs about " << formatBytes(memory.peakBytes)
         << " of tensors at its peak (the largest, "
         << formatBytes(memory.largestBytes) << ", is " << memory.largest
-        << "), more than the limit of " << formatBytes(limit)
-        << (options.maxMemoryBytes
-                ? " (--max-memory)"
-                : std::getenv("SMQ_MAX_MEMORY")
-                      ? " (SMQ_MAX_MEMORY)"
-                      : " (this machine's memory; --max-memory or "
-                        "SMQ_MAX_MEMORY set another)");
+        << "), " << describeMemoryLimit(options.maxMemoryBytes);
     return failure();
   }
   ModelSignature signature;

@@ -113,6 +113,19 @@ uint64_t mlir::smq::defaultMemoryLimit() {
                                : UINT64_MAX;
 }
 
+uint64_t mlir::smq::memoryLimit(uint64_t explicitBytes) {
+  return explicitBytes ? explicitBytes : defaultMemoryLimit();
+}
+
+std::string mlir::smq::describeMemoryLimit(uint64_t explicitBytes) {
+  return "more than the limit of " + formatBytes(memoryLimit(explicitBytes)) +
+         (explicitBytes                   ? " (--max-memory)"
+          : std::getenv("SMQ_MAX_MEMORY") ? " (SMQ_MAX_MEMORY)"
+                                          : " (this machine's memory; "
+                                            "--max-memory or SMQ_MAX_MEMORY "
+                                            "set another)");
+}
+
 std::optional<uint64_t> mlir::smq::parseByteSize(llvm::StringRef text) {
   text = text.trim();
   size_t digits = 0;

@@ -55,12 +55,34 @@ KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
                  llvm::cl::desc("Where the model runs: cpu, vulkan (SPIR-V "
                                 "compute) or cuda (PTX); see docs/Gpu.md"),
                  llvm::cl::init("cpu"), llvm::cl::cat(category)),
-      maxMemory("max-memory",
-                llvm::cl::desc("Refuse a model whose run would need more "
-                               "memory than this (bytes, or 512M, 8G, ...); "
-                               "default: SMQ_MAX_MEMORY, else the machine's "
-                               "memory"),
-                llvm::cl::value_desc("size"), llvm::cl::cat(category)) {}
+      maxMemory(category) {}
+
+MaxMemoryOption::MaxMemoryOption(llvm::cl::OptionCategory &category)
+    : option("max-memory",
+             llvm::cl::desc("Refuse a model whose run would need more "
+                            "memory than this (bytes, or 512M, 8G, ...); "
+                            "default: SMQ_MAX_MEMORY, else the machine's "
+                            "memory"),
+             llvm::cl::value_desc("size"), llvm::cl::cat(category)) {}
+
+bool MaxMemoryOption::check(llvm::StringRef tool) const {
+  if (!option.empty() && !mlir::smq::parseByteSize(option)) {
+    llvm::errs() << tool << ": --max-memory takes a size (bytes, or 512M, "
+                 << "8G, ...), not '" << option << "'\n";
+    return false;
+  }
+  if (const char *env = std::getenv("SMQ_MAX_MEMORY");
+      env && !mlir::smq::parseByteSize(env)) {
+    llvm::errs() << tool << ": SMQ_MAX_MEMORY takes a size (bytes, or 512M, "
+                 << "8G, ...), not '" << env << "'\n";
+    return false;
+  }
+  return true;
+}
+
+uint64_t MaxMemoryOption::bytes() const {
+  return option.empty() ? 0 : mlir::smq::parseByteSize(option).value_or(0);
+}
 
 bool KernelOptions::apply(llvm::StringRef tool) const {
   if (activations != "f32" && activations != "int8") {
@@ -73,17 +95,8 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
                  << deviceName << "'\n";
     return false;
   }
-  if (!maxMemory.empty() && !mlir::smq::parseByteSize(maxMemory)) {
-    llvm::errs() << tool << ": --max-memory takes a size (bytes, or 512M, "
-                 << "8G, ...), not '" << maxMemory << "'\n";
+  if (!maxMemory.check(tool))
     return false;
-  }
-  if (const char *env = std::getenv("SMQ_MAX_MEMORY");
-      env && !mlir::smq::parseByteSize(env)) {
-    llvm::errs() << tool << ": SMQ_MAX_MEMORY takes a size (bytes, or 512M, "
-                 << "8G, ...), not '" << env << "'\n";
-    return false;
-  }
   std::string isaError = applyCpuIsaFromEnv();
   if (!isaError.empty()) {
     llvm::errs() << tool << ": " << isaError << "\n";
@@ -96,9 +109,7 @@ std::string KernelOptions::quantizedActivations() const { return activations; }
 
 std::string KernelOptions::device() const { return deviceName; }
 
-uint64_t KernelOptions::maxMemoryBytes() const {
-  return maxMemory.empty() ? 0 : mlir::smq::parseByteSize(maxMemory).value_or(0);
-}
+uint64_t KernelOptions::maxMemoryBytes() const { return maxMemory.bytes(); }
 
 std::string KernelOptions::runsOn(int threads) const {
   if (deviceName == "cpu")

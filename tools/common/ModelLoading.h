@@ -32,6 +32,22 @@ private:
 /// level cannot be used ("SMQ_CPU_ISA=avx9: unknown CPU level ...").
 std::string applyCpuIsaFromEnv();
 
+/// `--max-memory SIZE`: what a tool may allocate for a run (and, in
+/// smq-calibrate, the statistics), else SMQ_MAX_MEMORY, else the machine's
+/// memory.
+class MaxMemoryOption {
+public:
+  explicit MaxMemoryOption(llvm::cl::OptionCategory &category);
+  /// Checks the option and SMQ_MAX_MEMORY; on error prints "<tool>: ..."
+  /// and returns false.
+  bool check(llvm::StringRef tool) const;
+  /// In bytes (0: not given), for CompileOptions::maxMemoryBytes.
+  uint64_t bytes() const;
+
+private:
+  llvm::cl::opt<std::string> option;
+};
+
 /// How compiled models use the runtime's kernels: `--quantized-activations
 /// f32|int8`, the instruction-set level SMQ_CPU_ISA forces, and the device
 /// (`--device cpu|vulkan|cuda`).
@@ -55,7 +71,7 @@ public:
 private:
   llvm::cl::opt<std::string> activations;
   llvm::cl::opt<std::string> deviceName;
-  llvm::cl::opt<std::string> maxMemory;
+  MaxMemoryOption maxMemory;
 };
 
 /// Registers every dialect and pass a tool that compiles models needs.

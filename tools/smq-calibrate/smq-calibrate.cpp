@@ -71,6 +71,7 @@ static cl::opt<bool> quiet("quiet", cl::desc("No progress on stderr"),
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   smq::tools::ThreadsOption threads(category);
+  smq::tools::MaxMemoryOption maxMemory(category);
   cl::HideUnrelatedOptions(category);
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
@@ -89,6 +90,8 @@ int main(int argc, char **argv) {
     errs() << "smq-calibrate: " << isaError << "\n";
     return 1;
   }
+  if (!maxMemory.check("smq-calibrate"))
+    return 2;
   if (statsMode != "full" && statsMode != "diag" && statsMode != "windows") {
     errs() << "smq-calibrate: --stats must be full, diag or windows\n";
     return 2;
@@ -123,6 +126,7 @@ int main(int argc, char **argv) {
   options.diagonal = statsMode == "diag";
   options.windowsOnly = statsMode == "windows";
   options.holdout = holdout;
+  options.maxMemoryBytes = maxMemory.bytes();
   ::smq::StderrProgress stderrProgress;
   if (!quiet)
     options.progress = &stderrProgress;

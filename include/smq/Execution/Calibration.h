@@ -34,6 +34,9 @@ struct CalibrationOptions {
   /// sequential quantization needs for models too big for one-shot
   /// statistics. The model is still checked to take the windows.
   bool windowsOnly = false;
+  /// What the run and the statistics may take, in bytes (--max-memory);
+  /// 0: SMQ_MAX_MEMORY, else the machine's memory (see MemoryEstimate.h).
+  uint64_t maxMemoryBytes = 0;
   /// Told after each window ("calibrate: sequence i/N (L layers)"); null:
   /// nothing is reported.
   ::smq::ProgressListener *progress = nullptr;

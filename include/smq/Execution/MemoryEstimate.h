@@ -35,6 +35,14 @@ MemoryEstimate estimateRunMemory(func::FuncOp entry);
 /// parseByteSize reads it), else the machine's physical memory.
 uint64_t defaultMemoryLimit();
 
+/// The limit a run is held to: `explicitBytes` (--max-memory) if not 0,
+/// else defaultMemoryLimit().
+uint64_t memoryLimit(uint64_t explicitBytes);
+
+/// "more than the limit of 8.0 GiB (--max-memory)": the limit and where it
+/// came from, for a refusal.
+std::string describeMemoryLimit(uint64_t explicitBytes);
+
 /// "1073741824", "512M", "8G", "1.5GiB", "64K": bytes (K, M, G, T are
 /// powers of 1024, with or without "iB"/"B"). Nullopt for anything else,
 /// zero or negative.
