@@ -23,6 +23,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <map>
 #include <thread>
 
@@ -437,6 +438,22 @@ std::vector<Stage> planStages(const Config &c,
 
 namespace {
 
+/// The signal that asked the sweep to stop (SIGINT, SIGTERM or SIGHUP),
+/// or 0. The handler only records it; the stage loop acts on it.
+volatile std::sig_atomic_t stopSignal = 0;
+
+extern "C" void recordStop(int signal) { stopSignal = signal; }
+
+/// Stops every running stage (SIGTERM, then waits for it).
+void stopAll(std::vector<Stage> &stages) {
+  for (Stage &s : stages)
+    if (s.state == Stage::Running) {
+      ::kill(s.process.Pid, SIGTERM);
+      sys::Wait(s.process, std::nullopt);
+      s.state = Stage::Done;
+    }
+}
+
 /// Stops the sweep at `failed`: its command and log tail on stderr, every
 /// other running stage killed.
 void failStage(Stage &failed, std::vector<Stage> &stages,
@@ -450,11 +467,8 @@ void failStage(Stage &failed, std::vector<Stage> &stages,
   std::string log = tail(failed.log, 30);
   if (!log.empty())
     errs() << "  its stderr (last lines):\n" << log;
-  for (Stage &other : stages)
-    if (other.state == Stage::Running && &other != &failed) {
-      ::kill(other.process.Pid, SIGTERM);
-      sys::Wait(other.process, std::nullopt);
-    }
+  failed.state = Stage::Done;
+  stopAll(stages);
 }
 
 /// Starts every pending stage whose inputs are done, up to `parallel`
@@ -538,6 +552,10 @@ bool runStages(const Config &c, std::vector<Stage> &stages,
   Estimator estimator;
   size_t finished = 0, running = 0;
   while (finished < stages.size()) {
+    if (stopSignal) {
+      stopAll(stages);
+      return false;
+    }
     if (!startReady(stages, running, parallel))
       return false;
     bool progressed = false;
@@ -865,6 +883,24 @@ int runSweep(const Config &c, const std::string &self) {
   std::optional<WorkFolder> work = WorkFolder::create(c.workDir);
   if (!work)
     return 1;
+  // Interrupted or terminated, the sweep stops its stages (child
+  // processes, which would otherwise run on, orphaned) and removes its
+  // temporary folder before it exits, as killed by the signal would.
+  struct sigaction stop = {};
+  stop.sa_handler = recordStop;
+  sigemptyset(&stop.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP})
+    sigaction(signal, &stop, nullptr);
+  auto interrupted = [&] {
+    if (!stopSignal)
+      return false;
+    errs() << "smq-sweep: stopped by signal " << int(stopSignal) << " ("
+           << strsignal(stopSignal) << "); its stages were stopped and "
+           << (work->temporary() ? "its temporary folder removed"
+                                 : "nothing was written")
+           << "\n";
+    return true;
+  };
   std::string imported = work->path("model.mlirbc");
   if (!importModel(c, imported))
     return 1;
@@ -879,7 +915,10 @@ int runSweep(const Config &c, const std::string &self) {
                       c.bits.size(), c.bits.size() == 1 ? "" : "s",
                       stages.size(), parallel, childThreads,
                       childThreads == 1 ? "" : "s", work->dir());
-  if (!runStages(c, stages, settings, *work, parallel, sweepStart))
+  bool ran = runStages(c, stages, settings, *work, parallel, sweepStart);
+  if (interrupted())
+    return 128 + stopSignal;
+  if (!ran)
     return 1;
 
   json::Object floatEval;
@@ -888,6 +927,8 @@ int runSweep(const Config &c, const std::string &self) {
                     secondsSince(sweepStart), floatEval);
   if (!result)
     return 1;
+  if (interrupted())
+    return 128 + stopSignal;
   smq::plot::Figure figure = sweepFigure(c, settings, floatEval);
   json::Array runs = *result->getArray("runs");
   std::string why;
