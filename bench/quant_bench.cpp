@@ -10,7 +10,10 @@
 // T = W + W·E·H⁻¹ for a random E, and the least-squares refit of each row's
 // scales and zero points. Then what calibrating the layer costs: H and D
 // (and E, for the float target) summed over 64 windows of 128 positions,
-// as smq-calibrate and sequential mode sum them.
+// as smq-calibrate and sequential mode sum them, and what their checks
+// for NaN and infinities cost next to that: the scan of each window's
+// activations and its neighbour's (nonFiniteActivation), and of the
+// weight before it is quantized (firstNonFinite).
 //
 //===----------------------------------------------------------------------===//
 #include "smq/Quant/Quantizer.h"
@@ -18,6 +21,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -96,14 +100,21 @@ int main(int argc, char **argv) {
   // Calibration: random activations stand in for the model's.
   smq::quant::LayerStatistics layer(cols, false);
   std::vector<float> x(128 * cols), near(128 * cols), xf(128 * cols);
-  double accumulateSeconds = 0, shiftSeconds = 0;
+  double accumulateSeconds = 0, shiftSeconds = 0, checkSeconds = 0;
   for (int window = 0; window < 64; ++window) {
     for (int64_t i = 0; i < 128 * cols; ++i) {
       x[i] = n(rng);
       near[i] = x[i] + 0.1f * n(rng);
       xf[i] = x[i] + 0.01f * n(rng);
     }
+    auto check = std::chrono::steady_clock::now();
+    if (smq::quant::nonFiniteActivation(x.data(), 128, cols, window, false,
+                                        "W") ||
+        smq::quant::nonFiniteActivation(near.data(), 128, cols, window, true,
+                                        "W"))
+      return 1;
     auto a = std::chrono::steady_clock::now();
+    checkSeconds += seconds(check, a);
     layer.accumulate(x.data(), near.data(), 128, window % 8 == 7);
     auto b = std::chrono::steady_clock::now();
     layer.accumulateShift(xf.data(), x.data(), 128);
@@ -111,17 +122,30 @@ int main(int argc, char **argv) {
     accumulateSeconds += seconds(a, b);
     shiftSeconds += seconds(b, c);
   }
+  // The weight's scan, as the pass runs it before quantizing (best of 5).
+  double weightCheck = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    auto a = std::chrono::steady_clock::now();
+    if (smq::quant::firstNonFinite(w.data(), rows * cols) >= 0)
+      return 1;
+    weightCheck = std::min(weightCheck,
+                           seconds(a, std::chrono::steady_clock::now()));
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   std::printf("%lldx%lld W%lld g%lld: statistics %.2f s, search %.2f s, "
               "gptq %.2f s, float target %.2f s, gptq with refit %.2f s, "
               "peak RSS %ld MB\n"
               "calibrating it on 64 windows of 128 positions (one thread): "
-              "H and D %.2f s, E %.2f s\n",
+              "H and D %.2f s, E %.2f s\n"
+              "checks for NaN and Inf: activations %.4f s (%.2f%% of H and "
+              "D), the weight %.4f s (%.3f%% of gptq)\n",
               (long long)rows, (long long)cols, (long long)bits,
               (long long)group, seconds(t0, t1), seconds(t1, t2),
               seconds(t2, t3), seconds(t4, t5), seconds(t5, t6),
-              ru.ru_maxrss / 1024, accumulateSeconds, shiftSeconds);
+              ru.ru_maxrss / 1024, accumulateSeconds, shiftSeconds,
+              checkSeconds, 100 * checkSeconds / accumulateSeconds,
+              weightCheck, 100 * weightCheck / seconds(t2, t3));
   (void)s;
   return 0;
 }
