@@ -9,12 +9,6 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cctype>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::smq;
@@ -101,69 +95,4 @@ MemoryEstimate mlir::smq::estimateRunMemory(func::FuncOp entry) {
     live -= std::min(live, freed[at]);
   }
   return e;
-}
-
-uint64_t mlir::smq::defaultMemoryLimit() {
-  if (const char *env = std::getenv("SMQ_MAX_MEMORY"))
-    if (auto bytes = parseByteSize(env))
-      return *bytes;
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
-                                     static_cast<uint64_t>(page)
-                               : UINT64_MAX;
-}
-
-uint64_t mlir::smq::memoryLimit(uint64_t explicitBytes) {
-  return explicitBytes ? explicitBytes : defaultMemoryLimit();
-}
-
-std::string mlir::smq::describeMemoryLimit(uint64_t explicitBytes) {
-  return "more than the limit of " + formatBytes(memoryLimit(explicitBytes)) +
-         (explicitBytes                   ? " (--max-memory)"
-          : std::getenv("SMQ_MAX_MEMORY") ? " (SMQ_MAX_MEMORY)"
-                                          : " (this machine's memory; "
-                                            "--max-memory or SMQ_MAX_MEMORY "
-                                            "set another)");
-}
-
-std::optional<uint64_t> mlir::smq::parseByteSize(llvm::StringRef text) {
-  text = text.trim();
-  size_t digits = 0;
-  while (digits < text.size() &&
-         (std::isdigit(static_cast<unsigned char>(text[digits])) ||
-          text[digits] == '.'))
-    ++digits;
-  double value;
-  if (digits == 0 || text.take_front(digits).getAsDouble(value) ||
-      !(value > 0))
-    return std::nullopt;
-  llvm::StringRef unit = text.drop_front(digits).trim();
-  double scale = 1;
-  if (!unit.empty() && unit != "B") {
-    const char *units = "KMGT";
-    const char *at = std::strchr(units, std::toupper(unit[0]));
-    if (!at || !(unit.size() == 1 || unit.drop_front(1) == "B" ||
-                 unit.drop_front(1) == "iB"))
-      return std::nullopt;
-    scale = std::pow(1024.0, static_cast<double>(at - units + 1));
-  }
-  double bytes = value * scale;
-  if (bytes >= 1.8e19 || bytes < 1)
-    return std::nullopt;
-  return static_cast<uint64_t>(bytes);
-}
-
-std::string mlir::smq::formatBytes(uint64_t bytes) {
-  const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024)
-    return std::to_string(bytes) + " bytes";
-  double v = static_cast<double>(bytes);
-  int u = -1;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f %s", v, units[u]);
-  return buffer;
 }

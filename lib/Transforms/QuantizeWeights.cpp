@@ -22,6 +22,7 @@
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
+#include "smq/Support/MemoryLimit.h"
 #include "smq/Support/Progress.h"
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Transforms/FunctionSegments.h"
@@ -30,6 +31,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -580,6 +582,22 @@ struct QuantizeWeightsPass
       if (statsPath.empty()) {
         module.emitError() << "method " << methodText
                            << " needs calibration statistics (stats=FILE)";
+        return signalPassFailure();
+      }
+      // The reader holds the file and what it parses from it at once:
+      // refused up front where that is more than the machine (or
+      // SMQ_MAX_MEMORY) allows, rather than killed half way.
+      uint64_t fileBytes = 0;
+      if (!llvm::sys::fs::file_size(statsPath, fileBytes) &&
+          2 * fileBytes > ::smq::memoryLimit(0)) {
+        module.emitError()
+            << "reading '" << statsPath << "' ("
+            << ::smq::formatBytes(fileBytes) << ") takes about "
+            << ::smq::formatBytes(2 * fileBytes) << ", "
+            << ::smq::describeMemoryLimit(0)
+            << "; diagonal statistics (smq-calibrate --stats diag), or "
+               "sequential quantization from a file of windows only "
+               "(--stats windows), need far less";
         return signalPassFailure();
       }
       std::string why;

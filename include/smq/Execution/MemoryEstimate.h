@@ -10,7 +10,7 @@
 #define SMQ_EXECUTION_MEMORYESTIMATE_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/ADT/StringRef.h"
+#include "smq/Support/MemoryLimit.h"
 
 #include <cstdint>
 #include <optional>
@@ -31,25 +31,12 @@ struct MemoryEstimate {
 /// Estimates a run of `entry`; tensors of dynamic shape are not counted.
 MemoryEstimate estimateRunMemory(func::FuncOp entry);
 
-/// The limit runs are held to: SMQ_MAX_MEMORY if set (a size as
-/// parseByteSize reads it), else the machine's physical memory.
-uint64_t defaultMemoryLimit();
-
-/// The limit a run is held to: `explicitBytes` (--max-memory) if not 0,
-/// else defaultMemoryLimit().
-uint64_t memoryLimit(uint64_t explicitBytes);
-
-/// "more than the limit of 8.0 GiB (--max-memory)": the limit and where it
-/// came from, for a refusal.
-std::string describeMemoryLimit(uint64_t explicitBytes);
-
-/// "1073741824", "512M", "8G", "1.5GiB", "64K": bytes (K, M, G, T are
-/// powers of 1024, with or without "iB"/"B"). Nullopt for anything else,
-/// zero or negative.
-std::optional<uint64_t> parseByteSize(llvm::StringRef text);
-
-/// "37.3 GiB", "512.0 MiB", "4.0 KiB", "12 bytes".
-std::string formatBytes(uint64_t bytes);
+// The limit and sizes: smq/Support/MemoryLimit.h.
+using ::smq::defaultMemoryLimit;
+using ::smq::describeMemoryLimit;
+using ::smq::formatBytes;
+using ::smq::memoryLimit;
+using ::smq::parseByteSize;
 
 } // namespace mlir::smq
 
