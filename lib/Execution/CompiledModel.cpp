@@ -32,6 +32,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
@@ -265,6 +266,12 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
                                          ? llvm::CodeGenOptLevel::Aggressive
                                          : llvm::CodeGenOptLevel::Default;
   engineOptions.enableObjectDump = true;
+  // This engine only compiles: its code is dumped as an object and loaded
+  // by the model (load), never run. Its perf listener would write a
+  // jitdump into ~/.debug or $TMPDIR/.debug on every compile (megabytes
+  // of litter outside anything SMQ owns) for code that never runs.
+  engineOptions.enablePerfNotificationListener = false;
+  engineOptions.enableGDBNotificationListener = false;
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return engine.takeError();
@@ -279,9 +286,13 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
           llvm::sys::fs::createTemporaryFile("smq-model", "o", fd, path))
     return llvm::errorCodeToError(ec);
   ::close(fd);
+  // A tool stopped by SIGINT or SIGTERM meanwhile (smq-sweep stopping its
+  // stages, say) removes it too, through LLVM's signal handlers.
+  llvm::sys::RemoveFileOnSignal(path);
   (*engine)->dumpToObjectFile(path);
   auto buffer = llvm::MemoryBuffer::getFile(path);
   llvm::sys::fs::remove(path);
+  llvm::sys::DontRemoveFileOnSignal(path);
   if (!buffer)
     return llvm::errorCodeToError(buffer.getError());
   return (*buffer)->getBuffer().str();
