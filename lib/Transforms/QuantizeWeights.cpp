@@ -19,6 +19,7 @@
 #include "smq/Dialect/Smq/IR/SmqOps.h"
 #include "smq/Eval/Metrics.h"
 #include "smq/Quant/CodeLayout.h"
+#include "smq/Quant/MixedPrecision.h"
 #include "smq/Quant/Quantizer.h"
 #include "smq/Quant/Statistics.h"
 #include "smq/Support/AtomicFile.h"
@@ -41,6 +42,7 @@
 #include "llvm/Support/Regex.h"
 
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -125,6 +127,13 @@ struct Settings {
   bool needsStats = false;
   /// Where progress goes: the tool's listener, or null (quiet).
   ::smq::ProgressListener *progress = nullptr;
+  /// average-bits: each weight's own width (by key), else `bits`.
+  std::map<std::string, int> layerBits;
+
+  int bitsFor(const std::string &key) const {
+    auto it = layerBits.find(key);
+    return it == layerBits.end() ? bits : it->second;
+  }
 };
 
 /// A weight-bearing op: an smq.matmul by a K×N weight, or an smq.gemm
@@ -197,6 +206,89 @@ const q::LayerStatistics *statisticsFor(Operation *op, const std::string &key,
     return nullptr;
   }
   return &entry->second;
+}
+
+/// W (N×K, row-major) from a weight blob: smq.matmul multiplies by a K×N
+/// weight, whose transpose W is; a blob that holds W is W.
+std::vector<float> weightRows(const float *src, int64_t n, int64_t k,
+                              bool holdsW) {
+  std::vector<float> w(src, src + n * k);
+  if (!holdsW)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        w[j * k + i] = src[i * n + j];
+  return w;
+}
+
+/// average-bits: measures each weight's output error at 2, 3 and 4 bits,
+/// tr(ΔW H ΔWᵀ) for its round-to-nearest weights under its statistics' H,
+/// and chooses its width (q::allocateBits) into `s.layerBits`.
+LogicalResult allocateLayerBits(ModuleOp module, Settings &s,
+                                const q::StatisticsFile &stats,
+                                double averageBits) {
+  const std::vector<int> widths = {2, 3, 4};
+  std::vector<std::string> keys;
+  std::vector<q::LayerBitCosts> costs;
+  llvm::StringSet<> seen;
+  std::vector<WeightUse> uses;
+  for (const WeightUse &use : collectWeightUses(module, s))
+    if (seen.insert(use.key).second)
+      uses.push_back(use);
+  ::smq::ProgressTask progress(s.progress, "quantize: sensitivity of layer",
+                               uses.size());
+  for (const WeightUse &use : uses) {
+    Operation *op = use.op;
+    Value weight = isa<MatMulOp>(op) ? cast<MatMulOp>(op).getRhs()
+                                     : cast<GemmOp>(op).getB();
+    DenseResourceElementsAttr res = getWeightAttr(weight);
+    auto wType = cast<RankedTensorType>(res.getType());
+    int64_t k = wType.getDimSize(use.holdsW ? 1 : 0),
+            n = wType.getDimSize(use.holdsW ? 0 : 1);
+    AsmResourceBlob *data = res.getRawHandle().getBlob();
+    const q::LayerStatistics *entry = statisticsFor(op, use.key, k, stats);
+    if (!data || !entry)
+      return op->emitError() << "average-bits: weight '" << use.key
+                             << "' has no data or no statistics";
+    auto src = reinterpret_cast<const float *>(data->getData().data());
+    // A weight that is not finite is reported when it is quantized.
+    if (q::firstNonFinite(src, n * k) >= 0)
+      continue;
+    std::vector<float> w = weightRows(src, n, k, use.holdsW);
+    std::vector<double> h = entry->fullH();
+    int64_t group = s.groupSize == 0 ? k : std::min<int64_t>(s.groupSize, k);
+    q::LayerBitCosts cost;
+    cost.weights = n * k;
+    for (int bits : widths) {
+      q::Config config{bits, group, s.symmetric, s.threads};
+      std::vector<float> wq =
+          q::quantizeRtn(w.data(), n, k, config).dequantize();
+      cost.error.push_back(q::objective(w.data(), wq.data(), n, k, h.data()));
+    }
+    keys.push_back(use.key);
+    costs.push_back(std::move(cost));
+    progress.step(use.key);
+  }
+  std::string why;
+  std::vector<int> levels = q::allocateBits(costs, widths, averageBits, &why);
+  if (levels.size() != costs.size())
+    return module.emitError() << "average-bits=" << num(averageBits) << ": "
+                              << why;
+  int64_t at[3] = {0, 0, 0}, weights = 0, bitWeights = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    int bits = widths[levels[i]];
+    s.layerBits[keys[i]] = bits;
+    ++at[levels[i]];
+    weights += costs[i].weights;
+    bitWeights += costs[i].weights * bits;
+  }
+  if (s.progress)
+    s.progress->note(
+        llvm::formatv("quantize: average-bits={0}: {1} layers at 2 bits, "
+                      "{2} at 3, {3} at 4 ({4:F3} bits per weight)",
+                      num(averageBits), at[0], at[1], at[2],
+                      weights ? double(bitWeights) / double(weights) : 0.0)
+            .str());
+  return success();
 }
 
 /// Threads for the numerics and the runs: `threads`, or one per core.
@@ -280,13 +372,8 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         failedAny = true;
         continue;
       }
-      // smq.matmul multiplies by a K×N weight; W is its transpose.
-      std::vector<float> w(src, src + n * k);
-      if (!use.holdsW)
-        for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = 0; j < n; ++j)
-            w[j * k + i] = src[i * n + j];
-      q::Config config{s.bits, group, s.symmetric, s.threads};
+      std::vector<float> w = weightRows(src, n, k, use.holdsW);
+      q::Config config{s.bitsFor(key), group, s.symmetric, s.threads};
       config.actOrder = s.actOrder;
       config.staticGroups = s.staticGroups;
       config.scaleSearch = s.scaleSearch;
@@ -454,7 +541,7 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         isa<MatMulOp>(op) ? cast<MatMulOp>(op).getLhs()
                           : cast<GemmOp>(op).getA(),
         it->second.codes, it->second.scales,
-        it->second.zeros, b.getI64IntegerAttr(s.bits),
+        it->second.zeros, b.getI64IntegerAttr(s.bitsFor(key)),
         b.getI64IntegerAttr(group));
     // The ONNX node the weight came from, for --export-onnx.
     if (Attribute node = op->getAttr(kOnnxNodeAttr))
@@ -682,6 +769,24 @@ struct QuantizeWeightsPass
                signalPassFailure();
       s.floatTarget = false;
     }
+    if (averageBits != 0) {
+      if (bits.hasValue())
+        return (void)(module.emitError()
+                      << "give bits or average-bits, not both"),
+               signalPassFailure();
+      if (!s.needsStats || windowsOnly)
+        return (void)(module.emitError()
+                      << "average-bits weighs each layer's error by its "
+                         "calibration statistics: method=search or gptq, "
+                         "with a statistics file that holds them (not "
+                         "smq-calibrate --stats windows)"),
+               signalPassFailure();
+      if (!(averageBits >= 2 && averageBits <= 4))
+        return (void)(module.emitError()
+                      << "average-bits must be between 2 and 4, got "
+                      << num(averageBits)),
+               signalPassFailure();
+    }
     if (!exclude.empty()) {
       s.exclude.emplace(exclude.getValue());
       std::string reError;
@@ -704,6 +809,10 @@ struct QuantizeWeightsPass
         return signalPassFailure();
       module = *windowsCopy;
     }
+
+    if (averageBits != 0 &&
+        failed(allocateLayerBits(module, s, *stats, averageBits)))
+      return signalPassFailure();
 
     std::vector<Candidate> candidates;
     int64_t heldOutTokens = 0;

@@ -114,11 +114,24 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     goes to the progress listener the tool gave the smq dialect (smq-opt's
     prints each layer with an ETA on stderr), unless `quiet`; the pass
     prints nothing itself.
+
+    `average-bits` (mixed precision, in place of `bits`): each weight gets
+    2, 3 or 4 bits, with at most this many on average over all weights
+    (2.5, say). A layer's sensitivity is its output error under its
+    calibration statistics, tr(ΔW H ΔWᵀ) with H = Σ x xᵀ, for its
+    round-to-nearest weights at each width (in the pass's group size);
+    the budget goes, bit by bit, where it saves the most error per
+    weight-bit (smq::quant::allocateBits). Needs statistics with H. A note
+    gives the allocation, the report a layer's bits, and each layer is
+    then quantized with `method` at its width.
   }];
   let options = [
     Option<"statsPath", "stats", "std::string", "\"\"",
            "Calibration statistics file (smq-calibrate)">,
     Option<"bits", "bits", "int64_t", "4", "Bits per code: 2, 3, 4 or 8">,
+    Option<"averageBits", "average-bits", "double", "0",
+           "Mixed precision: 2, 3 or 4 bits per layer, this many on average "
+           "(0: every layer gets `bits`)">,
     Option<"groupSize", "group-size", "int64_t", "64",
            "Inputs per group; 0 for one group per output channel">,
     Option<"method", "method", "::mlir::smq::QuantMethod",
