@@ -113,6 +113,10 @@ const char *const kMeasures[] = {"exp_entropy", "candidates_p01", "breadth",
 
 } // namespace
 
+std::string bitsText(double bits) {
+  return formatv("{0}", format("%g", bits)).str();
+}
+
 std::string duration(double s) {
   if (s < 120)
     return formatv("{0:f1} s", s).str();
@@ -178,10 +182,12 @@ int checkConfig(const Config &c) {
               "--holdout 0 or at least 2\n";
     return 2;
   }
-  for (int64_t b : c.bits)
-    if (b != 2 && b != 3 && b != 4 && b != 8) {
-      errs() << "smq-sweep: error: --bits: '" << b
-             << "' is not 2, 3, 4 or 8\n";
+  for (double b : c.bits)
+    if (isMixed(b) ? !(b > 2 && b < 4)
+                   : b != 2 && b != 3 && b != 4 && b != 8) {
+      errs() << "smq-sweep: error: --bits: '" << bitsText(b)
+             << "' is not 2, 3, 4 or 8, or an average between 2 and 4 "
+                "(mixed precision)\n";
       return 2;
     }
   bool needsStats = false, anyAuto = false;
@@ -301,12 +307,16 @@ bool importModel(const Config &c, const std::string &out) {
 
 std::vector<Setting> planSettings(const Config &c) {
   std::vector<Setting> settings;
-  for (int64_t b : c.bits)
+  for (double b : c.bits)
     for (const std::string &m : c.methods) {
       bool takesLambda = m == "search" || m == "gptq";
+      // Mixed precision weighs layers by their statistics: rtn and wmse,
+      // which use none, skip those widths.
+      if (isMixed(b) && !takesLambda)
+        continue;
       for (const std::string &l :
            takesLambda ? c.lambdas : std::vector<std::string>{""}) {
-        Setting s{b, m, l, "w" + std::to_string(b) + "-" + m, {}, {}};
+        Setting s{b, m, l, "w" + bitsText(b) + "-" + m, {}, {}};
         if (!l.empty())
           s.name += "-l" + l;
         settings.push_back(std::move(s));
@@ -379,11 +389,13 @@ std::vector<Stage> planStages(const Config &c,
   for (size_t i = 0; i < settings.size(); ++i) {
     const Setting &set = settings[i];
     std::string model = work.path(set.name + ".mlirbc");
-    std::string options = formatv("bits={0} group-size={1} method={2}",
-                                  set.bits, c.groupSize, set.method);
+    std::string options =
+        formatv("{0}={1} group-size={2} method={3}",
+                isMixed(set.bits) ? "average-bits" : "bits",
+                bitsText(set.bits), c.groupSize, set.method);
     Stage q;
     q.kind = set.lambda == "auto" ? "quantize-auto" : "quantize";
-    q.title = "quantize W" + std::to_string(set.bits) + " " + set.label();
+    q.title = "quantize W" + bitsText(set.bits) + " " + set.label();
     if (!set.lambda.empty()) {
       options += " stats=" + work.path("model.stats") + " lambda=" + set.lambda;
       if (set.lambda == "auto")
@@ -402,7 +414,7 @@ std::vector<Stage> planStages(const Config &c,
 
     Stage e;
     e.kind = "evaluate";
-    e.title = "evaluate W" + std::to_string(set.bits) + " " + set.label();
+    e.title = "evaluate W" + bitsText(set.bits) + " " + set.label();
     e.argv = evalArgs(model, set.name);
     e.log = work.path(set.name + ".eval.log");
     e.setting = static_cast<int>(i);
@@ -411,7 +423,7 @@ std::vector<Stage> planStages(const Config &c,
     if (c.generate > 0) {
       Stage g;
       g.kind = "generate";
-      g.title = "generate W" + std::to_string(set.bits) + " " + set.label();
+      g.title = "generate W" + bitsText(set.bits) + " " + set.label();
       g.argv = {tools.path("smq-eval"), model, "--reference", imported};
       if (!c.evalText.empty())
         g.argv.insert(g.argv.end(), {"--text", c.evalText, "--byte-tokens"});
@@ -636,7 +648,7 @@ gatherResults(const Config &c, std::vector<Setting> &settings,
       set.generation = std::move(*generation);
     }
   }
-  auto findSetting = [&](int64_t b, const std::string &m,
+  auto findSetting = [&](double b, const std::string &m,
                          const std::string &l) -> const Setting * {
     for (const Setting &s : settings)
       if (s.bits == b && s.method == m && s.lambda == l)
@@ -799,7 +811,7 @@ smq::plot::Figure sweepFigure(const Config &c,
           v /= reference;
         else if (spec.show == Show::PercentAbove)
           v = 100 * (v / reference - 1);
-        series.x.push_back(static_cast<double>(s.bits));
+        series.x.push_back(s.bits);
         series.y.push_back(v);
       }
       panel.series.push_back(std::move(series));
@@ -839,7 +851,7 @@ void printTable(const std::vector<Setting> &settings, const json::Array &runs,
       auto v = r.getNumber(key);
       return v ? *v : std::nan("");
     };
-    outs() << pad("W" + std::to_string(set.bits), 5, false)
+    outs() << pad("W" + bitsText(set.bits), 5, false)
            << pad(label, 24, false) << " " << cell(get("perplexity"))
            << cell(get("smoothness_proxy_ratio"))
            << cell(get("exp_entropy_ratio"))
@@ -859,7 +871,7 @@ void printTable(const std::vector<Setting> &settings, const json::Array &runs,
       auto v = g.getNumber(key);
       return v ? *v : std::nan("");
     };
-    outs() << pad("W" + std::to_string(settings[i].bits), 5, false)
+    outs() << pad("W" + bitsText(settings[i].bits), 5, false)
            << pad(settings[i].label(), 24, false) << " "
            << pad(formatv("{0:f2}", get("mean_tokens_to_divergence")).str(), 10,
                   true)

@@ -40,7 +40,9 @@ struct Config {
   bool byteTokens = false;
   int64_t seqLen = 128, numSeqs = 64, holdout = 8, maxTokens = 0;
   int64_t groupSize = 64;
-  std::vector<int64_t> bits;
+  /// 2, 3, 4 or 8; or an average between 2 and 4 (mixed precision:
+  /// average-bits, with search and gptq).
+  std::vector<double> bits;
   std::vector<std::string> methods, lambdas;
   std::string lambdaGrid;
   /// smq-eval's measures; smoothnessDirs is passed on only when given.
@@ -63,7 +65,7 @@ struct Config {
 
 /// One point of the sweep.
 struct Setting {
-  int64_t bits;
+  double bits;
   std::string method;
   std::string lambda; // "auto", a number, or "" for methods with no λ
   std::string name;   // file stem
@@ -163,6 +165,12 @@ void printTable(const std::vector<Setting> &settings,
 
 /// The whole sweep; returns the exit status.
 int runSweep(const Config &c, const std::string &self);
+
+/// A bit width as the tables and file names write it: "4", "2.5".
+std::string bitsText(double bits);
+
+/// Whether `bits` is an average (mixed precision) rather than one width.
+inline bool isMixed(double bits) { return bits != static_cast<int>(bits); }
 
 /// "1.5 s", or "2m05s" from two minutes on.
 std::string duration(double seconds);

@@ -66,8 +66,11 @@ static cl::opt<int64_t> holdout(
 static cl::opt<int64_t> maxTokens(
     "max-tokens", cl::desc("Evaluate on at most the first N tokens (0: all)"),
     cl::init(0), cl::cat(category));
-static cl::opt<std::string> bitsList("bits", cl::desc("Bit widths"),
-                                     cl::init("4,3,2"), cl::cat(category));
+static cl::opt<std::string>
+    bitsList("bits",
+             cl::desc("Bit widths (an average such as 2.5: mixed precision, "
+                      "with search and gptq)"),
+             cl::init("4,3,2"), cl::cat(category));
 static cl::opt<std::string> methodsList(
     "methods", cl::desc("Methods: rtn, wmse, search, gptq"),
     cl::init("rtn,wmse,search,gptq"), cl::cat(category));
@@ -190,10 +193,11 @@ int main(int argc, char **argv) {
       !splitList(lambdasList, "lambdas", lambdas))
     return 2;
   for (const std::string &b : bitsItems) {
-    int64_t v;
-    if (!to_integer(b, v, 10)) {
+    double v;
+    if (!to_float(b, v)) {
       errs() << "smq-sweep: error: --bits: '" << b
-             << "' is not 2, 3, 4 or 8\n";
+             << "' is not 2, 3, 4 or 8, or an average between 2 and 4 "
+                "(mixed precision)\n";
       return 2;
     }
     c.bits.push_back(v);
