@@ -583,6 +583,11 @@ bool runStages(const Config &c, std::vector<Stage> &stages,
       s.state = Stage::Done;
       --running;
       ++finished;
+      // Ctrl-C reaches the stages too: one that died of it did not fail.
+      if (result.ReturnCode != 0 && stopSignal) {
+        stopAll(stages);
+        return false;
+      }
       if (result.ReturnCode != 0) {
         failStage(s, stages,
                   result.ReturnCode < 0

@@ -3,9 +3,12 @@
 leaves: no stage still running (each is a child process, in the sweep's
 process group), no temporary folder, no report.
 
-    stop_sweep.py SIGNAL WORK_DIR SWEEP_ARGV...
+    stop_sweep.py SIGNAL[-group] WORK_DIR SWEEP_ARGV...
 
-Prints the sweep's exit status and its last line of stderr.
+With -group the signal goes to the sweep's whole process group, stages
+included, as Ctrl-C in a terminal sends it. Prints the sweep's exit
+status, its last line of stderr and whether any stage was reported as
+failed.
 """
 import os
 import signal
@@ -13,7 +16,8 @@ import subprocess
 import sys
 import time
 
-signum = getattr(signal, sys.argv[1])
+group = sys.argv[1].endswith("-group")
+signum = getattr(signal, sys.argv[1].replace("-group", ""))
 work = sys.argv[2]
 argv = sys.argv[3:]
 tmp = os.path.join(work, "tmp")
@@ -32,7 +36,10 @@ with open(err_path, "w") as err:
         time.sleep(0.01)
     if p.poll() is not None:
         sys.exit("the sweep ended before it could be stopped")
-    p.send_signal(signum)
+    if group:
+        os.killpg(p.pid, signum)
+    else:
+        p.send_signal(signum)
     status = p.wait()
 time.sleep(0.2)
 left = True
@@ -45,5 +52,7 @@ print("exit", status if status >= 0 else "signal %d" % -status)
 print("last line:", lines[-1] if lines else "")
 print("stages still running:", "yes" if left else "none")
 print("temporary files left:", len(os.listdir(tmp)))
+print("stages reported failed:",
+      sum("failed" in line for line in lines))
 if left:
     os.killpg(p.pid, signal.SIGKILL)
