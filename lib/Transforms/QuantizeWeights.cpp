@@ -208,6 +208,30 @@ const q::LayerStatistics *statisticsFor(Operation *op, const std::string &key,
   return &entry->second;
 }
 
+/// A weight-bearing op's weight (the op's operand), its blob and its W's
+/// shape (N×K).
+struct WeightBlob {
+  Value value;
+  DenseResourceElementsAttr res;
+  int64_t n, k;
+  /// The blob's floats, or null if it has no data.
+  const float *data() const {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    return blob ? reinterpret_cast<const float *>(blob->getData().data())
+                : nullptr;
+  }
+};
+
+WeightBlob weightBlob(const WeightUse &use) {
+  Operation *op = use.op;
+  Value weight = isa<MatMulOp>(op) ? cast<MatMulOp>(op).getRhs()
+                                   : cast<GemmOp>(op).getB();
+  DenseResourceElementsAttr res = getWeightAttr(weight);
+  auto wType = cast<RankedTensorType>(res.getType());
+  return {weight, res, wType.getDimSize(use.holdsW ? 0 : 1),
+          wType.getDimSize(use.holdsW ? 1 : 0)};
+}
+
 /// W (N×K, row-major) from a weight blob: smq.matmul multiplies by a K×N
 /// weight, whose transpose W is; a blob that holds W is W.
 std::vector<float> weightRows(const float *src, int64_t n, int64_t k,
@@ -238,18 +262,13 @@ LogicalResult allocateLayerBits(ModuleOp module, Settings &s,
                                uses.size());
   for (const WeightUse &use : uses) {
     Operation *op = use.op;
-    Value weight = isa<MatMulOp>(op) ? cast<MatMulOp>(op).getRhs()
-                                     : cast<GemmOp>(op).getB();
-    DenseResourceElementsAttr res = getWeightAttr(weight);
-    auto wType = cast<RankedTensorType>(res.getType());
-    int64_t k = wType.getDimSize(use.holdsW ? 1 : 0),
-            n = wType.getDimSize(use.holdsW ? 0 : 1);
-    AsmResourceBlob *data = res.getRawHandle().getBlob();
+    WeightBlob weight = weightBlob(use);
+    int64_t n = weight.n, k = weight.k;
+    const float *src = weight.data();
     const q::LayerStatistics *entry = statisticsFor(op, use.key, k, stats);
-    if (!data || !entry)
+    if (!src || !entry)
       return op->emitError() << "average-bits: weight '" << use.key
                              << "' has no data or no statistics";
-    auto src = reinterpret_cast<const float *>(data->getData().data());
     // A weight that is not finite is reported when it is quantized.
     if (q::firstNonFinite(src, n * k) >= 0)
       continue;
@@ -340,29 +359,24 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
   for (const WeightUse &use : uses) {
     Operation *op = use.op;
     const std::string &key = use.key;
-    Value weight = isa<MatMulOp>(op) ? cast<MatMulOp>(op).getRhs()
-                                     : cast<GemmOp>(op).getB();
-    DenseResourceElementsAttr res = getWeightAttr(weight);
-    auto wType = cast<RankedTensorType>(res.getType());
-    auto cst = weight.getDefiningOp<ConstantOp>();
+    WeightBlob weight = weightBlob(use);
+    auto cst = weight.value.getDefiningOp<ConstantOp>();
     std::string node;
     if (auto name = dyn_cast<NameLoc>(op->getLoc()))
       node = name.getName().str();
-    int64_t k = wType.getDimSize(use.holdsW ? 1 : 0),
-            n = wType.getDimSize(use.holdsW ? 0 : 1);
+    int64_t k = weight.k, n = weight.n;
     int64_t group = s.groupSize == 0 ? k : std::min<int64_t>(s.groupSize, k);
     OpBuilder b(op);
     // The same blob read the other way round is another weight.
     std::string doneKey = key + (use.holdsW ? "/W" : "");
     auto it = done.find(doneKey);
     if (it == done.end()) {
-      AsmResourceBlob *data = res.getRawHandle().getBlob();
-      if (!data) {
+      const float *src = weight.data();
+      if (!src) {
         op->emitError() << "weight '" << key << "' has no data";
         failedAny = true;
         continue;
       }
-      auto src = reinterpret_cast<const float *>(data->getData().data());
       // A value that is not finite would end up in its group's scale.
       if (int64_t at = q::firstNonFinite(src, n * k); at >= 0) {
         op->emitError() << "weight '" << key << "' holds "
@@ -1164,6 +1178,10 @@ struct QuantizeWeightsPass
       std::vector<q::LayerStatistics> perInput;
       for (int64_t k : stage.inputK)
         perInput.emplace_back(k, stats.diagonal);
+      // Each input by the first weight that takes it, for errors.
+      std::vector<std::string> inputName(perInput.size());
+      for (size_t l = stage.keys.size(); l-- > 0;)
+        inputName[stage.inputOf[l]] = stage.keys[l].first;
       // A few windows at a time: their runs side by side, then the
       // statistics add each window in order (E on a thread of its own), so
       // the result is the same at any thread count.
@@ -1222,13 +1240,10 @@ struct QuantizeWeightsPass
             for (const ::smq::HostArray *a : {&x, near}) {
               if (!a)
                 continue;
-              size_t l = std::find(stage.inputOf.begin(),
-                                   stage.inputOf.end(), in) -
-                         stage.inputOf.begin();
-              int64_t k = a->shape.back();
+              int64_t k = perInput[in].k;
               if (auto bad = q::nonFiniteActivation(
                       a->data<float>(), a->numElements() / k, k, w,
-                      a == near, stage.keys[l].first)) {
+                      a == near, inputName[in])) {
                 if (shift.joinable())
                   shift.join();
                 return module.emitError() << "sequential: " << *bad;

@@ -479,7 +479,6 @@ void failStage(Stage &failed, std::vector<Stage> &stages,
   std::string log = tail(failed.log, 30);
   if (!log.empty())
     errs() << "  its stderr (last lines):\n" << log;
-  failed.state = Stage::Done;
   stopAll(stages);
 }
 
