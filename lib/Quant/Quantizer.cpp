@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 namespace smq::quant {
@@ -188,19 +189,71 @@ void chooseGroups(const double *w, int64_t stride, int64_t rows, int64_t n,
   }
 }
 
-/// M (K×K) as gptq and the float target factor it: an input never seen (a
-/// diagonal entry ≤ 0) gets the mean diagonal, its error costing nothing;
-/// `damping` is what to add to the diagonal, `dampFraction` of that mean.
-Eigen::MatrixXd fillUnseen(const double *m, int64_t k, double dampFraction,
-                           double &damping) {
-  Eigen::MatrixXd h = Eigen::Map<const RowMatrix>(m, k, k);
+/// Whether K×K `m` equals its transpose bit for bit. Then its own
+/// row-major buffer, read column-major, is the same matrix, and its strict
+/// upper triangle, which Eigen's in-place Cholesky factorisation (lower)
+/// never touches, still holds it afterwards.
+bool exactlySymmetric(const double *m, int64_t k) {
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i + 1; j < k; ++j)
+      if (std::memcmp(&m[i * k + j], &m[j * k + i], sizeof(double)) != 0)
+        return false;
+  return true;
+}
+
+/// The working matrix for damping and factoring a symmetric K×K M: M's
+/// own buffer where M is exactly symmetric (a K×K matrix fewer held at
+/// once: 254 MB at K = 5632), a copy where it is not. restore() makes the
+/// buffer M again, bit for bit: the strict lower triangle from the strict
+/// upper one, `undo` for any reordering the caller did, then the diagonal
+/// as it was.
+class FactorWorkspace {
+public:
+  FactorWorkspace(double *m, int64_t k)
+      : k(k), inPlace(exactlySymmetric(m, k)) {
+    if (inPlace) {
+      data = m;
+      diagonal = Eigen::Map<Eigen::MatrixXd>(m, k, k).diagonal();
+    } else {
+      copy = Eigen::Map<const RowMatrix>(m, k, k);
+      data = copy.data();
+    }
+  }
+  Eigen::Map<Eigen::MatrixXd> matrix() { return {data, k, k}; }
+  template <typename Undo> void restore(Undo undo) {
+    if (!inPlace)
+      return;
+    Eigen::Map<Eigen::MatrixXd> a = matrix();
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = j + 1; i < k; ++i)
+        a(i, j) = a(j, i);
+    undo(a);
+    a.diagonal() = diagonal;
+  }
+  void restore() {
+    restore([](Eigen::Map<Eigen::MatrixXd> &) {});
+  }
+
+private:
+  int64_t k;
+  bool inPlace;
+  double *data = nullptr;
+  Eigen::MatrixXd copy;
+  Eigen::VectorXd diagonal;
+};
+
+/// M (K×K) as gptq and the float target factor it, in place: an input
+/// never seen (a diagonal entry ≤ 0) gets the mean diagonal, its error
+/// costing nothing; returns what to add to the diagonal, `dampFraction` of
+/// that mean.
+double fillUnseen(Eigen::Map<Eigen::MatrixXd> h, double dampFraction) {
+  int64_t k = h.rows();
   double meanDiag = h.diagonal().mean();
   double fill = meanDiag > 0 ? meanDiag : 1.0;
   for (int64_t i = 0; i < k; ++i)
     if (h(i, i) <= 0)
       h(i, i) = fill;
-  damping = dampFraction * fill;
-  return h;
+  return dampFraction * fill;
 }
 
 /// The upper triangular U with H⁻¹ = Uᵀ U, for symmetric positive definite
@@ -209,17 +262,19 @@ Eigen::MatrixXd fillUnseen(const double *m, int64_t k, double dampFraction,
 /// and one triangular inverse, a quarter of the work of inverting H and
 /// factoring the inverse. L⁻¹ is solved in fixed blocks of columns, on
 /// `threads` threads; each block's columns are zero above the block, so
-/// only the trailing system is solved. False if H is not positive definite.
-bool inverseUpperFactor(Eigen::MatrixXd h, int threads, RowMatrix &u) {
+/// only the trailing system is solved. H becomes J H J with L over its
+/// lower triangle (its strict upper triangle is left alone), so that at
+/// most two K×K matrices are held at once. False if H is not positive
+/// definite.
+bool inverseUpperFactor(Eigen::Map<Eigen::MatrixXd> h, int threads,
+                        RowMatrix &u) {
   int64_t k = h.rows();
-  // In place: J H J, then its factor over it (at most two K×K matrices are
-  // held at once: 254 MB each at K = 5632).
   h.reverseInPlace();
   Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower> llt(h);
   if (llt.info() != Eigen::Success)
     return false;
-  const Eigen::MatrixXd &l = h;
-  Eigen::MatrixXd lInv = Eigen::MatrixXd::Zero(k, k);
+  const Eigen::Map<Eigen::MatrixXd> &l = h;
+  RowMatrix lInv = RowMatrix::Zero(k, k);
   constexpr int64_t kColBlock = 128;
   int64_t blocks = (k + kColBlock - 1) / kColBlock;
   forEachRow(blocks, threads, [&](int64_t b) {
@@ -230,8 +285,8 @@ bool inverseUpperFactor(Eigen::MatrixXd h, int threads, RowMatrix &u) {
         .solveInPlace(x);
     lInv.block(c0, c0, k - c0, n) = x;
   });
-  h.resize(0, 0);
-  u = lInv.reverse();
+  lInv.reverseInPlace();
+  u.swap(lInv);
   return true;
 }
 
@@ -412,32 +467,51 @@ void refitRows(const float *w, const double *m, QuantizedWeight &q,
     for (int64_t rr = 0; rr < rows; ++rr)
       for (int64_t c = 0; c < k; ++c)
         codes(rr, c) = q.codes[(r0 + rr) * k + c];
-    // Column i·rows + rr: M_·i q_i of row r0 + rr.
-    Eigen::MatrixXd mq(k, groups * rows);
-    for (int64_t i = 0; i < groups; ++i)
-      mq.middleCols(i * rows, rows).noalias() =
-          mm.middleCols(first(i), width(i)) *
-          codes.middleCols(first(i), width(i)).transpose();
+    // Each row's sums, a group at a time: M_·i q_i of the block's rows is
+    // K×rows, where all groups' at once would be K×(groups·rows), 127 MB
+    // per thread at K = 5632. A group's products sit where they would in
+    // that one matrix modulo 64 bytes, so that Eigen's sums over them
+    // (vectorised from the first aligned element) keep their order.
+    std::vector<Eigen::VectorXd> wr(rows), qr(rows), wqOf(rows), w1Of(rows);
+    std::vector<Eigen::MatrixXd> qqOf(rows), q1Of(rows), oneQOf(rows);
     for (int64_t rr = 0; rr < rows; ++rr) {
-      int64_t r = r0 + rr;
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, 1>> wf(w + r * k,
-                                                                  k);
-      Eigen::VectorXd wr = wf.cast<double>();
-      Eigen::VectorXd qr = codes.row(rr).transpose();
-      Eigen::MatrixXd qq(groups, groups), q1(groups, groups),
-          oneQ(groups, groups);
-      Eigen::VectorXd wq(groups), w1(groups);
-      for (int64_t i = 0; i < groups; ++i) {
-        auto mqi = mq.col(i * rows + rr);
-        wq[i] = wr.dot(mqi);
-        w1[i] = wr.dot(m1.col(i));
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, 1>> wf(
+          w + (r0 + rr) * k, k);
+      wr[rr] = wf.cast<double>();
+      qr[rr] = codes.row(rr).transpose();
+      wqOf[rr].resize(groups);
+      w1Of[rr].resize(groups);
+      qqOf[rr].resize(groups, groups);
+      q1Of[rr].resize(groups, groups);
+      oneQOf[rr].resize(groups, groups);
+    }
+    constexpr int64_t kAlign = 8; // doubles in 64 bytes
+    std::vector<double> mqStore(k * rows + 2 * kAlign);
+    double *base = mqStore.data() +
+                   (kAlign - reinterpret_cast<uintptr_t>(mqStore.data()) /
+                                 sizeof(double) % kAlign) %
+                       kAlign;
+    for (int64_t i = 0; i < groups; ++i) {
+      Eigen::Map<Eigen::MatrixXd> mqi(base + i * rows * k % kAlign, k, rows);
+      mqi.noalias() = mm.middleCols(first(i), width(i)) *
+                      codes.middleCols(first(i), width(i)).transpose();
+      for (int64_t rr = 0; rr < rows; ++rr) {
+        auto col = mqi.col(rr);
+        wqOf[rr][i] = wr[rr].dot(col);
+        w1Of[rr][i] = wr[rr].dot(m1.col(i));
         for (int64_t j = 0; j < groups; ++j) {
           int64_t c0 = first(j), n = width(j);
-          qq(j, i) = qr.segment(c0, n).dot(mqi.segment(c0, n));
-          oneQ(j, i) = mqi.segment(c0, n).sum();
-          q1(j, i) = qr.segment(c0, n).dot(m1.col(i).segment(c0, n));
+          qqOf[rr](j, i) = qr[rr].segment(c0, n).dot(col.segment(c0, n));
+          oneQOf[rr](j, i) = col.segment(c0, n).sum();
+          q1Of[rr](j, i) = qr[rr].segment(c0, n).dot(m1.col(i).segment(c0, n));
         }
       }
+    }
+    for (int64_t rr = 0; rr < rows; ++rr) {
+      int64_t r = r0 + rr;
+      const Eigen::MatrixXd &qq = qqOf[rr], &q1 = q1Of[rr],
+                            &oneQ = oneQOf[rr];
+      const Eigen::VectorXd &wq = wqOf[rr], &w1 = w1Of[rr];
       // For zero points z: the normal equations of the scales, and the
       // objective less wᵀMw for scales s.
       auto scaleSystem = [&](const std::vector<double> &z,
@@ -541,11 +615,12 @@ QuantizedWeight quantizeSearch(const float *w, int64_t rows, int64_t cols,
 }
 
 bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
-                  const Config &config, const double *m, QuantizedWeight &out,
+                  const Config &config, double *m, QuantizedWeight &out,
                   std::string *why, double dampFraction) {
   int64_t k = cols;
-  double damping;
-  Eigen::MatrixXd h = fillUnseen(m, k, dampFraction, damping);
+  FactorWorkspace work(m, k);
+  Eigen::Map<Eigen::MatrixXd> h = work.matrix();
+  double damping = fillUnseen(h, dampFraction);
   // act-order: columns in descending order of diag(M), so the inputs whose
   // error costs most are quantized while the most columns are left to
   // absorb it. Ties keep their order. M is permuted in place (rows, then
@@ -553,11 +628,11 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
   std::vector<int64_t> perm(k);
   for (int64_t i = 0; i < k; ++i)
     perm[i] = i;
+  Eigen::PermutationMatrix<Eigen::Dynamic> p(k);
   if (config.actOrder) {
     std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
       return h(a, a) > h(b, b);
     });
-    Eigen::PermutationMatrix<Eigen::Dynamic> p(k);
     for (int64_t j = 0; j < k; ++j)
       p.indices()[j] = static_cast<int>(perm[j]);
     // (Pᵀ M P)(a, b) = M(perm[a], perm[b]); Eigen applies each
@@ -569,7 +644,16 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
   // Upper factor U with M⁻¹ = Uᵀ U (in the processing order): row i holds
   // how the error of column i moves to the columns after it.
   RowMatrix u;
-  if (!inverseUpperFactor(std::move(h), config.threads, u)) {
+  bool factored = inverseUpperFactor(h, config.threads, u);
+  // M again, for the clip search and the refit.
+  work.restore([&](Eigen::Map<Eigen::MatrixXd> &a) {
+    a.reverseInPlace();
+    if (config.actOrder) {
+      a = p * a;
+      a = a * p.transpose();
+    }
+  });
+  if (!factored) {
     *why = "the statistic is not positive definite after damping";
     return false;
   }
@@ -686,34 +770,40 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
             err.leftCols(b1 - b0) * u.block(b0, b1, b1 - b0, k - b1);
     }
   });
+  // The factor is done with: the refit's products take its place.
+  u.resize(0, 0);
   if (config.refit)
     refitRows(w, hm, out, config.threads);
   return true;
 }
 
-bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
-                 const double *e, std::vector<float> &target, std::string *why,
+bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
+                 double *e, std::vector<float> &target, std::string *why,
                  double dampFraction, int threads) {
   int64_t k = cols;
-  Eigen::Map<const RowMatrix> em(e, k, k);
-  double damping;
-  Eigen::MatrixXd damped = fillUnseen(h, k, dampFraction, damping);
-  damped.diagonal().array() += damping;
-  // Factored in place: one K×K matrix fewer.
+  FactorWorkspace work(h, k);
+  Eigen::Map<Eigen::MatrixXd> damped = work.matrix();
+  damped.diagonal().array() += fillUnseen(damped, dampFraction);
   Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(damped);
   if (llt.info() != Eigen::Success) {
+    work.restore();
     *why = "the statistic is not positive definite after damping";
     return false;
   }
   // C = E H⁻¹, so Cᵀ = H⁻¹ Eᵀ (H symmetric); then T = W + W C. Both in
   // fixed blocks (of Cᵀ's columns, then of W's rows), on `threads`
-  // threads, so the result does not depend on how many there are.
+  // threads, so the result does not depend on how many there are. A block
+  // of Cᵀ's columns needs only the same rows of E, so C is written over E:
+  // no third K×K matrix.
   constexpr int64_t kBlock = 128;
-  Eigen::MatrixXd ct(k, k);
+  Eigen::Map<RowMatrix> em(e, k, k);
   forEachRow((k + kBlock - 1) / kBlock, threads, [&](int64_t b) {
     int64_t c0 = b * kBlock, n = std::min(kBlock, k - c0);
-    ct.middleCols(c0, n) = llt.solve(em.middleRows(c0, n).transpose());
+    Eigen::MatrixXd ct = llt.solve(em.middleRows(c0, n).transpose());
+    em.middleRows(c0, n) = ct.transpose();
   });
+  work.restore();
+  const Eigen::Map<const RowMatrix> cm(e, k, k);
   // In double precision: W C sums large terms that cancel (H is damped by
   // only 1% of its mean diagonal), and forming it in single precision costs
   // the GPT at W3 a third of its gap to float.
@@ -724,7 +814,7 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
                                    Eigen::RowMajor>>
         wf(w + r0 * k, n, k);
     RowMatrix wd = wf.cast<double>();
-    RowMatrix t = wd + wd * ct.transpose();
+    RowMatrix t = wd + wd * cm;
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c)
         target[(r0 + r) * k + c] = static_cast<float>(t(r, c));
@@ -773,8 +863,8 @@ double objective(const float *w, const float *wHat, int64_t rows,
   return total;
 }
 
-std::vector<double> combineStatistics(const double *h, const double *d,
-                                      int64_t k, double lambda) {
+void combineStatisticsInto(const double *h, const double *d, int64_t k,
+                           double lambda, double *m) {
   auto meanDiag = [&](const double *s) {
     double t = 0;
     for (int64_t i = 0; i < k; ++i)
@@ -782,13 +872,21 @@ std::vector<double> combineStatistics(const double *h, const double *d,
     return t / static_cast<double>(k);
   };
   double hn = meanDiag(h), dn = d ? meanDiag(d) : 0;
-  std::vector<double> m(k * k, 0.0);
+  // Each element is read before it is written: `m` may be `h`.
   for (int64_t i = 0; i < k * k; ++i) {
+    double v = 0.0;
     if (hn > 0)
-      m[i] += h[i] / hn;
+      v += h[i] / hn;
     if (d && dn > 0 && lambda != 0)
-      m[i] += lambda * d[i] / dn;
+      v += lambda * d[i] / dn;
+    m[i] = v;
   }
+}
+
+std::vector<double> combineStatistics(const double *h, const double *d,
+                                      int64_t k, double lambda) {
+  std::vector<double> m(k * k);
+  combineStatisticsInto(h, d, k, lambda, m.data());
   return m;
 }
 

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace smq {
 
@@ -88,6 +91,12 @@ std::string formatBytes(uint64_t bytes) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.1f %s", v, units[u]);
   return buffer;
+}
+
+void releaseFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 } // namespace smq

@@ -77,6 +77,7 @@ StringRef mlir::smq::criterionName(LambdaCriterion criterion) {
   return criterion == LambdaCriterion::Kl ? "kl" : "nll";
 }
 
+
 namespace {
 
 /// Packs codes row by row into little-endian bit streams.
@@ -191,6 +192,9 @@ Value scaled(OpBuilder &b, Location loc, Value x, float alpha) {
 
 /// The statistics of weight `key` (K inputs) in `stats`, or null after an
 /// error at `op`: none, or of another size.
+/// Frees `v`'s memory now (`v = {}` would keep its capacity).
+void release(std::vector<double> &v) { std::vector<double>().swap(v); }
+
 const q::LayerStatistics *statisticsFor(Operation *op, const std::string &key,
                                         int64_t k,
                                         const q::StatisticsFile &stats) {
@@ -408,21 +412,42 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           hCopy = entry->fullH(which);
           h = hCopy.data();
         }
+        // A sequential stage's own statistics are used up here, so that a
+        // wide layer holds as few K×K matrices as it can: the float target
+        // writes E H⁻¹ over E, and M is formed over H.
+        q::LayerStatistics *own = nullptr;
+        if (filter.consumable) {
+          auto found = filter.consumable->layers.find(key);
+          if (found != filter.consumable->layers.end() &&
+              &found->second == entry)
+            own = &found->second;
+        }
+        double *hOwned =
+            !hCopy.empty() ? hCopy.data() : own ? own->h.data() : nullptr;
         // Sequential with a float target: fit T, so that Ŵ on this layer's
         // quantized-model inputs matches W on the float model's.
         if (!entry->shift.empty()) {
+          std::vector<double> hLocal, eLocal;
+          double *hWork = hOwned, *e = own ? own->shift.data() : nullptr;
+          if (!hWork) {
+            hLocal = entry->h;
+            hWork = hLocal.data();
+          }
+          if (!e) {
+            eLocal = entry->shift;
+            e = eLocal.data();
+          }
           std::vector<float> target;
           std::string why;
-          if (!q::floatTarget(w.data(), n, k, h,
-                              entry->shift.data(), target, &why, 0.01,
+          if (!q::floatTarget(w.data(), n, k, hWork, e, target, &why, 0.01,
                               s.threads)) {
             op->emitError() << "float target of '" << key << "': " << why;
             failedAny = true;
             continue;
           }
           w = std::move(target);
-          if (filter.consumable)
-            filter.consumable->layers[key].shift = {};
+          if (own)
+            release(own->shift);
         }
         // D counts only through λ, and in the report.
         if (lam != 0 || reportRows)
@@ -437,18 +462,23 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             seed = (seed ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
           d = q::gaussianControl(d.data(), k, entry->positions, seed);
         }
-        m = q::combineStatistics(h, d.empty() ? nullptr : d.data(), k, lam);
         if (reportRows)
           m0 = q::combineStatistics(h, nullptr, k, 0.0);
-        if (filter.consumable) {
-          q::LayerStatistics &own = filter.consumable->layers[key];
-          own.h = {};
-          own.d = {};
-          hCopy = {};
+        const double *dm = d.empty() ? nullptr : d.data();
+        if (hOwned) {
+          m = !hCopy.empty() ? std::move(hCopy) : std::move(own->h);
+          q::combineStatisticsInto(m.data(), dm, k, lam, m.data());
+        } else {
+          m = q::combineStatistics(h, dm, k, lam);
         }
+        if (own) {
+          release(own->h);
+          release(own->d);
+        }
+        release(hCopy);
       }
       auto start = std::chrono::steady_clock::now();
-      auto quantize = [&](const std::vector<double> &mm,
+      auto quantize = [&](std::vector<double> &mm,
                           q::QuantizedWeight &out) -> bool {
         if (s.method == QuantMethod::Rtn)
           out = q::quantizeRtn(w.data(), n, k, config);
@@ -1263,6 +1293,9 @@ struct QuantizeWeightsPass
           }
         }
       }
+      // What the runs freed, before the stage's largest allocations (the
+      // inverse factor of a wide layer's M is 254 MB at K = 5632).
+      ::smq::releaseFreedMemory();
       q::StatisticsFile stageStats;
       llvm::StringSet<> keys;
       for (size_t l = 0; l < stage.keys.size(); ++l) {
@@ -1314,6 +1347,8 @@ struct QuantizeWeightsPass
           if (!error.empty())
             return module.emitError() << "sequential: " << error;
       }
+      // And what the stage freed: its statistics, the old cut's values.
+      ::smq::releaseFreedMemory();
       progress.step(llvm::formatv("({0} layer{1}, {2} windows)",
                                   stage.keys.size(),
                                   stage.keys.size() == 1 ? "" : "s",

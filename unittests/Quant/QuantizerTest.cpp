@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace smq::quant;
@@ -394,17 +395,71 @@ TEST(FloatTarget, WorkedByHand) {
   // H = diag(2, 4), E = diag(1, 2), no damping: E H⁻¹ = diag(0.5, 0.5),
   // so T = W + W·diag(0.5, 0.5) = 1.5 W.
   const float w[2] = {1, -2};
-  const double h[4] = {2, 0, 0, 4}, e[4] = {1, 0, 0, 2};
+  double h[4] = {2, 0, 0, 4}, e[4] = {1, 0, 0, 2};
   std::vector<float> t;
   std::string why;
   ASSERT_TRUE(floatTarget(w, 1, 2, h, e, t, &why, 0.0)) << why;
   EXPECT_FLOAT_EQ(t[0], 1.5f);
   EXPECT_FLOAT_EQ(t[1], -3.0f);
+  // H was factored in its own buffer, and is H again.
+  EXPECT_EQ(std::vector<double>(h, h + 4), (std::vector<double>{2, 0, 0, 4}));
   // E = 0 (nothing quantized upstream): the target is W, bit for bit, even
   // with damping.
-  const double zero[4] = {0, 0, 0, 0};
+  double zero[4] = {0, 0, 0, 0};
   ASSERT_TRUE(floatTarget(w, 1, 2, h, zero, t, &why));
   EXPECT_EQ(t, (std::vector<float>{1, -2}));
+}
+
+TEST(InPlace, GptqAndTheFloatTargetGiveTheirStatisticBackBitForBit) {
+  // gptq damps, reorders (act-order) and factors M in M's own buffer when
+  // M is exactly symmetric, and a copy when it is not; either way the
+  // result is what it is on a copy, and M is M again afterwards.
+  Problem p(21, 64, 5);
+  std::vector<double> m = combineStatistics(p.h.data(), nullptr, 64, 0.0);
+  std::vector<double> skew(m);
+  skew[1 * 64 + 2] = std::nextafter(skew[1 * 64 + 2], 1e300);
+  for (const std::vector<double> *source : {&m, &skew})
+    for (bool actOrder : {false, true}) {
+      Config c{3, 32, false, 1};
+      c.actOrder = actOrder;
+      c.refit = true;
+      std::vector<double> a(*source), b(*source);
+      QuantizedWeight qa, qb;
+      std::string why;
+      ASSERT_TRUE(quantizeGptq(p.w.data(), 21, 64, c, a.data(), qa, &why));
+      EXPECT_EQ(std::memcmp(a.data(), source->data(), a.size() * 8), 0);
+      ASSERT_TRUE(quantizeGptq(p.w.data(), 21, 64, c, b.data(), qb, &why));
+      EXPECT_EQ(qa.codes, qb.codes);
+      EXPECT_EQ(qa.scales, qb.scales);
+      EXPECT_EQ(qa.zeros, qb.zeros);
+    }
+  // The float target: H back bit for bit, E overwritten, and the same
+  // target from a skewed H as from its copy.
+  std::vector<double> e(64 * 64);
+  for (size_t i = 0; i < e.size(); ++i)
+    e[i] = 0.01 * p.d[i];
+  for (const std::vector<double> *source : {&p.h, &skew}) {
+    std::vector<double> h(*source), e1(e), e2(e);
+    std::vector<float> t1, t2;
+    std::string why;
+    ASSERT_TRUE(floatTarget(p.w.data(), 21, 64, h.data(), e1.data(), t1,
+                            &why));
+    EXPECT_EQ(std::memcmp(h.data(), source->data(), h.size() * 8), 0);
+    ASSERT_TRUE(floatTarget(p.w.data(), 21, 64, h.data(), e2.data(), t2,
+                            &why));
+    EXPECT_EQ(t1, t2);
+  }
+  // A statistic that cannot be factored is given back too.
+  std::vector<double> bad(64 * 64, 0.0), badCopy;
+  for (int64_t i = 0; i < 64; ++i)
+    bad[i * 64 + i] = 1.0;
+  bad[0 * 64 + 1] = bad[1 * 64 + 0] = 5.0;
+  badCopy = bad;
+  QuantizedWeight q;
+  std::string why;
+  EXPECT_FALSE(quantizeGptq(p.w.data(), 21, 64, Config{3, 32, false, 1},
+                            bad.data(), q, &why, 0.0));
+  EXPECT_EQ(bad, badCopy);
 }
 
 TEST(FloatTarget, FittingTheTargetIsFittingTheFloatOutputs) {

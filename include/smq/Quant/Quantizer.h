@@ -121,9 +121,11 @@ QuantizedWeight quantizeWmse(const float *w, int64_t rows, int64_t cols,
 QuantizedWeight quantizeSearch(const float *w, int64_t rows, int64_t cols,
                                const Config &config, const double *m);
 /// Returns false and sets `why` if M is not positive definite even after
-/// damping.
+/// damping. M is the working matrix when it is exactly symmetric, so that
+/// no copy of it is held (254 MB at K = 5632), and is M again, bit for bit,
+/// when this returns.
 bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
-                  const Config &config, const double *m,
+                  const Config &config, double *m,
                   QuantizedWeight &out, std::string *why,
                   double dampFraction = 0.01);
 
@@ -134,8 +136,11 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
 /// T = W + W E H⁻¹, E = Σ (x_float − x) xᵀ (LayerStatistics::shift). H is
 /// damped by `dampFraction` of its mean diagonal, as gptq damps it. T = W
 /// exactly when E = 0. Returns false, with `why`, if H cannot be factored.
-bool floatTarget(const float *w, int64_t rows, int64_t cols, const double *h,
-                 const double *e, std::vector<float> &target, std::string *why,
+/// To hold no K×K matrix beyond these two: H is factored in its own buffer
+/// when it is exactly symmetric and is H again, bit for bit, on return; E
+/// is overwritten (with E H⁻¹).
+bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
+                 double *e, std::vector<float> &target, std::string *why,
                  double dampFraction = 0.01, int threads = 0);
 
 /// Refits every row's scales and zero points to its codes by least squares
@@ -163,6 +168,10 @@ double objective(const float *w, const float *wHat, int64_t rows,
 /// (a statistic with a zero trace contributes nothing).
 std::vector<double> combineStatistics(const double *h, const double *d,
                                       int64_t k, double lambda);
+/// The same, written to `m`, which may be `h` (M over H: a K×K matrix
+/// fewer).
+void combineStatisticsInto(const double *h, const double *d, int64_t k,
+                           double lambda, double *m);
 
 } // namespace smq::quant
 

@@ -34,6 +34,13 @@ std::optional<uint64_t> parseByteSize(const std::string &text);
 /// "37.3 GiB", "512.0 MiB", "4.0 KiB", "12 bytes".
 std::string formatBytes(uint64_t bytes);
 
+/// Gives the pages of memory freed so far back to the system (glibc keeps
+/// freed blocks below its mmap threshold in its heaps, where a long run of
+/// allocations of many sizes leaves hundreds of MB free but resident).
+/// For the points where a long step has just freed much: between the
+/// stages of sequential quantization. Does nothing off glibc.
+void releaseFreedMemory();
+
 } // namespace smq
 
 #endif // SMQ_SUPPORT_MEMORYLIMIT_H
