@@ -25,6 +25,7 @@
 #include "smq/Support/AtomicFile.h"
 #include "smq/Support/MemoryLimit.h"
 #include "smq/Support/Progress.h"
+#include "smq/Support/ScratchMapping.h"
 #include "smq/Dialect/Smq/IR/SmqDialect.h"
 #include "smq/Transforms/FunctionSegments.h"
 
@@ -90,10 +91,30 @@ std::vector<uint8_t> packCodes(const q::QuantizedWeight &w) {
   return out;
 }
 
+/// A quantized weight's codes, scales or zero points as a resource. From
+/// 64 KiB on they go to an unnamed scratch file, mapped (ScratchMapping.h):
+/// a large model's quantized weights are then written out as they are
+/// made, and do not all stay in the process's memory until the end (352 MB
+/// of a 0.64B decoder's W4 codes, scales and zero points). Where no such
+/// file can be made they stay in memory.
 DenseResourceElementsAttr blob(MLIRContext *ctx, ArrayRef<int64_t> shape,
                                Type elt, ArrayRef<char> bytes,
                                const std::string &name) {
-  return bytesAttr(RankedTensorType::get(shape, elt), name, bytes);
+  auto type = RankedTensorType::get(shape, elt);
+  constexpr size_t kScratchFrom = 64 << 10;
+  if (bytes.size() >= kScratchFrom)
+    if (std::shared_ptr<::smq::ScratchMapping> map =
+            ::smq::mapScratchCopy(bytes.data(), bytes.size())) {
+      ArrayRef<char> data(map->data(), map->size());
+      size_t align = std::max<size_t>(1, elt.getIntOrFloatBitWidth() / 8);
+      return DenseResourceElementsAttr::get(
+          type, name,
+          AsmResourceBlob(
+              data, align,
+              [map](void *, size_t, size_t) mutable { map.reset(); },
+              /*dataIsMutable=*/false));
+    }
+  return bytesAttr(type, name, bytes);
 }
 
 /// tr(ΔW S ΔWᵀ) / tr(W S Wᵀ): the error a statistic S sees, relative to
