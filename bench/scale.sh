@@ -8,7 +8,7 @@
 #
 # Prints the wall time of each step and the peak anonymous memory
 # (RssAnon, so the memory-mapped f32 weights do not count) against the f32
-# weight bytes; issue 13's goal is at most 25%. Takes about 14 minutes on 2
+# weight bytes; issue 13's goal is at most 25%. Takes 13-17 minutes on 2
 # cores and 2.6 GB of disk under build/bench/scale.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
