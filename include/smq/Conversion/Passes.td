@@ -188,6 +188,21 @@ def SmqGpuTileParallelLoops : Pass<"smq-gpu-tile-parallel-loops", "func::FuncOp"
                            "::mlir::arith::ArithDialect"];
 }
 
+def SmqExpandIntegerPow : Pass<"smq-expand-integer-pow"> {
+  let summary = "Integer powers as loops in place";
+  let description = [{
+    Rewrites every `math.ipowi` into structured control flow where it
+    stands: exponentiation by squaring in an `scf.while`, and the cases of
+    a zero or negative exponent in `scf.if`s, with the semantics of the
+    helper function `convert-math-to-funcs` makes (x^0 = 1; for a negative
+    exponent, 1 and -1 keep their powers' magnitude 1, any other base gives
+    0, and 0 divides 1 by zero). For targets whose kernels cannot call
+    functions: SPIR-V compute shaders here.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SmqGpuByteBools : Pass<"smq-gpu-byte-bools", "ModuleOp"> {
   let summary = "Store booleans as bytes in buffers that kernels share";
   let description = [{

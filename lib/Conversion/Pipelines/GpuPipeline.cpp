@@ -64,10 +64,12 @@ LogicalResult smq::buildGpuPipeline(OpPassManager &pm,
     return success();
 
   // launch
-  // Integer powers as loops in functions of their own, which outlining
-  // copies into the kernels' modules (PTX has no integer power). SPIR-V
-  // kernels cannot call functions here yet: an integer Pow is refused.
-  if (!spirv)
+  // Integer powers as loops (neither PTX nor SPIR-V has one): for PTX in
+  // functions of their own, which outlining copies into the kernels'
+  // modules; SPIR-V kernels cannot call functions here, so in place.
+  if (spirv)
+    pm.addNestedPass<func::FuncOp>(createSmqExpandIntegerPow());
+  else
     pm.addPass(createConvertMathToFuncs());
   pm.addNestedPass<func::FuncOp>(createSmqGpuParallelDimsFirst());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
