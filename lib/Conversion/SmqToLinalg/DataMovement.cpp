@@ -133,6 +133,10 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
 /// slice of `updates` into the result with tensor.insert_slice. Negative
 /// indices count from the end; out-of-range ones are clamped, as Gather's
 /// are, so that a bad input cannot write outside the tensor.
+/// Up to this many elements × index tuples, a reducing ScatterND is one
+/// generic (see below): 16M compares and combines, a few ms.
+constexpr int64_t kFoldedScatterWork = int64_t(1) << 24;
+
 struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
   ScatterNDPattern(const TypeConverter &types, MLIRContext *ctx, bool indexChecks)
       : OpConversionPattern(types, ctx), indexChecks(indexChecks) {}
@@ -170,6 +174,60 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     StringRef reduction = op.getReduction();
     bool isUnsigned = isUnsignedInt(op.getData().getType());
     Type elt = type->getElementType();
+    // A reduction over few enough elements × tuples is one generic over
+    // the data's shape: each element folds in, in the tuples' order, the
+    // update of every tuple that lands on it. The same combines in the same
+    // order as the loop below, so the same bits, but one kernel that reads
+    // whole buffers: GPU launches pass bare buffer pointers, and the loop's
+    // steps would need a view (or an index) known only at run time.
+    if (reduction != "none" && type->getNumElements() * tuples <= kFoldedScatterWork) {
+      int64_t rank = type->getRank();
+      MLIRContext *ctx = rewriter.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{*type}, ValueRange{data},
+          ValueRange{emptyTensor(rewriter, loc, *type)},
+          SmallVector<AffineMap>{id, id},
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            SmallVector<Value> at;
+            for (int64_t d = 0; d < rank; ++d)
+              at.push_back(linalg::IndexOp::create(b, l, d));
+            auto fold = scf::ForOp::create(
+                b, l, zero, count, one, ValueRange{args[0]},
+                [&](OpBuilder &fb, Location fl, Value i, ValueRange acc) {
+                  Value lands;
+                  for (int64_t j = 0; j < k; ++j) {
+                    Value jv = arith::ConstantIndexOp::create(fb, fl, j);
+                    Value raw = tensor::ExtractOp::create(fb, fl, idx2,
+                                                          ValueRange{i, jv});
+                    Value c = clampIndex(fb, fl, raw, type->getDimSize(j));
+                    Value eq = arith::CmpIOp::create(
+                        fb, fl, arith::CmpIPredicate::eq, c, at[j]);
+                    lands = lands ? arith::AndIOp::create(fb, fl, lands, eq)
+                                  : eq;
+                  }
+                  SmallVector<Value> updAt = {i};
+                  updAt.append(at.begin() + k, at.end());
+                  Value u = tensor::ExtractOp::create(fb, fl, upd2, updAt);
+                  Value v = acc[0], r;
+                  if (reduction == "add")
+                    r = Scalar::add(fb, fl, v, u);
+                  else if (reduction == "mul")
+                    r = Scalar::mul(fb, fl, v, u);
+                  else if (reduction == "max")
+                    r = Scalar::max(fb, fl, v, u, isUnsigned);
+                  else
+                    r = Scalar::min(fb, fl, v, u, isUnsigned);
+                  if (lands)
+                    r = arith::SelectOp::create(fb, fl, lands, r, v);
+                  scf::YieldOp::create(fb, fl, r);
+                });
+            linalg::YieldOp::create(b, l, fold.getResult(0));
+          });
+      rewriter.replaceOp(op, generic.getResult(0));
+      return success();
+    }
     auto loop = scf::ForOp::create(
         rewriter, loc, zero, count, one, ValueRange{data},
         [&](OpBuilder &b, Location l, Value i, ValueRange acc) {

@@ -139,11 +139,34 @@ func.func @gather_checked(%t: tensor<10x6xf32>, %i: tensor<3xi64>) -> tensor<3x6
 
 // -----
 
-// ScatterND: a loop over index tuples, each inserting its update slice
-// (combined with the old values for a reduction) at the clamped index.
+// ScatterND with a reduction, over few elements × tuples: one generic over
+// the data, each element folding in, in the tuples' order, the updates of
+// the tuples that land on it (a kernel of whole buffers on a GPU).
 // CHECK-LABEL: func.func @scatter_nd_add
 // CHECK: func.call @smq_rt_index_error
-// CHECK: %[[R:.*]] = scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %arg0) -> (tensor<4x3xf32>)
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<4x3xf32>)
+// CHECK: %[[P0:.*]] = linalg.index 0
+// CHECK: %[[P1:.*]] = linalg.index 1
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %c2{{.*}} iter_args(%[[V:.*]] = %in) -> (f32)
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: %[[LANDS:.*]] = arith.cmpi eq, %{{.*}}, %[[P0]]
+// CHECK: %[[U:.*]] = tensor.extract %{{.*}}[%[[T]], %[[P1]]]
+// CHECK: %[[SUM:.*]] = arith.addf %[[V]], %[[U]]
+// CHECK: arith.select %[[LANDS]], %[[SUM]], %[[V]]
+// CHECK: return %[[R]]
+func.func @scatter_nd_add(%d: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  %0 = smq.scatter_nd %d[%i], %u {reduction = "add"} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// Beyond 2^24 elements × tuples, a loop over the index tuples, each
+// inserting its update slice combined with the old values at the clamped
+// index.
+// CHECK-LABEL: func.func @scatter_nd_add_large
+// CHECK: %[[R:.*]] = scf.for %{{.*}} = %{{.*}} to %c1{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %arg0) -> (tensor<4096x4097xf32>)
 // CHECK: arith.maxsi
 // CHECK: arith.minsi
 // CHECK: %[[OLD:.*]] = tensor.extract_slice %[[ACC]]
@@ -151,9 +174,9 @@ func.func @gather_checked(%t: tensor<10x6xf32>, %i: tensor<3xi64>) -> tensor<3x6
 // CHECK: arith.addf
 // CHECK: tensor.insert_slice %{{.*}} into %[[ACC]]
 // CHECK: return %[[R]]
-func.func @scatter_nd_add(%d: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x3xf32> {
-  %0 = smq.scatter_nd %d[%i], %u {reduction = "add"} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
-  return %0 : tensor<4x3xf32>
+func.func @scatter_nd_add_large(%d: tensor<4096x4097xf32>, %i: tensor<1x1xi64>, %u: tensor<1x4097xf32>) -> tensor<4096x4097xf32> {
+  %0 = smq.scatter_nd %d[%i], %u {reduction = "add"} : (tensor<4096x4097xf32>, tensor<1x1xi64>, tensor<1x4097xf32>) -> tensor<4096x4097xf32>
+  return %0 : tensor<4096x4097xf32>
 }
 
 // -----
