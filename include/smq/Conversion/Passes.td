@@ -255,7 +255,8 @@ def SmqGpuSpirvEntryPoints : Pass<"smq-gpu-spirv-entry-points", "ModuleOp"> {
     Sets `spirv.entry_point_abi` on every `gpu.func` kernel from its
     `known_block_size`, which `gpu-kernel-outlining` records from constant
     launch sizes: SPIR-V compute shaders declare their workgroup size. A
-    kernel without a known block size is an error.
+    kernel without a known block size is an error, and so is one that
+    takes anything but buffers (Vulkan launches bind buffers only).
   }];
   let dependentDialects = ["::mlir::spirv::SPIRVDialect"];
 }

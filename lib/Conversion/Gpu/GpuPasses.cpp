@@ -374,6 +374,17 @@ struct SpirvEntryPoints
         failed = true;
         return;
       }
+      // Vulkan launches bind buffers only: a value the host computes at run
+      // time (an index of a loop around the launch) has no way in.
+      for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
+        if (!isa<MemRefType>(type)) {
+          func.emitError("kernel '")
+              << func.getName() << "' takes argument " << i << " (" << type
+              << ") from the host at run time; Vulkan launches pass only "
+                 "buffers";
+          failed = true;
+          return;
+        }
       func->setAttr(spirv::getEntryPointABIAttrName(),
                     spirv::getEntryPointABIAttr(&getContext(),
                                                 known.asArrayRef()));

@@ -11,9 +11,10 @@
 // CHECK: arith.minsi
 // CHECK-LABEL: func.func @scatter_nd_unchecked
 // CHECK-NOT: smq_rt_index_error
+// CHECK: linalg.generic
 // CHECK: scf.for
 // CHECK: arith.maxsi
-// CHECK: tensor.insert_slice
+// CHECK: arith.minsi
 
 // The default checks both.
 // ON: func.func private @smq_rt_index_error
