@@ -78,7 +78,6 @@ StringRef mlir::smq::criterionName(LambdaCriterion criterion) {
   return criterion == LambdaCriterion::Kl ? "kl" : "nll";
 }
 
-
 namespace {
 
 /// Packs codes row by row into little-endian bit streams.
@@ -106,11 +105,10 @@ DenseResourceElementsAttr blob(MLIRContext *ctx, ArrayRef<int64_t> shape,
     if (std::shared_ptr<::smq::ScratchMapping> map =
             ::smq::mapScratchCopy(bytes.data(), bytes.size())) {
       ArrayRef<char> data(map->data(), map->size());
-      size_t align = std::max<size_t>(1, elt.getIntOrFloatBitWidth() / 8);
       return DenseResourceElementsAttr::get(
           type, name,
           AsmResourceBlob(
-              data, align,
+              data, elementAlignment(type),
               [map](void *, size_t, size_t) mutable { map.reset(); },
               /*dataIsMutable=*/false));
     }
@@ -211,11 +209,11 @@ Value scaled(OpBuilder &b, Location loc, Value x, float alpha) {
   return MulOp::create(b, loc, x, c);
 }
 
-/// The statistics of weight `key` (K inputs) in `stats`, or null after an
-/// error at `op`: none, or of another size.
 /// Frees `v`'s memory now (`v = {}` would keep its capacity).
 void release(std::vector<double> &v) { std::vector<double>().swap(v); }
 
+/// The statistics of weight `key` (K inputs) in `stats`, or null after an
+/// error at `op`: none, or of another size.
 const q::LayerStatistics *statisticsFor(Operation *op, const std::string &key,
                                         int64_t k,
                                         const q::StatisticsFile &stats) {

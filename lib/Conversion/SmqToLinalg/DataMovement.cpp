@@ -129,14 +129,28 @@ struct GatherPattern : public OpConversionPattern<GatherOp> {
   }
 };
 
-/// An scf.for over the index tuples, each step writing (or combining) one
-/// slice of `updates` into the result with tensor.insert_slice. Negative
-/// indices count from the end; out-of-range ones are clamped, as Gather's
-/// are, so that a bad input cannot write outside the tensor.
 /// Up to this many elements × index tuples, a reducing ScatterND is one
 /// generic (see below): 16M compares and combines, a few ms.
 constexpr int64_t kFoldedScatterWork = int64_t(1) << 24;
 
+/// ScatterND's `reduction` (add, mul, max or min) of an old value and an
+/// update.
+Value combineScatter(OpBuilder &b, Location l, StringRef reduction,
+                     Value old, Value update, bool isUnsigned) {
+  if (reduction == "add")
+    return Scalar::add(b, l, old, update);
+  if (reduction == "mul")
+    return Scalar::mul(b, l, old, update);
+  if (reduction == "max")
+    return Scalar::max(b, l, old, update, isUnsigned);
+  return Scalar::min(b, l, old, update, isUnsigned);
+}
+
+/// An scf.for over the index tuples, each step writing (or combining) one
+/// slice of `updates` into the result with tensor.insert_slice; a small
+/// enough reduction is instead one generic over the data (below). Negative
+/// indices count from the end; out-of-range ones are clamped, as Gather's
+/// are, so that a bad input cannot write outside the tensor.
 struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
   ScatterNDPattern(const TypeConverter &types, MLIRContext *ctx, bool indexChecks)
       : OpConversionPattern(types, ctx), indexChecks(indexChecks) {}
@@ -180,7 +194,8 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
     // order as the loop below, so the same bits, but one kernel that reads
     // whole buffers: GPU launches pass bare buffer pointers, and the loop's
     // steps would need a view (or an index) known only at run time.
-    if (reduction != "none" && type->getNumElements() * tuples <= kFoldedScatterWork) {
+    if (reduction != "none" &&
+        type->getNumElements() * tuples <= kFoldedScatterWork) {
       int64_t rank = type->getRank();
       MLIRContext *ctx = rewriter.getContext();
       AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
@@ -210,15 +225,8 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
                   SmallVector<Value> updAt = {i};
                   updAt.append(at.begin() + k, at.end());
                   Value u = tensor::ExtractOp::create(fb, fl, upd2, updAt);
-                  Value v = acc[0], r;
-                  if (reduction == "add")
-                    r = Scalar::add(fb, fl, v, u);
-                  else if (reduction == "mul")
-                    r = Scalar::mul(fb, fl, v, u);
-                  else if (reduction == "max")
-                    r = Scalar::max(fb, fl, v, u, isUnsigned);
-                  else
-                    r = Scalar::min(fb, fl, v, u, isUnsigned);
+                  Value v = acc[0];
+                  Value r = combineScatter(fb, fl, reduction, v, u, isUnsigned);
                   if (lands)
                     r = arith::SelectOp::create(fb, fl, lands, r, v);
                   scf::YieldOp::create(fb, fl, r);
@@ -268,13 +276,8 @@ struct ScatterNDPattern : public OpConversionPattern<ScatterNDOp> {
             piece = elementwise(
                 b, l, pieceType, ValueRange{old, piece},
                 [&](OpBuilder &bb, Location ll, ValueRange a) -> Value {
-                  if (reduction == "add")
-                    return Scalar::add(bb, ll, a[0], a[1]);
-                  if (reduction == "mul")
-                    return Scalar::mul(bb, ll, a[0], a[1]);
-                  if (reduction == "max")
-                    return Scalar::max(bb, ll, a[0], a[1], isUnsigned);
-                  return Scalar::min(bb, ll, a[0], a[1], isUnsigned);
+                  return combineScatter(bb, ll, reduction, a[0], a[1],
+                                        isUnsigned);
                 });
           }
           Value next = tensor::InsertSliceOp::create(b, l, piece, acc[0],

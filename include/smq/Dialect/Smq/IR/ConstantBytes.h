@@ -25,14 +25,21 @@ inline std::optional<ArrayRef<char>> constantBytes(Attribute value) {
   return std::nullopt;
 }
 
+/// The alignment a resource blob of `type`'s values needs: its element
+/// size (at least 1).
+inline size_t elementAlignment(ShapedType type) {
+  return std::max<size_t>(1,
+                          type.getElementType().getIntOrFloatBitWidth() / 8);
+}
+
 /// A dense_resource value of `type` holding a copy of `bytes`, aligned to
 /// its element size, under `key` (made unique by the resource manager).
 inline DenseResourceElementsAttr bytesAttr(ShapedType type, StringRef key,
                                            ArrayRef<char> bytes) {
-  size_t align = std::max<size_t>(
-      1, type.getElementType().getIntOrFloatBitWidth() / 8);
   return DenseResourceElementsAttr::get(
-      type, key, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+      type, key,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes,
+                                                    elementAlignment(type)));
 }
 
 } // namespace mlir::smq
