@@ -1034,6 +1034,10 @@ struct QuantizeWeightsPass
       std::vector<std::optional<size_t>> inState;
       bool observeByRunning = false;
       size_t carriedOut = 0;
+      // What one window's values at the cut take, and whether they are
+      // recomputed from the previous cut instead of held (see below).
+      int64_t cutBytes = 0;
+      bool recompute = false;
     };
     // The file's one-shot statistics are not used here, but they say it was
     // calibrated on this model. Each stage's weights and their K are read
@@ -1157,6 +1161,20 @@ struct QuantizeWeightsPass
       const SmallVector<Value> &live = segments->live[st];
       stage.carriedOut =
           st + 1 == stages.size() ? 0 : segments->live[st + 1].size();
+      for (Value v : live) {
+        auto type = cast<ShapedType>(v.getType());
+        stage.cutBytes += type.getNumElements() *
+                          std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+      }
+      // A cut wider than the one before it (the MLP's hidden values, 2.75
+      // times the model's width) is not held for every window: each
+      // stage's values are recomputed from the narrower cut, a window at a
+      // time, by the previous segment (its quantized weights, and for the
+      // float model its float ones). One segment more runs per window and
+      // stream, and the widest values of the calibration set are never all
+      // in memory. Not twice in a row: the cut before must be held.
+      stage.recompute = st > 0 && !stages[st - 1].recompute &&
+                        stage.cutBytes > stages[st - 1].cutBytes;
       for (Value input : stage.inputs) {
         stage.inputK.push_back(
             cast<RankedTensorType>(input.getType()).getShape().back());
@@ -1173,46 +1191,87 @@ struct QuantizeWeightsPass
     segments->live.clear();
     // Ŵ and K of each weight a later segment shares.
     llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
+    // Segment st - 1, kept while stage st recomputes its values from the
+    // cut before it: as quantized, and with its float weights.
+    std::unique_ptr<FunctionRunner> previous, previousFloat;
     ::smq::ProgressTask progress(s.progress, "quantize: sequential stage",
                                  stages.size());
     for (size_t st = 0; st < stages.size(); ++st) {
       const Stage &stage = stages[st];
       bool last = st + 1 == stages.size();
+      // The values held for every window are at this stage's cut, or at
+      // the one before it (recompute); deferNext: they stay at this cut,
+      // as the next stage recomputes its values from it.
+      bool recompute = stage.recompute;
+      bool deferNext = !last && stages[st + 1].recompute;
       size_t carried = stage.carriedOut;
+      size_t carriedBefore = recompute ? stages[st - 1].carriedOut : 0;
       const auto &inState = stage.inState;
       bool observeByRunning = stage.observeByRunning;
-      std::unique_ptr<FunctionRunner> runner;
       std::string why;
-      if (!last || observeByRunning) {
-        runner = exec->compileFunction(*segments->modules[st], threads, &why);
-        if (!runner)
-          return module.emitError()
-                 << "sequential cannot run segment " << st + 1 << " of "
-                 << stages.size() << ": " << why;
+      // Compiles segment st, with the quantized values of the weights it
+      // shares with earlier stages.
+      auto compile = [&]() -> std::unique_ptr<FunctionRunner> {
+        auto compiled =
+            exec->compileFunction(*segments->modules[st], threads, &why);
+        if (!compiled) {
+          module.emitError() << "sequential cannot run segment " << st + 1
+                             << " of " << stages.size() << ": " << why;
+          return nullptr;
+        }
         if (threads > 1)
-          runner->setKernelThreads(1);
+          compiled->setKernelThreads(1);
         for (const auto &entry : usedIn[st]) {
           auto known = sharedLater.find(entry.getKey());
           if (known == sharedLater.end())
             continue;
           const auto &[wHat, k] = known->second;
           StringRef key = known->getKey();
-          if (failed(runner->replaceWeight(key, wHat, wHat.size() / k, k,
-                                           heldAsW.lookup(key), &why)))
-            return module.emitError() << "sequential: " << why;
+          if (failed(compiled->replaceWeight(key, wHat, wHat.size() / k, k,
+                                             heldAsW.lookup(key), &why))) {
+            module.emitError() << "sequential: " << why;
+            return nullptr;
+          }
         }
+        return compiled;
+      };
+      std::unique_ptr<FunctionRunner> runner, floatRunner;
+      if (!last || observeByRunning) {
+        if (!(runner = compile()))
+          return failure();
+        // The next stage runs this segment again for the float model, once
+        // this one's weights are quantized.
+        if (deferNext && s.floatTarget && !(floatRunner = compile()))
+          return failure();
+        // What compiling freed (the module's copies, LLVM's own).
+        ::smq::releaseFreedMemory();
       }
-      // Runs the segment on `state`; `out` gets what it returns.
-      auto run = [&](const State &state, State &out,
-                     std::string &error) -> bool {
+      // Runs segment `seg` (this one, or the previous) on `state`; `out`
+      // gets what it returns.
+      auto runOn = [&](FunctionRunner &seg, const State &state, State &out,
+                       std::string &error) -> bool {
         std::vector<const ::smq::HostArray *> in;
         for (const auto &a : state)
           in.push_back(&a);
-        if (succeeded(runner->run(in, out, &error)))
+        if (succeeded(seg.run(in, out, &error)))
           return true;
         if (error.empty())
           error = "segment " + std::to_string(st + 1) + " failed to run";
         return false;
+      };
+      auto run = [&](const State &state, State &out, std::string &error) {
+        return runOn(*runner, state, out, error);
+      };
+      // A window's values at this cut: the held ones, or those the previous
+      // segment computes from the cut before (in `scratch`).
+      auto atCut = [&](FunctionRunner *seg, State &held, State &scratch,
+                       std::string &error) -> State * {
+        if (!recompute)
+          return &held;
+        if (!runOn(*seg, held, scratch, error))
+          return nullptr;
+        scratch.resize(carriedBefore);
+        return &scratch;
       };
       // An input of the stage, for one window: from the state, or from what
       // running the segment on it returned.
@@ -1236,29 +1295,46 @@ struct QuantizeWeightsPass
       // the result is the same at any thread count.
       size_t batch = std::max(1, threads);
       std::vector<State> ranQuant(batch), ranFloat(batch), ranNear(batch);
+      std::vector<State> cutQuant(batch), cutFloat(batch), cutNear(batch);
+      std::vector<State *> atQuant(batch), atFloat(batch), atNear(batch);
       std::vector<std::string> errors(3 * batch);
+      // The float model runs this segment to observe, or to move on to the
+      // next cut (unless it stays here for the next stage).
+      bool runFloat =
+          s.floatTarget && ((!last && !deferNext) || observeByRunning);
       for (size_t w0 = 0; w0 < windows.size(); w0 += batch) {
         size_t count = std::min(batch, windows.size() - w0);
-        bool runFloat = s.floatTarget && (!last || observeByRunning);
         parallel(3 * count, [&](size_t task) {
           size_t i = task / 3, w = w0 + i;
+          std::string &error = errors[task];
           switch (task % 3) {
           case 0:
-            if (runFloat && !run(floatState[w], ranFloat[i], errors[task]))
+            if (!s.floatTarget)
+              break;
+            if (!(atFloat[i] = atCut(previousFloat.get(), floatState[w],
+                                     cutFloat[i], error)))
+              return;
+            if (runFloat && !run(*atFloat[i], ranFloat[i], error))
               return;
             break;
           case 1:
-            if (observeByRunning &&
-                !run(quantState[w], ranQuant[i], errors[task]))
+            if (!(atQuant[i] = atCut(previous.get(), quantState[w],
+                                     cutQuant[i], error)))
+              return;
+            if (observeByRunning && !run(*atQuant[i], ranQuant[i], error))
               return;
             break;
           case 2:
-            if (observeByRunning && needD &&
-                !run(nearState[w], ranNear[i], errors[task]))
+            if (!needD)
+              break;
+            if (!(atNear[i] = atCut(previous.get(), nearState[w], cutNear[i],
+                                    error)))
+              return;
+            if (observeByRunning && !run(*atNear[i], ranNear[i], error))
               return;
             break;
           }
-          errors[task].clear();
+          error.clear();
         });
         for (const std::string &error : errors)
           if (!error.empty())
@@ -1269,8 +1345,8 @@ struct QuantizeWeightsPass
           if (s.floatTarget) {
             auto accumulateShift = [&] {
               for (size_t in = 0; in < perInput.size(); ++in) {
-                const auto &x = inputOf(in, quantState[w], ranQuant[i]);
-                const auto &xf = inputOf(in, floatState[w], ranFloat[i]);
+                const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
+                const auto &xf = inputOf(in, *atFloat[i], ranFloat[i]);
                 perInput[in].accumulateShift(xf.data<float>(),
                                              x.data<float>(),
                                              x.numElements() /
@@ -1283,9 +1359,9 @@ struct QuantizeWeightsPass
               accumulateShift();
           }
           for (size_t in = 0; in < perInput.size(); ++in) {
-            const auto &x = inputOf(in, quantState[w], ranQuant[i]);
+            const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
             const ::smq::HostArray *near =
-                needD ? &inputOf(in, nearState[w], ranNear[i]) : nullptr;
+                needD ? &inputOf(in, *atNear[i], ranNear[i]) : nullptr;
             for (const ::smq::HostArray *a : {&x, near}) {
               if (!a)
                 continue;
@@ -1306,12 +1382,16 @@ struct QuantizeWeightsPass
           if (shift.joinable())
             shift.join();
           // The float model moves on to the next cut.
-          if (runFloat && !last) {
+          if (runFloat && !last && !deferNext) {
             ranFloat[i].resize(carried);
             floatState[w] = std::move(ranFloat[i]);
           }
         }
       }
+      cutQuant.clear();
+      cutFloat.clear();
+      cutNear.clear();
+      previousFloat.reset();
       // What the runs freed, before the stage's largest allocations (the
       // inverse factor of a wide layer's M is 254 MB at K = 5632).
       ::smq::releaseFreedMemory();
@@ -1348,24 +1428,28 @@ struct QuantizeWeightsPass
       if (failed(quantizeMatMuls(module, s, &stageStats, q::Sequences::All,
                                  lam, "", reportRows, filter)))
         return failure();
-      // The quantized model (and its neighbours) move on to the next cut.
-      if (!last) {
+      // The quantized model (and its neighbours) move on to the next cut,
+      // unless the next stage recomputes its values from this one.
+      if (!last && !deferNext) {
         size_t streams = needD ? 2 : 1;
         std::vector<std::string> runErrors(streams * windows.size());
         parallel(streams * windows.size(), [&](size_t task) {
-          State &state = task % streams == 0 ? quantState[task / streams]
-                                             : nearState[task / streams];
-          State out;
-          if (!run(state, out, runErrors[task]))
+          State &held = task % streams == 0 ? quantState[task / streams]
+                                            : nearState[task / streams];
+          State scratch, out;
+          State *state = atCut(previous.get(), held, scratch, runErrors[task]);
+          if (!state || !run(*state, out, runErrors[task]))
             return;
           out.resize(carried);
-          state = std::move(out);
+          held = std::move(out);
           runErrors[task].clear();
         });
         for (const std::string &error : runErrors)
           if (!error.empty())
             return module.emitError() << "sequential: " << error;
       }
+      previous = deferNext ? std::move(runner) : nullptr;
+      previousFloat = std::move(floatRunner);
       // And what the stage freed: its statistics, the old cut's values.
       ::smq::releaseFreedMemory();
       progress.step(llvm::formatv("({0} layer{1}, {2} windows)",
