@@ -842,7 +842,7 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
 
 bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
                  double *e, std::vector<float> &target, std::string *why,
-                 double dampFraction, int threads) {
+                 double dampFraction, int threads, bool eTimesW) {
   int64_t k = cols;
   FactorWorkspace work(h, k);
   Eigen::Map<Eigen::MatrixXd> damped = work.matrix();
@@ -853,23 +853,23 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
     *why = "the statistic is not positive definite after damping";
     return false;
   }
-  // C = E H⁻¹, so Cᵀ = H⁻¹ Eᵀ (H symmetric); then T = W + W C. Both in
-  // fixed blocks (of Cᵀ's columns, then of W's rows), on `threads`
-  // threads, so the result does not depend on how many there are. A block
-  // of Cᵀ's columns needs only the same rows of E, so C is written over E:
-  // no third K×K matrix.
+  // C = E H⁻¹ (or W C = (W E) H⁻¹), so Cᵀ = H⁻¹ Eᵀ (H symmetric): in
+  // fixed blocks of Cᵀ's columns, on `threads` threads, so the result does
+  // not depend on how many there are. A block of Cᵀ's columns needs only
+  // the same rows of E, so C is written over E: no third K×K matrix.
   constexpr int64_t kBlock = 128;
-  Eigen::Map<RowMatrix> em(e, k, k);
-  forEachRow((k + kBlock - 1) / kBlock, threads, [&](int64_t b) {
-    int64_t c0 = b * kBlock, n = std::min(kBlock, k - c0);
+  int64_t eRows = eTimesW ? rows : k;
+  Eigen::Map<RowMatrix> em(e, eRows, k);
+  forEachRow((eRows + kBlock - 1) / kBlock, threads, [&](int64_t b) {
+    int64_t c0 = b * kBlock, n = std::min(kBlock, eRows - c0);
     Eigen::MatrixXd ct = llt.solve(em.middleRows(c0, n).transpose());
     em.middleRows(c0, n) = ct.transpose();
   });
   work.restore();
-  const Eigen::Map<const RowMatrix> cm(e, k, k);
-  // In double precision: W C sums large terms that cancel (H is damped by
-  // only 1% of its mean diagonal), and forming it in single precision costs
-  // the GPT at W3 a third of its gap to float.
+  const Eigen::Map<const RowMatrix> cm(e, eRows, k);
+  // T = W + W C. In double precision: W C sums large terms that cancel (H
+  // is damped by only 1% of its mean diagonal), and forming it in single
+  // precision costs the GPT at W3 a third of its gap to float.
   target.resize(rows * k);
   forEachRow((rows + kBlock - 1) / kBlock, threads, [&](int64_t b) {
     int64_t r0 = b * kBlock, n = std::min(kBlock, rows - r0);
@@ -877,7 +877,8 @@ bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
                                    Eigen::RowMajor>>
         wf(w + r0 * k, n, k);
     RowMatrix wd = wf.cast<double>();
-    RowMatrix t = wd + wd * cm;
+    RowMatrix t = eTimesW ? RowMatrix(wd + cm.middleRows(r0, n))
+                          : RowMatrix(wd + wd * cm);
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c)
         target[(r0 + r) * k + c] = static_cast<float>(t(r, c));

@@ -137,6 +137,40 @@ void LayerStatistics::accumulateShift(const float *floatX, const float *x,
   e.noalias() += gap.transpose() * xd;
 }
 
+void LayerStatistics::accumulateShiftThrough(const float *floatX,
+                                             const float *x, int64_t rows,
+                                             const float *w, int64_t n,
+                                             bool holdsW) {
+  using FloatRows =
+      Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const FloatRows> ff(floatX, rows, k), xf(x, rows, k);
+  RowMatrix xd = xf.cast<double>();
+  RowMatrix gap = ff.cast<double>() - xd;
+  if (shift.empty()) {
+    shift.assign(n * k, 0.0);
+    shiftRows = n;
+  }
+  Eigen::Map<RowMatrix> we(shift.data(), n, k);
+  // A block of W's rows at a time, in double: (W Δ)ᵀ for those outputs,
+  // then their rows of W E. Fixed blocks, so the sums never depend on
+  // anything but the data.
+  constexpr int64_t kBlock = 256;
+  for (int64_t r0 = 0; r0 < n; r0 += kBlock) {
+    int64_t nb = std::min(kBlock, n - r0);
+    Eigen::MatrixXd wt(k, nb); // the block's rows of W, transposed
+    if (holdsW)
+      wt = Eigen::Map<const FloatRows>(w + r0 * k, nb, k)
+               .transpose()
+               .cast<double>();
+    else
+      wt = Eigen::Map<const FloatRows>(w, k, n)
+               .middleCols(r0, nb)
+               .cast<double>();
+    Eigen::MatrixXd projected = gap * wt; // rows × nb
+    we.middleRows(r0, nb).noalias() += projected.transpose() * xd;
+  }
+}
+
 std::vector<double> LayerStatistics::fullH(Sequences which) const {
   if (which == Sequences::NotHeldOut && !heldOutH.empty())
     return expand(without(h, heldOutH), k, diagonalOnly);

@@ -458,8 +458,16 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
           }
           std::vector<float> target;
           std::string why;
+          bool eTimesW = entry->shiftRows != 0;
+          if (eTimesW && entry->shiftRows != n) {
+            op->emitError() << "float target of '" << key << "': its shift "
+                            << "statistic has " << entry->shiftRows
+                            << " rows, the weight " << n;
+            failedAny = true;
+            continue;
+          }
           if (!q::floatTarget(w.data(), n, k, hWork, e, target, &why, 0.01,
-                              s.threads)) {
+                              s.threads, eTimesW)) {
             op->emitError() << "float target of '" << key << "': " << why;
             failedAny = true;
             continue;
@@ -1038,6 +1046,11 @@ struct QuantizeWeightsPass
       // recomputed from the previous cut instead of held (see below).
       int64_t cutBytes = 0;
       bool recompute = false;
+      // Each weight's blob and layout, for an input that only it takes
+      // and that is wider than its outputs: the float target's E is then
+      // held as W E (see LayerStatistics::shiftRows).
+      std::vector<WeightBlob> blobs;
+      std::vector<bool> holdsW;
     };
     // The file's one-shot statistics are not used here, but they say it was
     // calibrated on this model. Each stage's weights and their K are read
@@ -1058,6 +1071,8 @@ struct QuantizeWeightsPass
         if (!heldAsW.try_emplace(use.key, use.holdsW).second)
           continue;
         stage.keys.push_back({use.key, k});
+        stage.blobs.push_back(weightBlob(use));
+        stage.holdsW.push_back(use.holdsW);
         auto *at = llvm::find(stage.inputs, use.input);
         stage.inputOf.push_back(at - stage.inputs.begin());
         if (at == stage.inputs.end())
@@ -1286,10 +1301,22 @@ struct QuantizeWeightsPass
       std::vector<q::LayerStatistics> perInput;
       for (int64_t k : stage.inputK)
         perInput.emplace_back(k, stats.diagonal);
-      // Each input by the first weight that takes it, for errors.
+      // Each input by the first weight that takes it, for errors; and the
+      // weight E is held through, if any: the one weight that takes the
+      // input, where it has fewer outputs than inputs.
       std::vector<std::string> inputName(perInput.size());
-      for (size_t l = stage.keys.size(); l-- > 0;)
-        inputName[stage.inputOf[l]] = stage.keys[l].first;
+      std::vector<int> takers(perInput.size(), 0);
+      std::vector<std::optional<size_t>> through(perInput.size());
+      for (size_t l = stage.keys.size(); l-- > 0;) {
+        size_t in = stage.inputOf[l];
+        inputName[in] = stage.keys[l].first;
+        ++takers[in];
+        if (stage.blobs[l].n < stage.blobs[l].k && stage.blobs[l].data())
+          through[in] = l;
+      }
+      for (size_t in = 0; in < perInput.size(); ++in)
+        if (takers[in] != 1)
+          through[in].reset();
       // A few windows at a time: their runs side by side, then the
       // statistics add each window in order (E on a thread of its own), so
       // the result is the same at any thread count.
@@ -1347,10 +1374,16 @@ struct QuantizeWeightsPass
               for (size_t in = 0; in < perInput.size(); ++in) {
                 const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
                 const auto &xf = inputOf(in, *atFloat[i], ranFloat[i]);
-                perInput[in].accumulateShift(xf.data<float>(),
-                                             x.data<float>(),
-                                             x.numElements() /
-                                                 perInput[in].k);
+                int64_t rows = x.numElements() / perInput[in].k;
+                if (through[in]) {
+                  const WeightBlob &b = stage.blobs[*through[in]];
+                  perInput[in].accumulateShiftThrough(
+                      xf.data<float>(), x.data<float>(), rows, b.data(), b.n,
+                      stage.holdsW[*through[in]]);
+                } else {
+                  perInput[in].accumulateShift(xf.data<float>(),
+                                               x.data<float>(), rows);
+                }
               }
             };
             if (threads > 1)

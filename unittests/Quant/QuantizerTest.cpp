@@ -544,6 +544,22 @@ TEST(FloatTarget, FittingTheTargetIsFittingTheFloatOutputs) {
   }
   EXPECT_NEAR(gap(a), gap(b), 1e-3 * std::abs(gap(a)));
 
+  // The same target from W E (n×K) as from E: T = W + (W E) H⁻¹.
+  std::vector<double> we(n * k, 0.0), h2(h), eAgain(k * k, 0.0);
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        eAgain[i * k + j] += (xf[p * k + i] - x[p * k + i]) * x[p * k + j];
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < k; ++i)
+        we[r * k + j] += w[r * k + i] * eAgain[i * k + j];
+  std::vector<float> t2;
+  ASSERT_TRUE(floatTarget(w.data(), n, k, h2.data(), we.data(), t2, &why, 0.0,
+                          1, /*eTimesW=*/true));
+  EXPECT_EQ(h2, h);
+  for (int64_t i = 0; i < n * k; ++i)
+    EXPECT_NEAR(t2[i], t[i], 1e-5 * (1 + std::abs(t[i])));
 }
 
 TEST(RefitRows, RecoversExactParametersAcrossGroups) {

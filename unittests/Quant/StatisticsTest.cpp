@@ -27,6 +27,26 @@ TEST(LayerStatistics, AccumulatesSecondMomentsByHand) {
   EXPECT_EQ(diag.fullH(), (std::vector<double>{10, 0, 0, 4}));
 }
 
+TEST(LayerStatistics, AccumulatesTheShiftThroughTheWeightByHand) {
+  // x = (1, 2), (3, 0); the float model's (2, 2), (3, 1): Δ = (1, 0), (0, 1)
+  // and E = Σ Δ xᵀ = [[1, 2], [3, 0]]. With W = [[1, -1], [2, 0]], W E =
+  // [[-2, 2], [2, 4]], from W held as W (2×K) or as its K×2 transpose.
+  float x[4] = {1, 2, 3, 0}, xf[4] = {2, 2, 3, 1};
+  LayerStatistics e(2, false);
+  e.accumulateShift(xf, x, 2);
+  EXPECT_EQ(e.shift, (std::vector<double>{1, 2, 3, 0}));
+  EXPECT_EQ(e.shiftRows, 0);
+  const float w[4] = {1, -1, 2, 0}, wt[4] = {1, 2, -1, 0};
+  for (bool holdsW : {true, false}) {
+    LayerStatistics s(2, false);
+    // In two calls, as windows come.
+    s.accumulateShiftThrough(xf, x, 1, holdsW ? w : wt, 2, holdsW);
+    s.accumulateShiftThrough(xf + 2, x + 2, 1, holdsW ? w : wt, 2, holdsW);
+    EXPECT_EQ(s.shift, (std::vector<double>{-2, 2, 2, 4}));
+    EXPECT_EQ(s.shiftRows, 2);
+  }
+}
+
 std::string tempPath(const char *name) {
   return (std::filesystem::temp_directory_path() /
           (std::string("smq-stats-") + std::to_string(::getpid()) + name))

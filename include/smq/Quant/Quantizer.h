@@ -138,10 +138,12 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
 /// exactly when E = 0. Returns false, with `why`, if H cannot be factored.
 /// To hold no K×K matrix beyond these two: H is factored in its own buffer
 /// when it is exactly symmetric and is H again, bit for bit, on return; E
-/// is overwritten (with E H⁻¹).
+/// is overwritten (with E H⁻¹). With `eTimesW`, `e` is W E (rows×K, see
+/// LayerStatistics::shiftRows), and is overwritten with W E H⁻¹.
 bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
                  double *e, std::vector<float> &target, std::string *why,
-                 double dampFraction = 0.01, int threads = 0);
+                 double dampFraction = 0.01, int threads = 0,
+                 bool eTimesW = false);
 
 /// Refits every row's scales and zero points to its codes by least squares
 /// on the row's whole objective Δᵀ M Δ (M K×K, cross-group terms

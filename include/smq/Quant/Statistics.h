@@ -62,6 +62,11 @@ struct LayerStatistics {
   /// so far gives the layer (the one `accumulate` sees) and x_float the
   /// float model's (see floatTarget in Quantizer.h).
   std::vector<double> shift;
+  /// 0: `shift` is E. n > 0: it is W E (n×K) for the one weight W (n×K)
+  /// that takes this input, accumulated as Σ (W (x_float − x)) xᵀ: where
+  /// n < K (an MLP's down projection, K = 2.75 n) that is the smaller
+  /// matrix, and the cheaper to accumulate and to solve for.
+  int64_t shiftRows = 0;
 
   LayerStatistics() = default;
   LayerStatistics(int64_t k, bool diagonalOnly);
@@ -73,6 +78,12 @@ struct LayerStatistics {
   /// Adds `rows` positions to `shift`: the float model's inputs and the
   /// quantized model's (rows×K each). Full statistics only.
   void accumulateShift(const float *floatX, const float *x, int64_t rows);
+  /// Adds `rows` positions to `shift` as W E (see shiftRows). The weight is
+  /// W, n×K row-major, or (holdsW false) its K×n transpose, as a matmul's
+  /// operand holds it. Every call must give the same n.
+  void accumulateShiftThrough(const float *floatX, const float *x,
+                              int64_t rows, const float *w, int64_t n,
+                              bool holdsW);
   /// H or D as a full K×K matrix (diagonal mode: zeros off the diagonal).
   std::vector<double> fullH(Sequences which = Sequences::All) const;
   std::vector<double> fullD(Sequences which = Sequences::All) const;
