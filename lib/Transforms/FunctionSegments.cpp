@@ -6,8 +6,95 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::smq;
+
+namespace {
+
+bool isConstantOp(Operation *op) {
+  return op && op->hasTrait<OpTrait::ConstantLike>();
+}
+
+/// Where each value a segment could carry is defined (-1: an argument) and
+/// last used, by position among the body's top-level ops.
+struct Liveness {
+  llvm::DenseMap<Value, int64_t> defined, lastUse;
+  SmallVector<Value> order; // program order, arguments first
+
+  Liveness(Block &body, llvm::DenseMap<Operation *, int64_t> &position) {
+    for (BlockArgument arg : body.getArguments()) {
+      defined[arg] = -1;
+      order.push_back(arg);
+    }
+    for (Operation &op : body) {
+      int64_t at = position[&op];
+      if (!isConstantOp(&op))
+        for (Value r : op.getResults()) {
+          defined[r] = at;
+          order.push_back(r);
+        }
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands()) {
+          auto it = defined.find(v);
+          if (it != defined.end())
+            lastUse[v] = std::max(lastUse.lookup(v), at);
+        }
+      });
+    }
+  }
+};
+
+} // namespace
+
+int64_t mlir::smq::valueBytes(Value v) {
+  auto type = dyn_cast<ShapedType>(v.getType());
+  if (!type || !type.hasStaticShape())
+    return std::numeric_limits<int64_t>::max() / 4;
+  return type.getNumElements() *
+         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+Operation *mlir::smq::narrowestCut(func::FuncOp func, Operation *after,
+                                   Operation *upTo) {
+  Block &body = func.getBody().front();
+  llvm::DenseMap<Operation *, int64_t> position;
+  std::vector<Operation *> ops;
+  for (Operation &op : body) {
+    position[&op] = static_cast<int64_t>(ops.size());
+    ops.push_back(&op);
+  }
+  int64_t first = after ? position.lookup(after) + 1 : 1;
+  int64_t last = position.lookup(upTo);
+  if (first > last)
+    return upTo;
+  Liveness live(body, position);
+  // bytes[p]: what is live before op p, by the sweep of each value's
+  // [defined + 1, lastUse] (saturating: an unbounded value stays so).
+  std::vector<int64_t> delta(ops.size() + 1, 0);
+  for (Value v : live.order) {
+    auto use = live.lastUse.find(v);
+    if (use == live.lastUse.end())
+      continue;
+    int64_t from = live.defined[v] + 1, to = use->second;
+    if (from > to)
+      continue;
+    int64_t bytes = valueBytes(v);
+    delta[from] += bytes;
+    delta[to + 1] -= bytes;
+  }
+  Operation *best = upTo;
+  int64_t bestBytes = std::numeric_limits<int64_t>::max(), bytes = 0;
+  for (int64_t p = 0; p <= last; ++p) {
+    bytes += delta[p];
+    if (p >= first && bytes <= bestBytes) {
+      bestBytes = bytes;
+      best = ops[p];
+    }
+  }
+  return best;
+}
 
 FailureOr<FunctionSegments>
 mlir::smq::cutFunction(func::FuncOp func, ArrayRef<Operation *> cuts,
@@ -36,31 +123,11 @@ mlir::smq::cutFunction(func::FuncOp func, ArrayRef<Operation *> cuts,
     return func.emitError() << "expected " << segments << " lists of extra "
                                "results, got " << extra.size();
 
-  // Where each carried value is defined (-1: an argument) and last used.
-  auto isConstant = [](Operation *op) {
-    return op && op->hasTrait<OpTrait::ConstantLike>();
-  };
-  llvm::DenseMap<Value, int64_t> defined, lastUse;
-  SmallVector<Value> order; // program order, arguments first
-  for (BlockArgument arg : body.getArguments()) {
-    defined[arg] = -1;
-    order.push_back(arg);
-  }
-  for (Operation &op : body) {
-    int64_t at = position[&op];
-    if (!isConstant(&op))
-      for (Value r : op.getResults()) {
-        defined[r] = at;
-        order.push_back(r);
-      }
-    op.walk([&](Operation *inner) {
-      for (Value v : inner->getOperands()) {
-        auto it = defined.find(v);
-        if (it != defined.end())
-          lastUse[v] = std::max(lastUse.lookup(v), at);
-      }
-    });
-  }
+  Liveness live(body, position);
+  auto isConstant = isConstantOp;
+  auto &defined = live.defined;
+  auto &lastUse = live.lastUse;
+  auto &order = live.order;
 
   FunctionSegments out;
   for (size_t j = 0; j < segments; ++j) {

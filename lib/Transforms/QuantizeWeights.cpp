@@ -141,6 +141,7 @@ struct Settings {
   bool refit = false;
   bool sequential = false;
   bool floatTarget = false;
+  bool recompute = true;
   SmoothnessControl control = SmoothnessControl::None;
   int threads = 0;
   std::optional<llvm::Regex> exclude;
@@ -696,6 +697,7 @@ struct QuantizeWeightsPass
     }
     s.sequential = sequential && s.needsStats;
     s.floatTarget = floatTarget && s.sequential;
+    s.recompute = recompute;
     s.refit = refit && s.needsStats;
     if (floatTarget.hasValue() && floatTarget && !s.sequential) {
       module.emitError() << "float-target needs sequential=true (it compares "
@@ -1042,10 +1044,15 @@ struct QuantizeWeightsPass
       std::vector<std::optional<size_t>> inState;
       bool observeByRunning = false;
       size_t carriedOut = 0;
-      // What one window's values at the cut take, and whether they are
-      // recomputed from the previous cut instead of held (see below).
-      int64_t cutBytes = 0;
+      // The stage's last weight op; the segments that start at its narrow
+      // point (stage 0: the function's start) and at its cut (the same one
+      // where nothing lies between). Whether its values are recomputed from
+      // the previous stage's narrow point instead of held at its own (see
+      // below), and the bytes its statistics take.
+      Operation *lastOp = nullptr;
+      size_t narrowSegment = 0, bodySegment = 0;
       bool recompute = false;
+      int64_t statisticBytes = 0;
       // Each weight's blob and layout, for an input that only it takes
       // and that is wider than its outputs: the float target's E is then
       // held as W E (see LayerStatistics::shiftRows).
@@ -1060,6 +1067,7 @@ struct QuantizeWeightsPass
     std::vector<Stage> stages;
     for (const auto &group : sequentialStages(uses)) {
       Stage stage{group.front().op, {}, {}, {}};
+      stage.lastOp = group.back().op;
       for (const WeightUse &use : group) {
         int64_t k =
             cast<RankedTensorType>(use.input.getType()).getShape().back();
@@ -1091,20 +1099,38 @@ struct QuantizeWeightsPass
       return module.emitError() << "sequential runs the model a stage at a "
                                    "time, and needs every weight op in the "
                                    "body of one function";
+    // The function is cut where each stage's weights start (the stage's
+    // cut) and, before that, where the fewest bytes are live since the
+    // previous stage's last weight (its narrow point: before a LayerNorm,
+    // the residual stream alone). The narrow point's segment, the
+    // stage's prelude, holds no weight; the stage's body runs from its cut
+    // to the next stage's narrow point.
+    std::vector<Operation *> cuts;
+    Operation *firstOp = &func.getBody().front().front();
+    for (size_t st = 0; st < stages.size(); ++st) {
+      Stage &stage = stages[st];
+      if (st > 0) {
+        Operation *narrow =
+            narrowestCut(func, stages[st - 1].lastOp, stage.cut);
+        stage.narrowSegment = cuts.size() + 1;
+        cuts.push_back(narrow);
+      }
+      if (stage.cut != (cuts.empty() ? firstOp : cuts.back()))
+        cuts.push_back(stage.cut);
+      stage.bodySegment = cuts.size();
+    }
+    size_t segmentCount = cuts.size() + 1;
+    SmallVector<SmallVector<Value>> extra(segmentCount);
+    for (const Stage &stage : stages)
+      extra[stage.bodySegment] = stage.inputs;
     // Which weights each segment's ops use, to give a segment the quantized
     // values of a weight an earlier stage shares with it.
-    std::vector<llvm::StringSet<>> usedIn(stages.size());
+    std::vector<llvm::StringSet<>> usedIn(segmentCount);
     for (size_t use = 0, seg = 0; use < uses.size(); ++use) {
-      if (seg + 1 < stages.size() && uses[use].op == stages[seg + 1].cut)
+      while (seg < cuts.size() && (uses[use].op == cuts[seg] ||
+                                   cuts[seg]->isBeforeInBlock(uses[use].op)))
         ++seg;
       usedIn[seg].insert(uses[use].key);
-    }
-    SmallVector<Operation *> cuts;
-    SmallVector<SmallVector<Value>> extra;
-    for (size_t st = 0; st < stages.size(); ++st) {
-      if (st)
-        cuts.push_back(stages[st].cut);
-      extra.push_back(stages[st].inputs);
     }
     FailureOr<FunctionSegments> segments = cutFunction(func, cuts, extra);
     if (failed(segments))
@@ -1171,122 +1197,196 @@ struct QuantizeWeightsPass
         t.join();
     };
 
+    // What one window's values take at the start of each segment.
+    std::vector<int64_t> segmentBytes;
+    for (const auto &live : segments->live) {
+      int64_t bytes = 0;
+      for (Value v : live)
+        bytes += valueBytes(v);
+      segmentBytes.push_back(bytes);
+    }
+    size_t streams = 1 + (s.floatTarget ? 1 : 0) + (needD ? 1 : 0);
     for (size_t st = 0; st < stages.size(); ++st) {
       Stage &stage = stages[st];
-      const SmallVector<Value> &live = segments->live[st];
-      stage.carriedOut =
-          st + 1 == stages.size() ? 0 : segments->live[st + 1].size();
-      for (Value v : live) {
-        auto type = cast<ShapedType>(v.getType());
-        stage.cutBytes += type.getNumElements() *
-                          std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-      }
-      // A cut wider than the one before it (the MLP's hidden values, 2.75
-      // times the model's width) is not held for every window: each
-      // stage's values are recomputed from the narrower cut, a window at a
-      // time, by the previous segment (its quantized weights, and for the
-      // float model its float ones). One segment more runs per window and
-      // stream, and the widest values of the calibration set are never all
-      // in memory. Not twice in a row: the cut before must be held.
-      stage.recompute = st > 0 && !stages[st - 1].recompute &&
-                        stage.cutBytes > stages[st - 1].cutBytes;
-      for (Value input : stage.inputs) {
-        stage.inputK.push_back(
-            cast<RankedTensorType>(input.getType()).getShape().back());
+      const SmallVector<Value> &live = segments->live[stage.bodySegment];
+      stage.carriedOut = stage.bodySegment + 1 == segmentCount
+                             ? 0
+                             : segments->live[stage.bodySegment + 1].size();
+      for (size_t in = 0; in < stage.inputs.size(); ++in) {
+        Value input = stage.inputs[in];
+        int64_t k = cast<RankedTensorType>(input.getType()).getShape().back();
+        stage.inputK.push_back(k);
         auto *at = llvm::find(live, input);
         stage.inState.push_back(at == live.end()
                                     ? std::nullopt
                                     : std::optional<size_t>(at - live.begin()));
         stage.observeByRunning |= at == live.end();
+        // H, then D and the float target's E (or W E) where they are kept.
+        int64_t square = (stats.diagonal ? 1 : k) * k * 8;
+        int64_t shiftRows = k;
+        for (size_t l = 0; l < stage.keys.size(); ++l)
+          if (stage.inputOf[l] == in && stage.blobs[l].n < k &&
+              llvm::count(stage.inputOf, in) == 1)
+            shiftRows = stage.blobs[l].n;
+        stage.statisticBytes += square + (needD ? square : 0) +
+                                (s.floatTarget ? shiftRows * k * 8 : 0);
       }
       // The rewrites to come erase the ops these values came from.
       stage.inputs.clear();
-      stage.cut = nullptr;
+      stage.cut = stage.lastOp = nullptr;
     }
+    // Each window's values are held at its stage's narrow point, or where a
+    // cut is wider than that (the MLP's hidden values, 2.75 times the
+    // model's width) and holding them would raise the peak (the windows'
+    // values and the stage's statistics, of the stage that needs most),
+    // at the previous stage's: a window at a time, its values are then
+    // recomputed by the previous stage's segments, as quantized and, for
+    // the float target, with their float weights. Never twice in a row.
+    auto heldBytes = [&](size_t segment) {
+      return segmentBytes[segment] * static_cast<int64_t>(windows.size()) *
+             static_cast<int64_t>(streams);
+    };
+    int64_t peak = 0;
+    for (size_t st = 0; st < stages.size(); ++st) {
+      int64_t need = heldBytes(stages[st].narrowSegment);
+      if (st > 0)
+        need = std::min(need, heldBytes(stages[st - 1].narrowSegment));
+      peak = std::max(peak, need + stages[st].statisticBytes);
+    }
+    for (size_t st = 1; st < stages.size(); ++st)
+      stages[st].recompute =
+          s.recompute && !stages[st - 1].recompute &&
+          heldBytes(stages[st].narrowSegment) + stages[st].statisticBytes >
+              peak;
+    if (s.progress) {
+      int64_t most = 0;
+      std::string recomputed;
+      for (size_t st = 0; st < stages.size(); ++st) {
+        const Stage &stage = stages[st];
+        most = std::max(most, segmentBytes[stage.recompute
+                                               ? stages[st - 1].narrowSegment
+                                               : stage.narrowSegment]);
+        if (stage.recompute)
+          recomputed += (recomputed.empty() ? "" : ", ") + std::to_string(st + 1);
+      }
+      s.progress->note(llvm::formatv(
+          "quantize: sequential: {0} stages in {1} segments; {2} windows x "
+          "{3} stream{4} held, at most {5} bytes each; recomputed from the "
+          "stage before: {6}",
+          stages.size(), segmentCount, windows.size(), streams,
+          streams == 1 ? "" : "s", most,
+          recomputed.empty() ? "none" : "stages " + recomputed).str());
+    }
+    // How many values each segment hands on to the next.
+    std::vector<size_t> carriedBy(segmentCount, 0);
+    for (size_t j = 0; j + 1 < segmentCount; ++j)
+      carriedBy[j] = segments->live[j + 1].size();
     segments->live.clear();
     // Ŵ and K of each weight a later segment shares.
     llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
-    // Segment st - 1, kept while stage st recomputes its values from the
-    // cut before it: as quantized, and with its float weights.
-    std::unique_ptr<FunctionRunner> previous, previousFloat;
+    // Each segment's runner, compiled when first needed and dropped once no
+    // window is held before it: with the weights as quantized so far, and
+    // (a stage's body that the next stage recomputes through) with its
+    // float weights, for the float target.
+    std::vector<std::unique_ptr<FunctionRunner>> runners(segmentCount),
+        floatRunners(segmentCount);
+    std::string why;
+    auto compile = [&](size_t seg) -> std::unique_ptr<FunctionRunner> {
+      auto compiled =
+          exec->compileFunction(*segments->modules[seg], threads, &why);
+      if (!compiled) {
+        module.emitError() << "sequential cannot run segment " << seg + 1
+                           << " of " << segmentCount << ": " << why;
+        return nullptr;
+      }
+      if (threads > 1)
+        compiled->setKernelThreads(1);
+      for (const auto &entry : usedIn[seg]) {
+        auto known = sharedLater.find(entry.getKey());
+        if (known == sharedLater.end())
+          continue;
+        const auto &[wHat, k] = known->second;
+        StringRef key = known->getKey();
+        if (failed(compiled->replaceWeight(key, wHat, wHat.size() / k, k,
+                                           heldAsW.lookup(key), &why))) {
+          module.emitError() << "sequential: " << why;
+          return nullptr;
+        }
+      }
+      return compiled;
+    };
+    auto runnerFor = [&](size_t seg) -> FunctionRunner * {
+      if (!runners[seg])
+        runners[seg] = compile(seg);
+      return runners[seg].get();
+    };
+    // Runs segment `seg` on `state`; `out` gets what it returns.
+    auto runOn = [&](FunctionRunner &runner, size_t seg, const State &state,
+                     State &out, std::string &error) -> bool {
+      std::vector<const ::smq::HostArray *> in;
+      for (const auto &a : state)
+        in.push_back(&a);
+      if (succeeded(runner.run(in, out, &error)))
+        return true;
+      if (error.empty())
+        error = "segment " + std::to_string(seg + 1) + " failed to run";
+      return false;
+    };
+    // Runs the segments in [from, to) one after another on `held`, each on
+    // what the one before handed on; returns `held` itself if there are
+    // none, else `scratch`, which holds the values at `to`.
+    auto runChain = [&](const std::vector<FunctionRunner *> &chain,
+                        size_t from, State &held, State &scratch,
+                        std::string &error) -> State * {
+      State *at = &held;
+      for (size_t i = 0; i < chain.size(); ++i) {
+        State out;
+        if (!runOn(*chain[i], from + i, *at, out, error))
+          return nullptr;
+        out.resize(carriedBy[from + i]);
+        scratch = std::move(out);
+        at = &scratch;
+      }
+      return at;
+    };
     ::smq::ProgressTask progress(s.progress, "quantize: sequential stage",
                                  stages.size());
     for (size_t st = 0; st < stages.size(); ++st) {
       const Stage &stage = stages[st];
       bool last = st + 1 == stages.size();
-      // The values held for every window are at this stage's cut, or at
-      // the one before it (recompute); deferNext: they stay at this cut,
-      // as the next stage recomputes its values from it.
-      bool recompute = stage.recompute;
+      // Where every window's values are held for this stage, and whether
+      // they stay there for the next (which recomputes from them).
+      size_t held =
+          stage.recompute ? stages[st - 1].narrowSegment : stage.narrowSegment;
       bool deferNext = !last && stages[st + 1].recompute;
+      size_t body = stage.bodySegment;
       size_t carried = stage.carriedOut;
-      size_t carriedBefore = recompute ? stages[st - 1].carriedOut : 0;
       const auto &inState = stage.inState;
       bool observeByRunning = stage.observeByRunning;
-      std::string why;
-      // Compiles segment st, with the quantized values of the weights it
-      // shares with earlier stages.
-      auto compile = [&]() -> std::unique_ptr<FunctionRunner> {
-        auto compiled =
-            exec->compileFunction(*segments->modules[st], threads, &why);
-        if (!compiled) {
-          module.emitError() << "sequential cannot run segment " << st + 1
-                             << " of " << stages.size() << ": " << why;
-          return nullptr;
-        }
-        if (threads > 1)
-          compiled->setKernelThreads(1);
-        for (const auto &entry : usedIn[st]) {
-          auto known = sharedLater.find(entry.getKey());
-          if (known == sharedLater.end())
-            continue;
-          const auto &[wHat, k] = known->second;
-          StringRef key = known->getKey();
-          if (failed(compiled->replaceWeight(key, wHat, wHat.size() / k, k,
-                                             heldAsW.lookup(key), &why))) {
-            module.emitError() << "sequential: " << why;
-            return nullptr;
-          }
-        }
-        return compiled;
-      };
-      std::unique_ptr<FunctionRunner> runner, floatRunner;
-      if (!last || observeByRunning) {
-        if (!(runner = compile()))
+      // The segments from the held values to the stage's cut, as quantized
+      // so far and for the float model: a body there is an earlier
+      // stage's, whose float weights the float model keeps.
+      std::vector<FunctionRunner *> chain, floatChain;
+      for (size_t seg = held; seg < body; ++seg) {
+        if (!runnerFor(seg))
           return failure();
-        // The next stage runs this segment again for the float model, once
-        // this one's weights are quantized.
-        if (deferNext && s.floatTarget && !(floatRunner = compile()))
+        chain.push_back(runners[seg].get());
+        floatChain.push_back(floatRunners[seg] ? floatRunners[seg].get()
+                                               : runners[seg].get());
+      }
+      FunctionRunner *runner = nullptr;
+      if (!last || observeByRunning) {
+        if (!(runner = runnerFor(body)))
+          return failure();
+        // The next stage runs this body again for the float model, once
+        // this stage's weights are quantized.
+        if (deferNext && s.floatTarget && !(floatRunners[body] = compile(body)))
           return failure();
         // What compiling freed (the module's copies, LLVM's own).
         ::smq::releaseFreedMemory();
       }
-      // Runs segment `seg` (this one, or the previous) on `state`; `out`
-      // gets what it returns.
-      auto runOn = [&](FunctionRunner &seg, const State &state, State &out,
-                       std::string &error) -> bool {
-        std::vector<const ::smq::HostArray *> in;
-        for (const auto &a : state)
-          in.push_back(&a);
-        if (succeeded(seg.run(in, out, &error)))
-          return true;
-        if (error.empty())
-          error = "segment " + std::to_string(st + 1) + " failed to run";
-        return false;
-      };
       auto run = [&](const State &state, State &out, std::string &error) {
-        return runOn(*runner, state, out, error);
-      };
-      // A window's values at this cut: the held ones, or those the previous
-      // segment computes from the cut before (in `scratch`).
-      auto atCut = [&](FunctionRunner *seg, State &held, State &scratch,
-                       std::string &error) -> State * {
-        if (!recompute)
-          return &held;
-        if (!runOn(*seg, held, scratch, error))
-          return nullptr;
-        scratch.resize(carriedBefore);
-        return &scratch;
+        return runOn(*runner, body, state, out, error);
       };
       // An input of the stage, for one window: from the state, or from what
       // running the segment on it returned.
@@ -1338,15 +1438,15 @@ struct QuantizeWeightsPass
           case 0:
             if (!s.floatTarget)
               break;
-            if (!(atFloat[i] = atCut(previousFloat.get(), floatState[w],
-                                     cutFloat[i], error)))
+            if (!(atFloat[i] = runChain(floatChain, held, floatState[w],
+                                        cutFloat[i], error)))
               return;
             if (runFloat && !run(*atFloat[i], ranFloat[i], error))
               return;
             break;
           case 1:
-            if (!(atQuant[i] = atCut(previous.get(), quantState[w],
-                                     cutQuant[i], error)))
+            if (!(atQuant[i] = runChain(chain, held, quantState[w],
+                                        cutQuant[i], error)))
               return;
             if (observeByRunning && !run(*atQuant[i], ranQuant[i], error))
               return;
@@ -1354,8 +1454,8 @@ struct QuantizeWeightsPass
           case 2:
             if (!needD)
               break;
-            if (!(atNear[i] = atCut(previous.get(), nearState[w], cutNear[i],
-                                    error)))
+            if (!(atNear[i] = runChain(chain, held, nearState[w], cutNear[i],
+                                       error)))
               return;
             if (observeByRunning && !run(*atNear[i], ranNear[i], error))
               return;
@@ -1424,7 +1524,6 @@ struct QuantizeWeightsPass
       cutQuant.clear();
       cutFloat.clear();
       cutNear.clear();
-      previousFloat.reset();
       // What the runs freed, before the stage's largest allocations (the
       // inverse factor of a wide layer's M is 254 MB at K = 5632).
       ::smq::releaseFreedMemory();
@@ -1451,7 +1550,7 @@ struct QuantizeWeightsPass
                                                    qw.cols,
                                                    heldAsW.lookup(key), &why)))
           return module.emitError() << "sequential: " << why;
-        for (size_t later = st + 1; later < stages.size(); ++later)
+        for (size_t later = body + 1; later < segmentCount; ++later)
           if (usedIn[later].contains(key)) {
             sharedLater[key] = {std::move(wHat), qw.cols};
             break;
@@ -1464,25 +1563,35 @@ struct QuantizeWeightsPass
       // The quantized model (and its neighbours) move on to the next cut,
       // unless the next stage recomputes its values from this one.
       if (!last && !deferNext) {
-        size_t streams = needD ? 2 : 1;
-        std::vector<std::string> runErrors(streams * windows.size());
-        parallel(streams * windows.size(), [&](size_t task) {
-          State &held = task % streams == 0 ? quantState[task / streams]
-                                            : nearState[task / streams];
+        size_t streamsToMove = needD ? 2 : 1;
+        std::vector<std::string> runErrors(streamsToMove * windows.size());
+        parallel(streamsToMove * windows.size(), [&](size_t task) {
+          State &heldState = task % streamsToMove == 0
+                                 ? quantState[task / streamsToMove]
+                                 : nearState[task / streamsToMove];
           State scratch, out;
-          State *state = atCut(previous.get(), held, scratch, runErrors[task]);
+          State *state = runChain(chain, held, heldState, scratch,
+                                  runErrors[task]);
           if (!state || !run(*state, out, runErrors[task]))
             return;
           out.resize(carried);
-          held = std::move(out);
+          heldState = std::move(out);
           runErrors[task].clear();
         });
         for (const std::string &error : runErrors)
           if (!error.empty())
             return module.emitError() << "sequential: " << error;
       }
-      previous = deferNext ? std::move(runner) : nullptr;
-      previousFloat = std::move(floatRunner);
+      // Runners of segments before where the next stage holds its values
+      // are done with.
+      size_t nextHeld = last ? segmentCount
+                             : stages[st + 1].recompute
+                                   ? stage.narrowSegment
+                                   : stages[st + 1].narrowSegment;
+      for (size_t seg = 0; seg < nextHeld; ++seg) {
+        runners[seg].reset();
+        floatRunners[seg].reset();
+      }
       // And what the stage freed: its statistics, the old cut's values.
       ::smq::releaseFreedMemory();
       progress.step(llvm::formatv("({0} layer{1}, {2} windows)",

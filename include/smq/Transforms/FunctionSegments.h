@@ -41,6 +41,17 @@ FailureOr<FunctionSegments> cutFunction(func::FuncOp func,
                                         ArrayRef<Operation *> cuts,
                                         ArrayRef<SmallVector<Value>> extra);
 
+/// The bytes one value takes (a shape not known statically: a huge count).
+int64_t valueBytes(Value v);
+
+/// The op of `func`'s one block, after `after` (null: after the first op)
+/// and up to `upTo`, before which the fewest bytes are live, as cutFunction
+/// carries values; the latest among equals. Where sequential quantization
+/// holds every calibration window's values: before a LayerNorm, only the
+/// residual stream is live, not the residual and its normalized copy.
+Operation *narrowestCut(func::FuncOp func, Operation *after,
+                        Operation *upTo);
+
 } // namespace mlir::smq
 
 #endif // SMQ_TRANSFORMS_FUNCTIONSEGMENTS_H

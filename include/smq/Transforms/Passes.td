@@ -78,15 +78,20 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     `sequential` quantizes in stages instead, in program order: a stage is
     a run of weight-bearing ops none of whose inputs depends on another of
     the run (a block's q, k and v projections share one). The model's
-    function is cut before each stage into segments, each compiled on its
-    own when its stage comes. The calibration windows and their neighbours
-    (which the statistics file keeps, format version 3) start at the
-    first; once a stage is quantized, its segment runs on what the one
-    before left, with the stage's quantized weights, so each stage's H and
-    D come from the model with every earlier stage quantized, and the model
-    runs about once in all, as the GPTQ reference runs block by block. Only
-    one stage's statistics and one segment's compiled code are held at a
-    time, with the values live at the current cut for every window.
+    function is cut into segments before each stage and, between one stage
+    and the next, where the fewest bytes are live (before a LayerNorm: the
+    residual stream alone); each segment is compiled on its own when it is
+    first needed. The calibration windows and their neighbours (which the
+    statistics file keeps, format version 3) start at the first; once a
+    stage is quantized, its segment runs on what the one before left, with
+    the stage's quantized weights, so each stage's H and D come from the
+    model with every earlier stage quantized, and the model runs about once
+    in all, as the GPTQ reference runs block by block. Only one stage's
+    statistics and the segments from where its values are held are kept
+    at a time, with those values for every window. With `recompute` (on by
+    default), a stage whose values would raise the peak if held for every
+    window (an MLP's hidden values) has them recomputed a window at a time
+    from where the stage before holds its own.
     `lambda=auto` picks λ with the file's one-shot statistics first. With
     `float-target`, the float model's values move through the segments
     too, and each layer is fitted
@@ -172,6 +177,11 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
            "layers before it already quantized, by running the model a "
            "segment at a time on the calibration windows the statistics "
            "file keeps">,
+    Option<"recompute", "recompute", "bool", "true",
+           "With sequential: where holding every window's values for a "
+           "stage would raise the peak memory (an MLP's hidden values), "
+           "hold them where the stage before does and recompute them a "
+           "window at a time (false: hold them, and compute less)">,
     Option<"floatTarget", "float-target", "bool", "true",
            "With sequential: fit each layer so that its output on the "
            "quantized model's inputs matches the float model's output on "
