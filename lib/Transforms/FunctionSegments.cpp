@@ -51,7 +51,7 @@ struct Liveness {
 int64_t mlir::smq::valueBytes(Value v) {
   auto type = dyn_cast<ShapedType>(v.getType());
   if (!type || !type.hasStaticShape())
-    return std::numeric_limits<int64_t>::max() / 4;
+    return int64_t(1) << 40;
   return type.getNumElements() *
          std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
 }

@@ -1243,20 +1243,21 @@ struct QuantizeWeightsPass
     // recomputed by the previous stage's segments, as quantized and, for
     // the float target, with their float weights. Never twice in a row.
     auto heldBytes = [&](size_t segment) {
-      return segmentBytes[segment] * static_cast<int64_t>(windows.size()) *
-             static_cast<int64_t>(streams);
+      return static_cast<double>(segmentBytes[segment]) *
+             static_cast<double>(windows.size() * streams);
     };
-    int64_t peak = 0;
+    double peak = 0;
     for (size_t st = 0; st < stages.size(); ++st) {
-      int64_t need = heldBytes(stages[st].narrowSegment);
+      double need = heldBytes(stages[st].narrowSegment);
       if (st > 0)
         need = std::min(need, heldBytes(stages[st - 1].narrowSegment));
-      peak = std::max(peak, need + stages[st].statisticBytes);
+      peak = std::max(peak, need + static_cast<double>(stages[st].statisticBytes));
     }
     for (size_t st = 1; st < stages.size(); ++st)
       stages[st].recompute =
           s.recompute && !stages[st - 1].recompute &&
-          heldBytes(stages[st].narrowSegment) + stages[st].statisticBytes >
+          heldBytes(stages[st].narrowSegment) +
+                  static_cast<double>(stages[st].statisticBytes) >
               peak;
     if (s.progress) {
       int64_t most = 0;

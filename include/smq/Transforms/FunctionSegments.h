@@ -41,7 +41,8 @@ FailureOr<FunctionSegments> cutFunction(func::FuncOp func,
                                         ArrayRef<Operation *> cuts,
                                         ArrayRef<SmallVector<Value>> extra);
 
-/// The bytes one value takes (a shape not known statically: a huge count).
+/// The bytes one value takes (a shape not known statically: 1 TiB, so
+/// that a cut never prefers it).
 int64_t valueBytes(Value v);
 
 /// The op of `func`'s one block, after `after` (null: after the first op)
