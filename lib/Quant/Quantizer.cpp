@@ -26,10 +26,16 @@ namespace {
 using RowMatrix =
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// `threads` as a count: 0 (or less) is one per core.
+int threadCount(int threads) {
+  return threads > 0 ? threads
+                     : static_cast<int>(
+                           std::max(1u, std::thread::hardware_concurrency()));
+}
+
 /// Runs fn(row) for every row on `threads` threads (0: one per core).
 template <typename Fn> void forEachRow(int64_t rows, int threads, Fn fn) {
-  if (threads <= 0)
-    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = threadCount(threads);
   threads = static_cast<int>(std::min<int64_t>(threads, rows));
   if (threads <= 1) {
     for (int64_t r = 0; r < rows; ++r)
@@ -288,8 +294,7 @@ bool inverseUpperFactorInPlace(Eigen::Map<Eigen::MatrixXd> h, int threads) {
   }
   constexpr int64_t kColBlock = 128;
   int64_t blocks = (k + kColBlock - 1) / kColBlock;
-  if (threads <= 0)
-    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = threadCount(threads);
   std::vector<Eigen::MatrixXd> solved(threads);
   for (int64_t first = 0; first < blocks; first += threads) {
     int64_t count = std::min<int64_t>(threads, blocks - first);
