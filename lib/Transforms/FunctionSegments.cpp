@@ -56,22 +56,16 @@ int64_t mlir::smq::valueBytes(Value v) {
          std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
 }
 
-Operation *mlir::smq::narrowestCut(func::FuncOp func, Operation *after,
-                                   Operation *upTo) {
+mlir::smq::CutWidths::CutWidths(func::FuncOp func) {
   Block &body = func.getBody().front();
   llvm::DenseMap<Operation *, int64_t> position;
-  std::vector<Operation *> ops;
   for (Operation &op : body) {
     position[&op] = static_cast<int64_t>(ops.size());
     ops.push_back(&op);
   }
-  int64_t first = after ? position.lookup(after) + 1 : 1;
-  int64_t last = position.lookup(upTo);
-  if (first > last)
-    return upTo;
   Liveness live(body, position);
-  // bytes[p]: what is live before op p, by the sweep of each value's
-  // [defined + 1, lastUse] (saturating: an unbounded value stays so).
+  // Each value is live before the ops in [defined + 1, lastUse]: a sweep
+  // over those ranges gives the bytes live before every op.
   std::vector<int64_t> delta(ops.size() + 1, 0);
   for (Value v : live.order) {
     auto use = live.lastUse.find(v);
@@ -84,11 +78,22 @@ Operation *mlir::smq::narrowestCut(func::FuncOp func, Operation *after,
     delta[from] += bytes;
     delta[to + 1] -= bytes;
   }
-  Operation *best = upTo;
-  int64_t bestBytes = std::numeric_limits<int64_t>::max(), bytes = 0;
-  for (int64_t p = 0; p <= last; ++p) {
+  int64_t bytes = 0;
+  for (size_t p = 0; p < ops.size(); ++p) {
     bytes += delta[p];
-    if (p >= first && bytes <= bestBytes) {
+    before[ops[p]] = {static_cast<int64_t>(p), bytes};
+  }
+}
+
+Operation *mlir::smq::CutWidths::narrowest(Operation *after,
+                                           Operation *upTo) const {
+  int64_t first = after ? before.lookup(after).first + 1 : 1;
+  int64_t last = before.lookup(upTo).first;
+  Operation *best = upTo;
+  int64_t bestBytes = std::numeric_limits<int64_t>::max();
+  for (int64_t p = first; p <= last; ++p) {
+    int64_t bytes = before.lookup(ops[p]).second;
+    if (bytes <= bestBytes) {
       bestBytes = bytes;
       best = ops[p];
     }

@@ -1053,11 +1053,12 @@ struct QuantizeWeightsPass
       size_t narrowSegment = 0, bodySegment = 0;
       bool recompute = false;
       int64_t statisticBytes = 0;
-      // Each weight's blob and layout, for an input that only it takes
-      // and that is wider than its outputs: the float target's E is then
-      // held as W E (see LayerStatistics::shiftRows).
+      // Each weight's blob; and per input, the weight the float target's
+      // E is held through as W E (see LayerStatistics::shiftRows), if any:
+      // the one weight that takes the input, where it has fewer outputs
+      // than inputs.
       std::vector<WeightBlob> blobs;
-      std::vector<bool> holdsW;
+      std::vector<std::optional<size_t>> through;
     };
     // The file's one-shot statistics are not used here, but they say it was
     // calibrated on this model. Each stage's weights and their K are read
@@ -1080,7 +1081,6 @@ struct QuantizeWeightsPass
           continue;
         stage.keys.push_back({use.key, k});
         stage.blobs.push_back(weightBlob(use));
-        stage.holdsW.push_back(use.holdsW);
         auto *at = llvm::find(stage.inputs, use.input);
         stage.inputOf.push_back(at - stage.inputs.begin());
         if (at == stage.inputs.end())
@@ -1107,11 +1107,11 @@ struct QuantizeWeightsPass
     // to the next stage's narrow point.
     std::vector<Operation *> cuts;
     Operation *firstOp = &func.getBody().front().front();
+    const CutWidths widths(func);
     for (size_t st = 0; st < stages.size(); ++st) {
       Stage &stage = stages[st];
       if (st > 0) {
-        Operation *narrow =
-            narrowestCut(func, stages[st - 1].lastOp, stage.cut);
+        Operation *narrow = widths.narrowest(stages[st - 1].lastOp, stage.cut);
         stage.narrowSegment = cuts.size() + 1;
         cuts.push_back(narrow);
       }
@@ -1221,13 +1221,16 @@ struct QuantizeWeightsPass
                                     ? std::nullopt
                                     : std::optional<size_t>(at - live.begin()));
         stage.observeByRunning |= at == live.end();
+        auto taker = llvm::find(stage.inputOf, in);
+        size_t l = taker - stage.inputOf.begin();
+        const WeightBlob &b = stage.blobs[l];
+        stage.through.push_back(
+            llvm::count(stage.inputOf, in) == 1 && b.n < b.k && b.data()
+                ? std::optional<size_t>(l)
+                : std::nullopt);
         // H, then D and the float target's E (or W E) where they are kept.
         int64_t square = (stats.diagonal ? 1 : k) * k * 8;
-        int64_t shiftRows = k;
-        for (size_t l = 0; l < stage.keys.size(); ++l)
-          if (stage.inputOf[l] == in && stage.blobs[l].n < k &&
-              llvm::count(stage.inputOf, in) == 1)
-            shiftRows = stage.blobs[l].n;
+        int64_t shiftRows = stage.through.back() ? b.n : k;
         stage.statisticBytes += square + (needD ? square : 0) +
                                 (s.floatTarget ? shiftRows * k * 8 : 0);
       }
@@ -1369,11 +1372,12 @@ struct QuantizeWeightsPass
       // stage's, whose float weights the float model keeps.
       std::vector<FunctionRunner *> chain, floatChain;
       for (size_t seg = held; seg < body; ++seg) {
-        if (!runnerFor(seg))
+        FunctionRunner *segment = runnerFor(seg);
+        if (!segment)
           return failure();
-        chain.push_back(runners[seg].get());
+        chain.push_back(segment);
         floatChain.push_back(floatRunners[seg] ? floatRunners[seg].get()
-                                               : runners[seg].get());
+                                               : segment);
       }
       FunctionRunner *runner = nullptr;
       if (!last || observeByRunning) {
@@ -1402,22 +1406,11 @@ struct QuantizeWeightsPass
       std::vector<q::LayerStatistics> perInput;
       for (int64_t k : stage.inputK)
         perInput.emplace_back(k, stats.diagonal);
-      // Each input by the first weight that takes it, for errors; and the
-      // weight E is held through, if any: the one weight that takes the
-      // input, where it has fewer outputs than inputs.
+      // Each input by the first weight that takes it, for errors.
       std::vector<std::string> inputName(perInput.size());
-      std::vector<int> takers(perInput.size(), 0);
-      std::vector<std::optional<size_t>> through(perInput.size());
-      for (size_t l = stage.keys.size(); l-- > 0;) {
-        size_t in = stage.inputOf[l];
-        inputName[in] = stage.keys[l].first;
-        ++takers[in];
-        if (stage.blobs[l].n < stage.blobs[l].k && stage.blobs[l].data())
-          through[in] = l;
-      }
-      for (size_t in = 0; in < perInput.size(); ++in)
-        if (takers[in] != 1)
-          through[in].reset();
+      for (size_t l = stage.keys.size(); l-- > 0;)
+        inputName[stage.inputOf[l]] = stage.keys[l].first;
+      const auto &through = stage.through;
       // A few windows at a time: their runs side by side, then the
       // statistics add each window in order (E on a thread of its own), so
       // the result is the same at any thread count.
@@ -1480,7 +1473,7 @@ struct QuantizeWeightsPass
                   const WeightBlob &b = stage.blobs[*through[in]];
                   perInput[in].accumulateShiftThrough(
                       xf.data<float>(), x.data<float>(), rows, b.data(), b.n,
-                      stage.holdsW[*through[in]]);
+                      heldAsW.lookup(stage.keys[*through[in]].first));
                 } else {
                   perInput[in].accumulateShift(xf.data<float>(),
                                                x.data<float>(), rows);

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <vector>
 
@@ -45,13 +46,23 @@ FailureOr<FunctionSegments> cutFunction(func::FuncOp func,
 /// that a cut never prefers it).
 int64_t valueBytes(Value v);
 
-/// The op of `func`'s one block, after `after` (null: after the first op)
-/// and up to `upTo`, before which the fewest bytes are live, as cutFunction
-/// carries values; the latest among equals. Where sequential quantization
-/// holds every calibration window's values: before a LayerNorm, only the
-/// residual stream is live, not the residual and its normalized copy.
-Operation *narrowestCut(func::FuncOp func, Operation *after,
-                        Operation *upTo);
+/// The bytes live before each op of `func`'s one block, as cutFunction
+/// carries values, computed once for the whole body.
+class CutWidths {
+public:
+  explicit CutWidths(func::FuncOp func);
+  /// The op after `after` (null: after the first op) and up to `upTo`
+  /// before which the fewest bytes are live; the latest among equals.
+  /// Where sequential quantization holds every calibration window's values:
+  /// before a LayerNorm, only the residual stream is live, not the
+  /// residual and its normalized copy.
+  Operation *narrowest(Operation *after, Operation *upTo) const;
+
+private:
+  std::vector<Operation *> ops;
+  /// Each op's position, and the bytes live before it.
+  llvm::DenseMap<Operation *, std::pair<int64_t, int64_t>> before;
+};
 
 } // namespace mlir::smq
 
