@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "smq/Quant/Quantizer.h"
 
+#include "Parallel.h"
+
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
@@ -26,32 +28,8 @@ namespace {
 using RowMatrix =
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// `threads` as a count: 0 (or less) is one per core.
-int threadCount(int threads) {
-  return threads > 0 ? threads
-                     : static_cast<int>(
-                           std::max(1u, std::thread::hardware_concurrency()));
-}
-
-/// Runs fn(row) for every row on `threads` threads (0: one per core).
-template <typename Fn> void forEachRow(int64_t rows, int threads, Fn fn) {
-  threads = threadCount(threads);
-  threads = static_cast<int>(std::min<int64_t>(threads, rows));
-  if (threads <= 1) {
-    for (int64_t r = 0; r < rows; ++r)
-      fn(r);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      for (int64_t r = next.fetch_add(1); r < rows; r = next.fetch_add(1))
-        fn(r);
-    });
-  for (auto &t : pool)
-    t.join();
-}
+using detail::forEachRow;
+using detail::threadCount;
 
 QuantizedWeight emptyResult(int64_t rows, int64_t cols, const Config &c) {
   QuantizedWeight q;

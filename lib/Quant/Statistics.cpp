@@ -1,6 +1,8 @@
 //===- Statistics.cpp -----------------------------------------------------===//
 #include "smq/Quant/Statistics.h"
 
+#include "Parallel.h"
+
 #include "smq/Support/AtomicFile.h"
 #include "smq/Support/Unigram.h"
 
@@ -61,15 +63,31 @@ LayerStatistics::LayerStatistics(int64_t k, bool diagonalOnly)
       h(diagonalOnly ? k : k * k, 0.0) {}
 
 namespace {
+/// Rows of a K×K sum that one work item adds to: each element's sum over
+/// positions runs in the same order as one product of the whole, so the
+/// result is the same at any thread count.
+constexpr int64_t kSumRows = 512;
+
+/// s += aᵀ b (a rows×ka, b rows×K; s ka×K), in fixed blocks of s's rows on
+/// `threads` threads.
+void addCrossMoment(double *s, const RowMatrix &a, const RowMatrix &b,
+                    int threads) {
+  int64_t ka = a.cols(), k = b.cols();
+  Eigen::Map<RowMatrix> m(s, ka, k);
+  detail::forEachRow((ka + kSumRows - 1) / kSumRows, threads, [&](int64_t i) {
+    int64_t r0 = i * kSumRows, nb = std::min(kSumRows, ka - r0);
+    m.middleRows(r0, nb).noalias() += a.middleCols(r0, nb).transpose() * b;
+  });
+}
+
 /// s += x xᵀ (or its diagonal) over `rows` positions.
 void addSecondMoment(std::vector<double> &s, const RowMatrix &x, int64_t k,
-                     bool diagonalOnly) {
+                     bool diagonalOnly, int threads) {
   if (diagonalOnly) {
     Eigen::Map<Eigen::VectorXd> v(s.data(), k);
     v += x.array().square().colwise().sum().matrix().transpose();
   } else {
-    Eigen::Map<RowMatrix> m(s.data(), k, k);
-    m.noalias() += x.transpose() * x;
+    addCrossMoment(s.data(), x, x, threads);
   }
 }
 
@@ -92,7 +110,7 @@ std::vector<double> without(std::vector<double> all,
 } // namespace
 
 void LayerStatistics::accumulate(const float *x, const float *neighbour,
-                                 int64_t rows, bool heldOut) {
+                                 int64_t rows, bool heldOut, int threads) {
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
                                  Eigen::RowMajor>>
       xf(x, rows, k);
@@ -104,28 +122,28 @@ void LayerStatistics::accumulate(const float *x, const float *neighbour,
                 neighbour, rows, k)
                 .cast<double>() -
             xd;
-  addSecondMoment(h, xd, k, diagonalOnly);
+  addSecondMoment(h, xd, k, diagonalOnly, threads);
   if (neighbour) {
     if (d.empty())
       d.assign(h.size(), 0.0);
-    addSecondMoment(d, delta, k, diagonalOnly);
+    addSecondMoment(d, delta, k, diagonalOnly, threads);
   }
   positions += rows;
   if (heldOut) {
     if (heldOutH.empty())
       heldOutH.assign(h.size(), 0.0);
-    addSecondMoment(heldOutH, xd, k, diagonalOnly);
+    addSecondMoment(heldOutH, xd, k, diagonalOnly, threads);
     if (neighbour) {
       if (heldOutD.empty())
         heldOutD.assign(h.size(), 0.0);
-      addSecondMoment(heldOutD, delta, k, diagonalOnly);
+      addSecondMoment(heldOutD, delta, k, diagonalOnly, threads);
     }
     heldOutPositions += rows;
   }
 }
 
 void LayerStatistics::accumulateShift(const float *floatX, const float *x,
-                                      int64_t rows) {
+                                      int64_t rows, int threads) {
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
                                  Eigen::RowMajor>>
       ff(floatX, rows, k), xf(x, rows, k);
@@ -133,14 +151,13 @@ void LayerStatistics::accumulateShift(const float *floatX, const float *x,
   RowMatrix gap = ff.cast<double>() - xd;
   if (shift.empty())
     shift.assign(k * k, 0.0);
-  Eigen::Map<RowMatrix> e(shift.data(), k, k);
-  e.noalias() += gap.transpose() * xd;
+  addCrossMoment(shift.data(), gap, xd, threads);
 }
 
 void LayerStatistics::accumulateShiftThrough(const float *floatX,
                                              const float *x, int64_t rows,
                                              const float *w, int64_t n,
-                                             bool holdsW) {
+                                             bool holdsW, int threads) {
   using FloatRows =
       Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Eigen::Map<const FloatRows> ff(floatX, rows, k), xf(x, rows, k);
@@ -155,8 +172,8 @@ void LayerStatistics::accumulateShiftThrough(const float *floatX,
   // then their rows of W E. Fixed blocks, so the sums never depend on
   // anything but the data.
   constexpr int64_t kBlock = 256;
-  for (int64_t r0 = 0; r0 < n; r0 += kBlock) {
-    int64_t nb = std::min(kBlock, n - r0);
+  detail::forEachRow((n + kBlock - 1) / kBlock, threads, [&](int64_t b) {
+    int64_t r0 = b * kBlock, nb = std::min(kBlock, n - r0);
     Eigen::MatrixXd wt(k, nb); // the block's rows of W, transposed
     if (holdsW)
       wt = Eigen::Map<const FloatRows>(w + r0 * k, nb, k)
@@ -168,7 +185,7 @@ void LayerStatistics::accumulateShiftThrough(const float *floatX,
                .cast<double>();
     Eigen::MatrixXd projected = gap * wt; // rows × nb
     we.middleRows(r0, nb).noalias() += projected.transpose() * xd;
-  }
+  });
 }
 
 std::vector<double> LayerStatistics::fullH(Sequences which) const {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <fstream>
@@ -45,6 +46,65 @@ TEST(LayerStatistics, AccumulatesTheShiftThroughTheWeightByHand) {
     EXPECT_EQ(s.shift, (std::vector<double>{-2, 2, 2, 4}));
     EXPECT_EQ(s.shiftRows, 2);
   }
+}
+
+TEST(LayerStatistics, SumsTheSameBytesOnAnyNumberOfThreads) {
+  // K = 1100 spans three blocks of H's rows (the last one short) and
+  // n = 600 three blocks of W E's; the sums equal a plain loop's within
+  // rounding, and are byte-identical at 1, 2 and 3 threads.
+  const int64_t k = 1100, n = 600, rows = 7;
+  std::vector<float> x(rows * k), xf(rows * k), near(rows * k), w(n * k);
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  };
+  for (int64_t i = 0; i < rows * k; ++i) {
+    x[i] = next();
+    xf[i] = x[i] + 0.1f * next();
+    near[i] = x[i] + 0.2f * next();
+  }
+  for (float &v : w)
+    v = next();
+  // H, W E and E at each thread count.
+  std::vector<std::vector<double>> hs, wes, es;
+  for (int threads : {1, 2, 3}) {
+    LayerStatistics s(k, false), e(k, false);
+    s.accumulate(x.data(), near.data(), rows, false, threads);
+    s.accumulateShiftThrough(xf.data(), x.data(), rows, w.data(), n, true,
+                             threads);
+    e.accumulateShift(xf.data(), x.data(), rows, threads);
+    hs.push_back(s.h);
+    wes.push_back(s.shift);
+    es.push_back(e.shift);
+  }
+  for (size_t t = 1; t < hs.size(); ++t) {
+    EXPECT_EQ(std::memcmp(hs[t].data(), hs[0].data(), k * k * 8), 0);
+    EXPECT_EQ(std::memcmp(wes[t].data(), wes[0].data(), n * k * 8), 0);
+    EXPECT_EQ(std::memcmp(es[t].data(), es[0].data(), k * k * 8), 0);
+  }
+  // Spot checks against plain double loops, in every block.
+  for (int64_t i : {int64_t(0), int64_t(511), int64_t(512), k - 1})
+    for (int64_t j : {int64_t(3), int64_t(700), k - 1}) {
+      double h = 0, e = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        h += double(x[r * k + i]) * x[r * k + j];
+        e += (double(xf[r * k + i]) - x[r * k + i]) * x[r * k + j];
+      }
+      EXPECT_NEAR(hs[0][i * k + j], h, 1e-12);
+      EXPECT_NEAR(es[0][i * k + j], e, 1e-12);
+    }
+  for (int64_t o : {int64_t(0), int64_t(255), int64_t(256), n - 1})
+    for (int64_t j : {int64_t(0), k - 1}) {
+      double we = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        double wd = 0;
+        for (int64_t c = 0; c < k; ++c)
+          wd += double(w[o * k + c]) * (double(xf[r * k + c]) - x[r * k + c]);
+        we += wd * x[r * k + j];
+      }
+      EXPECT_NEAR(wes[0][o * k + j], we, 1e-9);
+    }
 }
 
 std::string tempPath(const char *name) {

@@ -72,18 +72,20 @@ struct LayerStatistics {
   LayerStatistics(int64_t k, bool diagonalOnly);
   /// Adds `rows` positions of activations x (rows×K, row-major) and their
   /// neighbour's x′; D gains (x′ − x)(x′ − x)ᵀ. Without a neighbour (null)
-  /// only H gains (D, not needed, stays as it is).
+  /// only H gains (D, not needed, stays as it is). Each of these sums on
+  /// `threads` threads (0: one per core), bit-identical at any count.
   void accumulate(const float *x, const float *neighbour, int64_t rows,
-                  bool heldOut = false);
+                  bool heldOut = false, int threads = 1);
   /// Adds `rows` positions to `shift`: the float model's inputs and the
   /// quantized model's (rows×K each). Full statistics only.
-  void accumulateShift(const float *floatX, const float *x, int64_t rows);
+  void accumulateShift(const float *floatX, const float *x, int64_t rows,
+                       int threads = 1);
   /// Adds `rows` positions to `shift` as W E (see shiftRows). The weight is
   /// W, n×K row-major, or (holdsW false) its K×n transpose, as a matmul's
   /// operand holds it. Every call must give the same n.
   void accumulateShiftThrough(const float *floatX, const float *x,
                               int64_t rows, const float *w, int64_t n,
-                              bool holdsW);
+                              bool holdsW, int threads = 1);
   /// H or D as a full K×K matrix (diagonal mode: zeros off the diagonal).
   std::vector<double> fullH(Sequences which = Sequences::All) const;
   std::vector<double> fullD(Sequences which = Sequences::All) const;
