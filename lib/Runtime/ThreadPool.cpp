@@ -165,8 +165,8 @@ extern "C" void smq_rt_parallel_rows(SmqRowsFn fn, void *ctx, int64_t n) {
 
 extern "C" void smq_rt_tune_allocator(void) {
   static bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     return true;
   }();
   (void)done;

@@ -70,7 +70,11 @@ void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
 /* Compiled code allocates its temporaries with malloc on every call. glibc
  * serves blocks above 128 KiB with mmap and unmaps them on free, so every
  * call would fault its activations in afresh; this raises the thresholds so
- * freed blocks are reused. Called once by hosts before running models. */
+ * freed blocks are reused: up to 32 MiB (glibc's own ceiling when it
+ * adapts the threshold), with up to 64 MiB free kept at the heap's top.
+ * Larger blocks are still mapped and given back when freed, so a host that
+ * also holds big buffers for a while (the quantizer's K×K statistics)
+ * does not keep their pages. Called once by hosts before running models. */
 void smq_rt_tune_allocator(void);
 
 /* The kernels' layout of low-bit weight codes ("packed"). Each row of Ŵ
