@@ -90,6 +90,38 @@ std::vector<uint8_t> packCodes(const q::QuantizedWeight &w) {
   return out;
 }
 
+/// A quantized weight kept to compile a runner again, its codes packed as
+/// the module stores them: a byte per code would be twice W4's bytes.
+class KeptWeight {
+public:
+  explicit KeptWeight(const q::QuantizedWeight &w) : packed(packCodes(w)) {
+    params.rows = w.rows;
+    params.cols = w.cols;
+    params.groupSize = w.groupSize;
+    params.bits = w.bits;
+    params.symmetric = w.symmetric;
+    params.scales = w.scales;
+    params.zeros = w.zeros;
+  }
+  int64_t rows() const { return params.rows; }
+  int64_t cols() const { return params.cols; }
+  /// Ŵ, as QuantizedWeight::dequantize gives it.
+  std::vector<float> dequantize() const {
+    q::QuantizedWeight w = params;
+    int64_t rowBytes = q::streamBytes(w.cols, w.bits);
+    w.codes.resize(w.rows * w.cols);
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t c = 0; c < w.cols; ++c)
+        w.codes[r * w.cols + c] = static_cast<uint8_t>(
+            q::streamGet(&packed[r * rowBytes], c, w.bits));
+    return w.dequantize();
+  }
+
+private:
+  q::QuantizedWeight params; // no codes
+  std::vector<uint8_t> packed;
+};
+
 /// A quantized weight's codes, scales or zero points as a resource. From
 /// 64 KiB on they go to an unnamed scratch file, mapped (ScratchMapping.h):
 /// a large model's quantized weights are then written out as they are
@@ -457,7 +489,6 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             eLocal = entry->shift;
             e = eLocal.data();
           }
-          std::vector<float> target;
           std::string why;
           bool eTimesW = entry->shiftRows != 0;
           if (eTimesW && entry->shiftRows != n) {
@@ -467,13 +498,13 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
             failedAny = true;
             continue;
           }
-          if (!q::floatTarget(w.data(), n, k, hWork, e, target, &why, 0.01,
+          // T is written over W: one copy of the weight less.
+          if (!q::floatTarget(w.data(), n, k, hWork, e, w, &why, 0.01,
                               s.threads, eTimesW)) {
             op->emitError() << "float target of '" << key << "': " << why;
             failedAny = true;
             continue;
           }
-          w = std::move(target);
           if (own)
             release(own->shift);
         }
@@ -528,6 +559,9 @@ LogicalResult quantizeMatMuls(ModuleOp module, const Settings &s,
         failedAny = true;
         continue;
       }
+      // M is done with (a report scores against m0): 254 MB at K = 5632
+      // less while the weight is handed on and stored.
+      release(m);
       if (filter.quantized && failed(filter.quantized(key, qw))) {
         failedAny = true;
         continue;
@@ -1279,15 +1313,20 @@ struct QuantizeWeightsPass
           "stage before: {6}",
           stages.size(), segmentCount, windows.size(), streams,
           streams == 1 ? "" : "s", most,
-          recomputed.empty() ? "none" : "stages " + recomputed).str());
+          recomputed.empty() ? "none"
+          : "stages " + recomputed +
+                (s.floatTarget ? ", in two passes over the windows" : ""))
+          .str());
     }
     // How many values each segment hands on to the next.
     std::vector<size_t> carriedBy(segmentCount, 0);
     for (size_t j = 0; j + 1 < segmentCount; ++j)
       carriedBy[j] = segments->live[j + 1].size();
     segments->live.clear();
-    // Ŵ and K of each weight a later segment shares.
-    llvm::StringMap<std::pair<std::vector<float>, int64_t>> sharedLater;
+    // The weights quantized so far that a runner still to be compiled
+    // uses: a later segment's that shares one, or a stage's own once it
+    // drops its runners to quantize (see `split` below).
+    llvm::StringMap<KeptWeight> quantizedSoFar;
     // Each segment's runner, compiled when first needed and dropped once no
     // window is held before it: with the weights as quantized so far, and
     // (a stage's body that the next stage recomputes through) with its
@@ -1306,12 +1345,13 @@ struct QuantizeWeightsPass
       if (threads > 1)
         compiled->setKernelThreads(1);
       for (const auto &entry : usedIn[seg]) {
-        auto known = sharedLater.find(entry.getKey());
-        if (known == sharedLater.end())
+        auto known = quantizedSoFar.find(entry.getKey());
+        if (known == quantizedSoFar.end())
           continue;
-        const auto &[wHat, k] = known->second;
+        const KeptWeight &kept = known->second;
         StringRef key = known->getKey();
-        if (failed(compiled->replaceWeight(key, wHat, wHat.size() / k, k,
+        if (failed(compiled->replaceWeight(key, kept.dequantize(),
+                                           kept.rows(), kept.cols(),
                                            heldAsW.lookup(key), &why))) {
           module.emitError() << "sequential: " << why;
           return nullptr;
@@ -1367,6 +1407,15 @@ struct QuantizeWeightsPass
       size_t carried = stage.carriedOut;
       const auto &inState = stage.inState;
       bool observeByRunning = stage.observeByRunning;
+      // A stage that recomputes its input (the MLP's down projection, whose
+      // K×K statistic is the largest) holds no runner while it quantizes,
+      // and goes over the windows twice: first for the float target's
+      // statistic, with the float model's runners as well, then for H with
+      // the quantized model's alone. So its H never meets the float
+      // model's runners, nor its statistics the quantized model's. The
+      // runners it needs after are compiled again, with its weights as
+      // quantized.
+      bool split = stage.recompute && s.floatTarget;
       // The segments from the held values to the stage's cut, as quantized
       // so far and for the float model: a body there is an earlier
       // stage's, whose float weights the float model keeps.
@@ -1423,101 +1472,147 @@ struct QuantizeWeightsPass
       // next cut (unless it stays here for the next stage).
       bool runFloat =
           s.floatTarget && ((!last && !deferNext) || observeByRunning);
-      for (size_t w0 = 0; w0 < windows.size(); w0 += batch) {
-        size_t count = std::min(batch, windows.size() - w0);
-        parallel(3 * count, [&](size_t task) {
-          size_t i = task / 3, w = w0 + i;
-          std::string &error = errors[task];
-          switch (task % 3) {
-          case 0:
-            if (!s.floatTarget)
+      // One pass over the windows: with the float model, for E (and the
+      // float model moves on); with the neighbours, for H and D.
+      auto passOverWindows = [&](bool withFloat,
+                                 bool withH) -> LogicalResult {
+        for (size_t w0 = 0; w0 < windows.size(); w0 += batch) {
+          size_t count = std::min(batch, windows.size() - w0);
+          parallel(3 * count, [&](size_t task) {
+            size_t i = task / 3, w = w0 + i;
+            std::string &error = errors[task];
+            switch (task % 3) {
+            case 0:
+              if (!withFloat)
+                break;
+              if (!(atFloat[i] = runChain(floatChain, held, floatState[w],
+                                          cutFloat[i], error)))
+                return;
+              if (runFloat && !run(*atFloat[i], ranFloat[i], error))
+                return;
               break;
-            if (!(atFloat[i] = runChain(floatChain, held, floatState[w],
-                                        cutFloat[i], error)))
-              return;
-            if (runFloat && !run(*atFloat[i], ranFloat[i], error))
-              return;
-            break;
-          case 1:
-            if (!(atQuant[i] = runChain(chain, held, quantState[w],
-                                        cutQuant[i], error)))
-              return;
-            if (observeByRunning && !run(*atQuant[i], ranQuant[i], error))
-              return;
-            break;
-          case 2:
-            if (!needD)
+            case 1:
+              if (!(atQuant[i] = runChain(chain, held, quantState[w],
+                                          cutQuant[i], error)))
+                return;
+              if (observeByRunning && !run(*atQuant[i], ranQuant[i], error))
+                return;
               break;
-            if (!(atNear[i] = runChain(chain, held, nearState[w], cutNear[i],
-                                       error)))
-              return;
-            if (observeByRunning && !run(*atNear[i], ranNear[i], error))
-              return;
-            break;
-          }
-          error.clear();
-        });
-        for (const std::string &error : errors)
-          if (!error.empty())
-            return module.emitError() << "sequential: " << error;
-        for (size_t i = 0; i < count; ++i) {
-          size_t w = w0 + i;
-          std::thread shift;
-          if (s.floatTarget) {
-            auto accumulateShift = [&] {
-              for (size_t in = 0; in < perInput.size(); ++in) {
-                const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
-                const auto &xf = inputOf(in, *atFloat[i], ranFloat[i]);
-                int64_t rows = x.numElements() / perInput[in].k;
-                if (through[in]) {
-                  const WeightBlob &b = stage.blobs[*through[in]];
-                  perInput[in].accumulateShiftThrough(
-                      xf.data<float>(), x.data<float>(), rows, b.data(), b.n,
-                      heldAsW.lookup(stage.keys[*through[in]].first));
-                } else {
-                  perInput[in].accumulateShift(xf.data<float>(),
-                                               x.data<float>(), rows);
+            case 2:
+              if (!needD || !withH)
+                break;
+              if (!(atNear[i] = runChain(chain, held, nearState[w], cutNear[i],
+                                         error)))
+                return;
+              if (observeByRunning && !run(*atNear[i], ranNear[i], error))
+                return;
+              break;
+            }
+            error.clear();
+          });
+          for (const std::string &error : errors)
+            if (!error.empty())
+              return module.emitError() << "sequential: " << error;
+          for (size_t i = 0; i < count; ++i) {
+            size_t w = w0 + i;
+            std::thread shift;
+            // A pass with one statistic to add gives it every thread; with
+            // two, E takes a thread of its own.
+            int sumThreads = withFloat && withH ? 1 : threads;
+            if (withFloat) {
+              auto accumulateShift = [&] {
+                for (size_t in = 0; in < perInput.size(); ++in) {
+                  const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
+                  const auto &xf = inputOf(in, *atFloat[i], ranFloat[i]);
+                  int64_t rows = x.numElements() / perInput[in].k;
+                  if (through[in]) {
+                    const WeightBlob &b = stage.blobs[*through[in]];
+                    perInput[in].accumulateShiftThrough(
+                        xf.data<float>(), x.data<float>(), rows, b.data(), b.n,
+                        heldAsW.lookup(stage.keys[*through[in]].first),
+                        sumThreads);
+                  } else {
+                    perInput[in].accumulateShift(
+                        xf.data<float>(), x.data<float>(), rows, sumThreads);
+                  }
+                }
+              };
+              if (threads > 1 && withH)
+                shift = std::thread(accumulateShift);
+              else
+                accumulateShift();
+            }
+            for (size_t in = 0; withH && in < perInput.size(); ++in) {
+              const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
+              const ::smq::HostArray *near =
+                  needD ? &inputOf(in, *atNear[i], ranNear[i]) : nullptr;
+              for (const ::smq::HostArray *a : {&x, near}) {
+                if (!a)
+                  continue;
+                int64_t k = perInput[in].k;
+                if (auto bad = q::nonFiniteActivation(
+                        a->data<float>(), a->numElements() / k, k, w,
+                        a == near, inputName[in])) {
+                  if (shift.joinable())
+                    shift.join();
+                  return module.emitError() << "sequential: " << *bad;
                 }
               }
-            };
-            if (threads > 1)
-              shift = std::thread(accumulateShift);
-            else
-              accumulateShift();
-          }
-          for (size_t in = 0; in < perInput.size(); ++in) {
-            const auto &x = inputOf(in, *atQuant[i], ranQuant[i]);
-            const ::smq::HostArray *near =
-                needD ? &inputOf(in, *atNear[i], ranNear[i]) : nullptr;
-            for (const ::smq::HostArray *a : {&x, near}) {
-              if (!a)
-                continue;
-              int64_t k = perInput[in].k;
-              if (auto bad = q::nonFiniteActivation(
-                      a->data<float>(), a->numElements() / k, k, w,
-                      a == near, inputName[in])) {
-                if (shift.joinable())
-                  shift.join();
-                return module.emitError() << "sequential: " << *bad;
-              }
+              // Sequential fits use every window: no held-out share is kept.
+              perInput[in].accumulate(x.data<float>(),
+                                      near ? near->data<float>() : nullptr,
+                                      x.numElements() / perInput[in].k,
+                                      /*heldOut=*/false, sumThreads);
             }
-            // Sequential fits use every window: no held-out share is kept.
-            perInput[in].accumulate(x.data<float>(),
-                                    near ? near->data<float>() : nullptr,
-                                    x.numElements() / perInput[in].k);
-          }
-          if (shift.joinable())
-            shift.join();
-          // The float model moves on to the next cut.
-          if (runFloat && !last && !deferNext) {
-            ranFloat[i].resize(carried);
-            floatState[w] = std::move(ranFloat[i]);
+            if (shift.joinable())
+              shift.join();
+            // The float model moves on to the next cut.
+            if (withFloat && runFloat && !last && !deferNext) {
+              ranFloat[i].resize(carried);
+              floatState[w] = std::move(ranFloat[i]);
+            }
           }
         }
+        return success();
+      };
+      // Drops the runners of segments [from, to), and what they freed.
+      auto dropRunners = [&](auto &set, size_t from, size_t to) {
+        for (size_t seg = from; seg < to; ++seg)
+          set[seg].reset();
+        ::smq::releaseFreedMemory();
+      };
+      if (!split) {
+        if (failed(passOverWindows(s.floatTarget, true)))
+          return failure();
+      } else {
+        // H is allocated for the second pass only.
+        for (q::LayerStatistics &in : perInput)
+          release(in.h);
+        if (failed(passOverWindows(true, false)))
+          return failure();
+        // The float model is done with its runners here; this body's (its
+        // float weights) only if the quantized model does not observe
+        // through it.
+        floatChain.clear();
+        dropRunners(floatRunners, held, body);
+        if (!observeByRunning) {
+          runner = nullptr;
+          dropRunners(runners, body, body + 1);
+        }
+        for (q::LayerStatistics &in : perInput)
+          in.h.assign(in.diagonalOnly ? in.k : in.k * in.k, 0.0);
+        if (failed(passOverWindows(false, true)))
+          return failure();
+        chain.clear();
+        runner = nullptr;
+        dropRunners(runners, held, body + 1);
       }
       cutQuant.clear();
       cutFloat.clear();
       cutNear.clear();
+      ranQuant.clear();
+      ranFloat.clear();
+      ranNear.clear();
       // What the runs freed, before the stage's largest allocations (the
       // inverse factor of a wide layer's M is 254 MB at K = 5632).
       ::smq::releaseFreedMemory();
@@ -1539,16 +1634,11 @@ struct QuantizeWeightsPass
       filter.consumable = &stageStats;
       filter.quantized = [&](StringRef key,
                              const q::QuantizedWeight &qw) -> LogicalResult {
-        std::vector<float> wHat = qw.dequantize();
-        if (runner && failed(runner->replaceWeight(key, wHat, qw.rows,
-                                                   qw.cols,
+        if (runner && failed(runner->replaceWeight(key, qw.dequantize(),
+                                                   qw.rows, qw.cols,
                                                    heldAsW.lookup(key), &why)))
           return module.emitError() << "sequential: " << why;
-        for (size_t later = body + 1; later < segmentCount; ++later)
-          if (usedIn[later].contains(key)) {
-            sharedLater[key] = {std::move(wHat), qw.cols};
-            break;
-          }
+        quantizedSoFar.insert_or_assign(key, KeptWeight(qw));
         return success();
       };
       if (failed(quantizeMatMuls(module, s, &stageStats, q::Sequences::All,
@@ -1557,6 +1647,16 @@ struct QuantizeWeightsPass
       // The quantized model (and its neighbours) move on to the next cut,
       // unless the next stage recomputes its values from this one.
       if (!last && !deferNext) {
+        // A split stage compiles its runners again, its weights quantized.
+        if (split) {
+          for (size_t seg = held; seg < body; ++seg) {
+            chain.push_back(runnerFor(seg));
+            if (!chain.back())
+              return failure();
+          }
+          if (!(runner = runnerFor(body)))
+            return failure();
+        }
         size_t streamsToMove = needD ? 2 : 1;
         std::vector<std::string> runErrors(streamsToMove * windows.size());
         parallel(streamsToMove * windows.size(), [&](size_t task) {
@@ -1585,6 +1685,16 @@ struct QuantizeWeightsPass
       for (size_t seg = 0; seg < nextHeld; ++seg) {
         runners[seg].reset();
         floatRunners[seg].reset();
+      }
+      // So are the quantized weights that no runner still to be compiled
+      // uses.
+      for (auto it = quantizedSoFar.begin(); it != quantizedSoFar.end();) {
+        auto entry = it++;
+        bool used = false;
+        for (size_t seg = nextHeld; seg < segmentCount && !used; ++seg)
+          used = usedIn[seg].contains(entry->getKey());
+        if (!used)
+          quantizedSoFar.erase(entry);
       }
       // And what the stage freed: its statistics, the old cut's values.
       ::smq::releaseFreedMemory();

@@ -448,6 +448,12 @@ TEST(InPlace, GptqAndTheFloatTargetGiveTheirStatisticBackBitForBit) {
     ASSERT_TRUE(floatTarget(p.w.data(), 21, 64, h.data(), e2.data(), t2,
                             &why));
     EXPECT_EQ(t1, t2);
+    // Written over the weight itself, the same target.
+    std::vector<float> inPlace(p.w);
+    std::vector<double> e3(e);
+    ASSERT_TRUE(floatTarget(inPlace.data(), 21, 64, h.data(), e3.data(),
+                            inPlace, &why));
+    EXPECT_EQ(inPlace, t1);
   }
   // A statistic that cannot be factored is given back too.
   std::vector<double> bad(64 * 64, 0.0), badCopy;

@@ -140,6 +140,9 @@ bool quantizeGptq(const float *w, int64_t rows, int64_t cols,
 /// when it is exactly symmetric and is H again, bit for bit, on return; E
 /// is overwritten (with E H⁻¹). With `eTimesW`, `e` is W E (rows×K, see
 /// LayerStatistics::shiftRows), and is overwritten with W E H⁻¹.
+/// `target` may be the vector `w` points into (rows×K already), to hold
+/// one copy of the weight less: each block of rows is read before it is
+/// written.
 bool floatTarget(const float *w, int64_t rows, int64_t cols, double *h,
                  double *e, std::vector<float> &target, std::string *why,
                  double dampFraction = 0.01, int threads = 0,

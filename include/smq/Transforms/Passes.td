@@ -91,7 +91,11 @@ def SmqQuantizeWeights : Pass<"smq-quantize-weights", "ModuleOp"> {
     at a time, with those values for every window. With `recompute` (on by
     default), a stage whose values would raise the peak if held for every
     window (an MLP's hidden values) has them recomputed a window at a time
-    from where the stage before holds its own.
+    from where the stage before holds its own; with `float-target` such a
+    stage goes over the windows twice (the float target's statistic with
+    the float model's segments, then H with the quantized model's alone)
+    and holds no compiled segment while it quantizes, so its K×K
+    statistic never meets more than one segment's weights.
     `lambda=auto` picks λ with the file's one-shot statistics first. With
     `float-target`, the float model's values move through the segments
     too, and each layer is fitted
