@@ -58,7 +58,6 @@ int64_t mlir::smq::valueBytes(Value v) {
 
 mlir::smq::CutWidths::CutWidths(func::FuncOp func) {
   Block &body = func.getBody().front();
-  llvm::DenseMap<Operation *, int64_t> position;
   for (Operation &op : body) {
     position[&op] = static_cast<int64_t>(ops.size());
     ops.push_back(&op);
@@ -79,22 +78,19 @@ mlir::smq::CutWidths::CutWidths(func::FuncOp func) {
     delta[to + 1] -= bytes;
   }
   int64_t bytes = 0;
-  for (size_t p = 0; p < ops.size(); ++p) {
-    bytes += delta[p];
-    before[ops[p]] = {static_cast<int64_t>(p), bytes};
-  }
+  for (size_t p = 0; p < ops.size(); ++p)
+    bytesBefore.push_back(bytes += delta[p]);
 }
 
 Operation *mlir::smq::CutWidths::narrowest(Operation *after,
                                            Operation *upTo) const {
-  int64_t first = after ? before.lookup(after).first + 1 : 1;
-  int64_t last = before.lookup(upTo).first;
+  int64_t first = after ? position.lookup(after) + 1 : 1;
+  int64_t last = position.lookup(upTo);
   Operation *best = upTo;
   int64_t bestBytes = std::numeric_limits<int64_t>::max();
   for (int64_t p = first; p <= last; ++p) {
-    int64_t bytes = before.lookup(ops[p]).second;
-    if (bytes <= bestBytes) {
-      bestBytes = bytes;
+    if (bytesBefore[p] <= bestBytes) {
+      bestBytes = bytesBefore[p];
       best = ops[p];
     }
   }

@@ -1420,14 +1420,21 @@ struct QuantizeWeightsPass
       // so far and for the float model: a body there is an earlier
       // stage's, whose float weights the float model keeps.
       std::vector<FunctionRunner *> chain, floatChain;
-      for (size_t seg = held; seg < body; ++seg) {
-        FunctionRunner *segment = runnerFor(seg);
-        if (!segment)
-          return failure();
-        chain.push_back(segment);
-        floatChain.push_back(floatRunners[seg] ? floatRunners[seg].get()
-                                               : segment);
-      }
+      auto compileChain = [&]() -> LogicalResult {
+        chain.clear();
+        floatChain.clear();
+        for (size_t seg = held; seg < body; ++seg) {
+          FunctionRunner *segment = runnerFor(seg);
+          if (!segment)
+            return failure();
+          chain.push_back(segment);
+          floatChain.push_back(floatRunners[seg] ? floatRunners[seg].get()
+                                                 : segment);
+        }
+        return success();
+      };
+      if (failed(compileChain()))
+        return failure();
       FunctionRunner *runner = nullptr;
       if (!last || observeByRunning) {
         if (!(runner = runnerFor(body)))
@@ -1476,6 +1483,9 @@ struct QuantizeWeightsPass
       // float model moves on); with the neighbours, for H and D.
       auto passOverWindows = [&](bool withFloat,
                                  bool withH) -> LogicalResult {
+        // A pass with one statistic to add gives it every thread; with
+        // two, E takes a thread of its own.
+        int sumThreads = withFloat && withH ? 1 : threads;
         for (size_t w0 = 0; w0 < windows.size(); w0 += batch) {
           size_t count = std::min(batch, windows.size() - w0);
           parallel(3 * count, [&](size_t task) {
@@ -1516,9 +1526,6 @@ struct QuantizeWeightsPass
           for (size_t i = 0; i < count; ++i) {
             size_t w = w0 + i;
             std::thread shift;
-            // A pass with one statistic to add gives it every thread; with
-            // two, E takes a thread of its own.
-            int sumThreads = withFloat && withH ? 1 : threads;
             if (withFloat) {
               auto accumulateShift = [&] {
                 for (size_t in = 0; in < perInput.size(); ++in) {
@@ -1600,7 +1607,7 @@ struct QuantizeWeightsPass
           dropRunners(runners, body, body + 1);
         }
         for (q::LayerStatistics &in : perInput)
-          in.h.assign(in.diagonalOnly ? in.k : in.k * in.k, 0.0);
+          in.h = q::LayerStatistics(in.k, in.diagonalOnly).h;
         if (failed(passOverWindows(false, true)))
           return failure();
         chain.clear();
@@ -1648,15 +1655,8 @@ struct QuantizeWeightsPass
       // unless the next stage recomputes its values from this one.
       if (!last && !deferNext) {
         // A split stage compiles its runners again, its weights quantized.
-        if (split) {
-          for (size_t seg = held; seg < body; ++seg) {
-            chain.push_back(runnerFor(seg));
-            if (!chain.back())
-              return failure();
-          }
-          if (!(runner = runnerFor(body)))
-            return failure();
-        }
+        if (split && (failed(compileChain()) || !(runner = runnerFor(body))))
+          return failure();
         size_t streamsToMove = needD ? 2 : 1;
         std::vector<std::string> runErrors(streamsToMove * windows.size());
         parallel(streamsToMove * windows.size(), [&](size_t task) {

@@ -60,8 +60,9 @@ public:
 
 private:
   std::vector<Operation *> ops;
-  /// Each op's position, and the bytes live before it.
-  llvm::DenseMap<Operation *, std::pair<int64_t, int64_t>> before;
+  /// Each op's position in `ops`, and the bytes live before each op.
+  llvm::DenseMap<Operation *, int64_t> position;
+  std::vector<int64_t> bytesBefore;
 };
 
 } // namespace mlir::smq
