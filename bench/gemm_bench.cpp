@@ -8,7 +8,9 @@
 // its own dispatch),
 // on the shapes SMQ's models run: the bundled GPT's (d 192, MLP 768) and the
 // synthetic decoder's (d 1024, MLP 4096), for 128-token prompts and single
-// tokens. Prints median ms and GFLOP/s. OpenBLAS's threads are set to T
+// tokens, and the KV decoder's 32-token prompt chunks. Rows marked * are
+// cold: B rotates among copies 4x the L3 in all, as a model meets its
+// weights. Prints median ms and GFLOP/s. OpenBLAS's threads are set to T
 // like SMQ's. Weights (B) are warm: both see the same cache state. The
 // machine's limit is the FMA peak of one core at 256 and 512 bits, measured
 // here with independent FMA chains.
@@ -100,6 +102,9 @@ int main(int argc, char **argv) {
       {"dec qkvo", 128, 1024, 1024},   {"dec up", 128, 4096, 1024},
       {"dec down", 128, 1024, 4096},   {"dec up 1x1", 1, 4096, 1024},
       {"dec down 1x1", 1, 1024, 4096},
+      // The KV decoder of bench/generate.sh, a 32-token prompt chunk.
+      {"kv qo 32", 32, 768, 768},      {"kv kv 32", 32, 256, 768},
+      {"kv up 32", 32, 3072, 768},     {"kv down 32", 32, 768, 3072},
   };
   std::printf("%d thread(s); median ms (GFLOP/s)\n", threads);
   if (smq_rt_isa_supported(SMQ_ISA_AVX2))
@@ -119,16 +124,41 @@ int main(int argc, char **argv) {
     smq_rt_pack_f32_panels(s.k, s.n, b.data(), s.n, panels.data());
     double flops = 2.0 * s.m * s.n * s.k;
     int reps = flops > 1e8 ? 20 : 200;
-    double blas = medianSeconds(reps, [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k,
-                  1.0f, a.data(), s.k, b.data(), s.n, 1.0f, c.data(), s.n);
-    });
-    for (int layout = 0; layout < 2; ++layout) {
-      if (layout == 0)
-        std::printf("%-14s %-7s %7.3f (%6.1f)", s.what, "rows", blas * 1e3,
+    // Cold weights, as a model's prompt meets them: B rotates among
+    // copies that together are 4x this machine's 32 MiB L3, so every call
+    // streams its weights from memory.
+    int64_t bytes = s.k * s.n * 4;
+    int64_t copies = std::max<int64_t>(1, (int64_t(128) << 20) / bytes);
+    std::vector<std::vector<float>> coldB, coldPanels;
+    if (s.m > 1)
+      for (int64_t i = 0; i < copies; ++i) {
+        coldB.push_back(b);
+        coldPanels.push_back(panels);
+      }
+    for (int layout = 0; layout < (s.m > 1 ? 4 : 2); ++layout) {
+      bool cold = layout >= 2;
+      int64_t next = 0;
+      auto pick = [&](std::vector<float> &warm,
+                      std::vector<std::vector<float>> &set) -> float * {
+        if (!cold)
+          return warm.data();
+        float *p = set[next % copies].data();
+        return p;
+      };
+      double blas = medianSeconds(reps, [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k,
+                    1.0f, a.data(), s.k, pick(b, coldB), s.n, 1.0f, c.data(),
+                    s.n);
+        ++next;
+      });
+      const char *what = layout == 0 ? s.what : "";
+      const char *kind = layout % 2 == 0 ? (cold ? "rows*" : "rows")
+                                         : (cold ? "panels*" : "panels");
+      if (layout % 2 == 0)
+        std::printf("%-14s %-7s %7.3f (%6.1f)", what, kind, blas * 1e3,
                     flops / blas / 1e9);
       else
-        std::printf("%-14s %-7s %16s", "", "panels", "");
+        std::printf("%-14s %-7s %16s", "", kind, "");
       for (int isa = 0; isa < SMQ_ISA_COUNT; ++isa) {
         if (!smq_rt_isa_supported(isa))
           continue;
@@ -136,15 +166,17 @@ int main(int argc, char **argv) {
         double t = medianSeconds(reps, [&] {
           SmqMemRef2F32 ra{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
           SmqMemRef2F32 rc{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
-          if (layout == 0) {
-            SmqMemRef2F32 rb{b.data(), b.data(), 0, {s.k, s.n}, {s.n, 1}};
+          if (layout % 2 == 0) {
+            float *pb = pick(b, coldB);
+            SmqMemRef2F32 rb{pb, pb, 0, {s.k, s.n}, {s.n, 1}};
             _mlir_ciface_smq_rt_matmul_f32(&ra, &rb, &rc);
           } else {
-            SmqMemRef3F32 rp{panels.data(), panels.data(), 0,
-                             {count, s.k, 32}, {s.k * 32, 32, 1}};
+            float *pp = pick(panels, coldPanels);
+            SmqMemRef3F32 rp{pp, pp, 0, {count, s.k, 32}, {s.k * 32, 32, 1}};
             SmqMemRef1F32 rbias{bias.data(), bias.data(), 0, {s.n}, {1}};
             _mlir_ciface_smq_rt_matmul_panels_f32(&ra, &rp, &rbias, &rc);
           }
+          ++next;
         });
         std::printf(" %9.3f (%6.1f)", t * 1e3, flops / t / 1e9);
       }
