@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/BitVector.h"
 
 #include <chrono>
@@ -90,6 +91,20 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
                                           g->slots - 1, io->headDims[i]}));
 
   double t0 = now();
+  // The variants share one packing of the weights: packed here, on the
+  // model with its dims still dynamic, their clones refer to the same
+  // panels and codes, and compiling each finds nothing left to pack. (Each
+  // packed its own copy before: twice a model's weights.)
+  OwningOpRef<ModuleOp> packed = module.clone();
+  if (options.compile.device == "cpu" && options.compile.runtimeMatmul) {
+    PassManager pm(module.getContext());
+    SmqPackQuantizedWeightsOptions pack;
+    pack.activations = options.compile.quantizedActivations;
+    pm.addPass(createSmqPackQuantizedWeights(pack));
+    pm.addPass(createSmqPackF32Weights());
+    if (failed(pm.run(*packed)))
+      return nullptr;
+  }
   auto build = [&](int64_t seq) -> std::unique_ptr<Variant> {
     auto v = std::make_unique<Variant>();
     v->seq = seq;
@@ -101,7 +116,7 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
       shapes[io->positionIds] = {g->rows, seq};
     for (size_t i = 0; i < io->past.size(); ++i)
       shapes[io->past[i]] = {g->rows, io->heads[i], v->past, io->headDims[i]};
-    v->module = module.clone();
+    v->module = packed->clone();
     if (failed(specializeInputShapes(*v->module, shapes)))
       return nullptr;
     v->model = CompiledModel::compile(*v->module, options.compile);

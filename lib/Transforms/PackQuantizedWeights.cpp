@@ -56,6 +56,9 @@ struct PackQuantizedWeightsPass
       auto codesType = cast<RankedTensorType>(op.getCodes().getType());
       int64_t n = codesType.getDimSize(0), srcRow = codesType.getDimSize(1);
       int64_t k = cast<RankedTensorType>(op.getLhs().getType()).getShape().back();
+      // A model kept with dynamic dims is packed once its inputs are known.
+      if (ShapedType::isDynamic(k))
+        return;
       Value &packed = packedOf[cst];
       if (!packed) {
         int64_t rowBytes = ::smq::packedRowBytes(k, bits);

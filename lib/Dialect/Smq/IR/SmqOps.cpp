@@ -606,6 +606,22 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor a) {
                                   w.size() * sizeof(float)));
 }
 
+LogicalResult PackedMatMulOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  Type elt = elementTypeOf(adaptor.getLhs().getType());
+  auto x = shapeOf(adaptor.getLhs().getType());
+  if (!x || x->empty()) {
+    results.push_back(unrankedOf(elt));
+    return success();
+  }
+  SmallVector<int64_t> out(*x);
+  out.back() = adaptor.getN();
+  results.push_back(tensorOf(out, elt));
+  return success();
+}
+SMQ_COMPATIBLE_RESULTS(PackedMatMulOp)
+
 LogicalResult PackedMatMulOp::verify() {
   auto x = cast<RankedTensorType>(getLhs().getType());
   auto panels = cast<RankedTensorType>(getPanels().getType());

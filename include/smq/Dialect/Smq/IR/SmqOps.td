@@ -310,7 +310,7 @@ def Smq_DequantizeOp : Smq_Op<"dequantize", [Pure]> {
   let hasFolder = 1;
 }
 
-def Smq_PackedMatMulOp : Smq_Op<"packed_matmul", [Pure]> {
+def Smq_PackedMatMulOp : Smq_InferredOp<"packed_matmul"> {
   let summary = "x · W (+ bias) for an f32 weight stored in the kernels' panels";
   let description = [{
     What `smq.matmul` computes with a constant K×N f32 weight W (then
