@@ -11,7 +11,7 @@
 // tokens, and the KV decoder's 32-token prompt chunks. Rows marked * are
 // cold: B rotates among copies 4x the L3 in all, as a model meets its
 // weights. Prints median ms and GFLOP/s. OpenBLAS's threads are set to T
-// like SMQ's. Weights (B) are warm: both see the same cache state. The
+// like SMQ's. Either way both see the same cache state. The
 // machine's limit is the FMA peak of one core at 256 and 512 bits, measured
 // here with independent FMA chains.
 //
@@ -139,11 +139,8 @@ int main(int argc, char **argv) {
       bool cold = layout >= 2;
       int64_t next = 0;
       auto pick = [&](std::vector<float> &warm,
-                      std::vector<std::vector<float>> &set) -> float * {
-        if (!cold)
-          return warm.data();
-        float *p = set[next % copies].data();
-        return p;
+                      std::vector<std::vector<float>> &set) {
+        return cold ? set[next % copies].data() : warm.data();
       };
       double blas = medianSeconds(reps, [&] {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k,

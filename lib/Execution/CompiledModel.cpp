@@ -395,6 +395,26 @@ bool CompiledModel::load(llvm::StringRef object, const std::string &entryName,
   return true;
 }
 
+/// The CPU pipeline's options for `options`.
+static void setPipelineOptions(const CompileOptions &options,
+                               CpuPipelineOptions &pipeline) {
+  // GPU kernels decode quantized weights themselves: no CPU packing.
+  pipeline.useRuntimeMatmul = options.runtimeMatmul && options.device == "cpu";
+  pipeline.parallelRows = options.parallelRows;
+  pipeline.outlineLoopNests = options.outlineLoopNests;
+  pipeline.indexChecks = options.indexChecks;
+  pipeline.quantizedActivations = options.quantizedActivations;
+}
+
+LogicalResult mlir::smq::packWeights(ModuleOp module,
+                                     const CompileOptions &options) {
+  CpuPipelineOptions pipelineOptions;
+  setPipelineOptions(options, pipelineOptions);
+  PassManager pm(module.getContext());
+  buildWeightPackingStages(pm, pipelineOptions);
+  return pm.run(module);
+}
+
 FailureOr<ModelSignature>
 mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
   MLIRContext *ctx = module.getContext();
@@ -408,12 +428,7 @@ mlir::smq::lowerModel(ModuleOp module, const CompileOptions &options) {
     return failure();
   }
   CpuPipelineOptions pipelineOptions;
-  // GPU kernels decode quantized weights themselves: no CPU packing.
-  pipelineOptions.useRuntimeMatmul = options.runtimeMatmul && !gpu;
-  pipelineOptions.parallelRows = options.parallelRows;
-  pipelineOptions.outlineLoopNests = options.outlineLoopNests;
-  pipelineOptions.indexChecks = options.indexChecks;
-  pipelineOptions.quantizedActivations = options.quantizedActivations;
+  setPipelineOptions(options, pipelineOptions);
   {
     PassManager pm(ctx);
     buildWeightArgumentStages(pm, pipelineOptions);

@@ -7,7 +7,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/BitVector.h"
 
 #include <chrono>
@@ -96,15 +95,8 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
   // panels and codes, and compiling each finds nothing left to pack. (Each
   // packed its own copy before: twice a model's weights.)
   OwningOpRef<ModuleOp> packed = module.clone();
-  if (options.compile.device == "cpu" && options.compile.runtimeMatmul) {
-    PassManager pm(module.getContext());
-    SmqPackQuantizedWeightsOptions pack;
-    pack.activations = options.compile.quantizedActivations;
-    pm.addPass(createSmqPackQuantizedWeights(pack));
-    pm.addPass(createSmqPackF32Weights());
-    if (failed(pm.run(*packed)))
-      return nullptr;
-  }
+  if (failed(packWeights(*packed, options.compile)))
+    return nullptr;
   auto build = [&](int64_t seq) -> std::unique_ptr<Variant> {
     auto v = std::make_unique<Variant>();
     v->seq = seq;

@@ -75,10 +75,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
 };
 
-/// The pipeline's first stages: quantized codes packed into the kernels'
-/// layout (with the runtime's kernels), then weights made arguments of the
-/// entry function. CompiledModel runs them alone first, to read the weights'
-/// blobs off the signature.
+/// With the runtime's kernels, quantized codes and f32 matmul weights
+/// packed into the kernels' layouts; nothing otherwise. They need only the
+/// weights' dims, so they may run before a model's shapes are specialised
+/// (Generator packs once for all its variants).
+void buildWeightPackingStages(OpPassManager &pm,
+                              const CpuPipelineOptions &options);
+
+/// The pipeline's first stages: the packing stages, then weights made
+/// arguments of the entry function. CompiledModel runs them alone first, to
+/// read the weights' blobs off the signature.
 void buildWeightArgumentStages(OpPassManager &pm,
                                const CpuPipelineOptions &options);
 

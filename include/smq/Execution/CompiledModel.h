@@ -77,6 +77,12 @@ struct ModelSignature {
   std::vector<llvm::ArrayRef<char>> weightBytes;
 };
 
+/// Packs `module`'s weights into the kernels' layouts as lowerModel would
+/// (nothing for a GPU device or without the runtime's kernels). It may run
+/// while the inputs' shapes are still dynamic: clones made afterwards share
+/// the packed weights, and lowering them finds nothing left to pack.
+LogicalResult packWeights(ModuleOp module, const CompileOptions &options);
+
 /// Lowers `module` in place through --smq-cpu-pipeline, after reading its
 /// signature (weights packed and made arguments first). The entry function
 /// `options.entry` then has the C interface `_mlir_ciface_<entry>` taking

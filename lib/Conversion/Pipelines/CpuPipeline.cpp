@@ -31,15 +31,20 @@ using namespace mlir;
 // Every stage is added through its typed constructor, as upstream's GPU
 // pipelines and CIRCT's firtool do: a renamed or removed pass breaks the
 // build, not a user's run.
+void smq::buildWeightPackingStages(OpPassManager &pm,
+                                   const CpuPipelineOptions &options) {
+  if (!options.useRuntimeMatmul)
+    return;
+  SmqPackQuantizedWeightsOptions pack;
+  pack.activations = options.quantizedActivations;
+  pm.addPass(createSmqPackQuantizedWeights(pack));
+  pm.addPass(createSmqPackF32Weights());
+}
+
 void smq::buildWeightArgumentStages(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
   // Packing needs the codes as constants: before externalizing them.
-  if (options.useRuntimeMatmul) {
-    SmqPackQuantizedWeightsOptions pack;
-    pack.activations = options.quantizedActivations;
-    pm.addPass(createSmqPackQuantizedWeights(pack));
-    pm.addPass(createSmqPackF32Weights());
-  }
+  buildWeightPackingStages(pm, options);
   pm.addPass(createSmqExternalizeWeights());
 }
 

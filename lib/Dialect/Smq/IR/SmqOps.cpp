@@ -497,19 +497,26 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
+/// `lhs[..., K] · W` for a weight of N outputs: lhs's shape with N last
+/// (unranked when lhs's rank or N is not known).
+static Type productType(Type lhs, std::optional<int64_t> n) {
+  Type elt = elementTypeOf(lhs);
+  auto x = shapeOf(lhs);
+  if (!x || x->empty() || !n)
+    return unrankedOf(elt);
+  SmallVector<int64_t> out(*x);
+  out.back() = *n;
+  return tensorOf(out, elt);
+}
+
 LogicalResult QuantizedMatMulOp::inferReturnTypes(
     MLIRContext *, std::optional<Location>, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  Type elt = elementTypeOf(adaptor.getLhs().getType());
-  auto x = shapeOf(adaptor.getLhs().getType());
   auto codes = shapeOf(adaptor.getCodes().getType());
-  if (!x || !codes || x->empty() || codes->size() != 2) {
-    results.push_back(unrankedOf(elt));
-    return success();
-  }
-  SmallVector<int64_t> out(*x);
-  out.back() = (*codes)[0];
-  results.push_back(tensorOf(out, elt));
+  results.push_back(productType(
+      adaptor.getLhs().getType(),
+      codes && codes->size() == 2 ? std::optional((*codes)[0])
+                                  : std::nullopt));
   return success();
 }
 SMQ_COMPATIBLE_RESULTS(QuantizedMatMulOp)
@@ -609,15 +616,7 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor a) {
 LogicalResult PackedMatMulOp::inferReturnTypes(
     MLIRContext *, std::optional<Location>, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  Type elt = elementTypeOf(adaptor.getLhs().getType());
-  auto x = shapeOf(adaptor.getLhs().getType());
-  if (!x || x->empty()) {
-    results.push_back(unrankedOf(elt));
-    return success();
-  }
-  SmallVector<int64_t> out(*x);
-  out.back() = adaptor.getN();
-  results.push_back(tensorOf(out, elt));
+  results.push_back(productType(adaptor.getLhs().getType(), adaptor.getN()));
   return success();
 }
 SMQ_COMPATIBLE_RESULTS(PackedMatMulOp)
