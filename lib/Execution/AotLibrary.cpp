@@ -165,6 +165,11 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "HIDDEN void _mlir_ciface_smq_rt_qmatmul_packed_f32(void *a, void *q, "
        "void *s, void *z, void *p, void *c) { rt->qmatmulPackedF32(a, q, s, "
        "z, p, c); }\n"
+    << "HIDDEN void _mlir_ciface_smq_rt_attention_f32(void *q, void *k, "
+       "void *v, void *pos, void *p, void *w, void *o) { "
+       "rt->attentionF32(q, k, v, pos, p, w, o); }\n"
+    << "HIDDEN void _mlir_ciface_smq_rt_kv_place_f32(void *p, void *f, "
+       "void *pos, void *o) { rt->kvPlaceF32(p, f, pos, o); }\n"
     << "HIDDEN void memrefCopy(int64_t n, void *s, void *d) { "
        "rt->memrefCopy(n, s, d); }\n"
     << "HIDDEN void smq_rt_parallel_rows(void (*fn)(void *, int64_t, "
@@ -199,7 +204,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "__attribute__((visibility(\"default\"))) const SmqArtifact *"
     << symbol << "(const SmqArtifactImports *imports) {\n"
     << "  if (!imports || imports->abi != SMQ_ARTIFACT_ABI || imports->count "
-       "< 8)\n    return 0;\n  rt = imports;\n";
+       "< 10)\n    return 0;\n  rt = imports;\n";
   if (!embedded.empty())
     c << "  artifact.embeddedWeights = smq_embedded_weights;\n"
       << "  artifact.embeddedWeightsSize = (uint64_t)(smq_embedded_weights_end"

@@ -155,6 +155,10 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_matmul_panels_gelu_f32));
   add("_mlir_ciface_smq_rt_qmatmul_packed_f32",
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_qmatmul_packed_f32));
+  add("_mlir_ciface_smq_rt_attention_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_attention_f32));
+  add("_mlir_ciface_smq_rt_kv_place_f32",
+      reinterpret_cast<void *>(&_mlir_ciface_smq_rt_kv_place_f32));
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
   add("smq_rt_parallel_rows", reinterpret_cast<void *>(&smq_rt_parallel_rows));
   add("smq_rt_index_error", reinterpret_cast<void *>(&smq_rt_index_error));
@@ -403,6 +407,7 @@ static void setPipelineOptions(const CompileOptions &options,
   pipeline.parallelRows = options.parallelRows;
   pipeline.outlineLoopNests = options.outlineLoopNests;
   pipeline.indexChecks = options.indexChecks;
+  pipeline.attentionKernel = options.attentionKernel;
   pipeline.quantizedActivations = options.quantizedActivations;
 }
 

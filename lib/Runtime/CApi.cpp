@@ -54,7 +54,7 @@ SmqStatus *failOutOfMemory() { return fail("out of memory"); }
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      8,
+      10,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -92,6 +92,23 @@ const SmqArtifactImports &imports() {
       },
       smq_rt_parallel_rows,
       smq_rt_index_error,
+      [](void *q, void *k, void *v, void *positions, void *params,
+         void *window, void *out) {
+        _mlir_ciface_smq_rt_attention_f32(
+            static_cast<SmqMemRef4F32 *>(q), static_cast<SmqMemRef4F32 *>(k),
+            static_cast<SmqMemRef4F32 *>(v),
+            static_cast<SmqMemRef2I64 *>(positions),
+            static_cast<SmqMemRef1F32 *>(params),
+            static_cast<SmqMemRef1I64 *>(window),
+            static_cast<SmqMemRef4F32 *>(out));
+      },
+      [](void *past, void *fresh, void *positions, void *out) {
+        _mlir_ciface_smq_rt_kv_place_f32(
+            static_cast<SmqMemRef4F32 *>(past),
+            static_cast<SmqMemRef4F32 *>(fresh),
+            static_cast<SmqMemRef2I64 *>(positions),
+            static_cast<SmqMemRef4F32 *>(out));
+      },
   };
   return table;
 }

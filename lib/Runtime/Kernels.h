@@ -69,6 +69,35 @@ struct QuantizedActs {
   const int8_t *ordered = nullptr;
 };
 
+/// Causal attention over a KV cache for one batch row and kv head:
+/// out[b, i, h, :] = softmax_j(scale · q[b, i, h, :]·k[b, h/G, j, :]) ·
+/// v[b, h/G, j, :] over the slots lo(i) <= j <= pos[b, i] (lo = 0, or
+/// pos − window + 1 with a window). Strides in elements, any order; the
+/// vector paths need unit strides along H for v.
+struct Attention {
+  const float *q;
+  int64_t qs[4]; // [B, S, N, H]
+  const float *k;
+  int64_t ks[4]; // [B, Nk, T, H]
+  const float *v;
+  int64_t vs[4];
+  const int64_t *pos;
+  int64_t ps[2]; // [B, S]
+  float *out;
+  int64_t os[4]; // [B, S, N, H]
+  int64_t batch, seq, heads, kvHeads, slots, headSize;
+  float scale, softcap;
+  int64_t window;
+};
+
+/// Floats of scratch an attentionRows call needs: a transposed block of
+/// keys, a row of scores per query row of a tile (4), each padded, and the
+/// tile's queries.
+inline int64_t attentionScratch(int64_t slots, int64_t headSize) {
+  int64_t padded = (slots + 31) / 32 * 32 + 32;
+  return padded * (headSize + 4) + 4 * headSize;
+}
+
 struct KernelTable {
   const char *name;
   /// Columns of C a gemmF32Cols call must start on a multiple of.
@@ -92,6 +121,10 @@ struct KernelTable {
   /// Prompt path: C[:, j0:j1) with tiles of Ŵ decoded into cache; j0 is a
   /// multiple of nr.
   void (*qgemmCols)(const QGemm &, int64_t j0, int64_t j1);
+  /// Attention for batch row b, kv head kv and queries [i0, i1), with
+  /// attentionScratch floats at scratch. Positions are in [0, slots).
+  void (*attentionRows)(const Attention &, int64_t b, int64_t kv, int64_t i0,
+                        int64_t i1, float *scratch);
 };
 
 /// Fills q, scale and sum for every row of g.a (buffers sized by the caller

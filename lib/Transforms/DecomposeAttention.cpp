@@ -5,13 +5,17 @@
 // lowering already compiles. Writing the new keys and values into the
 // present at each row's past length, a position known only at run time,
 // is a matmul with a one-hot [total, seq] matrix per row: exact, since each
-// output position sums one product by 1 and the rest by 0.
+// output position sums one product by 1 and the rest by 0. With `kernel`,
+// the present is one smq.ukernel.kv_place (row copies) and the scores,
+// masked softmax and weighted sum one smq.ukernel.attention, which the CPU
+// runtime runs over each row's own slots only.
 //
 //===----------------------------------------------------------------------===//
 #include "smq/Transforms/Passes.h"
 
 #include "smq/Dialect/Smq/IR/SmqBuilder.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
@@ -28,7 +32,7 @@ using namespace mlir::smq;
 
 namespace {
 
-LogicalResult decompose(GroupQueryAttentionOp op) {
+LogicalResult decompose(GroupQueryAttentionOp op, bool kernel) {
   auto q = dyn_cast<RankedTensorType>(op.getQuery().getType());
   auto pk = dyn_cast<RankedTensorType>(op.getPastKey().getType());
   auto present = dyn_cast<RankedTensorType>(op.getPresentKey().getType());
@@ -107,8 +111,37 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
     query = e.rotate(query, c, s, R, inter);
     key = e.rotate(key, c, s, R, inter);
   }
-  query = e.transpose(query, {0, 2, 1, 3}); // [B, N, S, H]
-  key = e.transpose(key, {0, 2, 1, 3});     // [B, Nk, S, H]
+  float scale = op.getScale().convertToFloat();
+  if (scale == 0)
+    scale = 1.0f / std::sqrt(static_cast<float>(H));
+  if (kernel) {
+    // The runtime's kernels: the present by row copies, then attention
+    // that reads each row's positions and attends only the slots they
+    // allow, not the T - L unused ones.
+    SmallVector<int64_t> cacheShape = {B, Nk, T, H};
+    auto cacheType = RankedTensorType::get(cacheShape, f32);
+    auto place = [&](Value pastTensor, Value fresh) -> Value {
+      Value init = tensor::EmptyOp::create(b, loc, cacheShape, f32);
+      return UKernelKvPlaceOp::create(b, loc, TypeRange{cacheType},
+                                      pastTensor, fresh, positions, init)
+          ->getResult(0);
+    };
+    Value presentKey = place(op.getPastKey(), key);
+    Value presentValue = place(op.getPastValue(), value);
+    auto outType = RankedTensorType::get({B, S, N, H}, f32);
+    Value init = tensor::EmptyOp::create(b, loc, outType.getShape(), f32);
+    auto attention = UKernelAttentionOp::create(
+        b, loc, TypeRange{outType}, query, presentKey, presentValue,
+        positions, init, b.getF32FloatAttr(scale), op.getSoftcapAttr(),
+        op.getLocalWindowSizeAttr());
+    op.replaceAllUsesWith(ValueRange{
+        e.reshape(attention->getResult(0), {B, S, N * H}), presentKey,
+        presentValue});
+    op.erase();
+    return success();
+  }
+
+  key = e.transpose(key, {0, 2, 1, 3}); // [B, Nk, S, H]
   value = e.transpose(value, {0, 2, 1, 3});
 
   // The present: the past's first L positions, the new ones at L + i,
@@ -153,12 +186,10 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
   Value presentKey = place(op.getPastKey(), key);
   Value presentValue = place(op.getPastValue(), value);
 
+  query = e.transpose(query, {0, 2, 1, 3}); // [B, N, S, H]
   // Scores [B, Nk, G*S, T]: query head h = kv * G + g reads kv head kv. One
   // token's scores are a product summed over the head (no transposed copy
   // of the keys); a prompt's go through matmul.
-  float scale = op.getScale().convertToFloat();
-  if (scale == 0)
-    scale = 1.0f / std::sqrt(static_cast<float>(H));
   Value scores;
   if (S == 1) {
     Value products =
@@ -202,11 +233,13 @@ LogicalResult decompose(GroupQueryAttentionOp op) {
 struct DecomposeAttentionPass
     : public mlir::smq::impl::SmqDecomposeAttentionBase<
           DecomposeAttentionPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<GroupQueryAttentionOp> ops;
     getOperation().walk([&](GroupQueryAttentionOp op) { ops.push_back(op); });
     for (GroupQueryAttentionOp op : ops)
-      if (failed(decompose(op)))
+      if (failed(decompose(op, kernel)))
         return signalPassFailure();
   }
 };

@@ -55,6 +55,12 @@ KernelOptions::KernelOptions(llvm::cl::OptionCategory &category)
                  llvm::cl::desc("Where the model runs: cpu, vulkan (SPIR-V "
                                 "compute) or cuda (PTX); see docs/Gpu.md"),
                  llvm::cl::init("cpu"), llvm::cl::cat(category)),
+      attention("attention",
+                llvm::cl::desc("Attention ops on the CPU: kernel (the "
+                               "runtime's, over each row's own slots of the "
+                               "cache) or primitives (masked, over every "
+                               "slot; for comparison)"),
+                llvm::cl::init("kernel"), llvm::cl::cat(category)),
       maxMemory(category) {}
 
 MaxMemoryOption::MaxMemoryOption(llvm::cl::OptionCategory &category)
@@ -95,6 +101,11 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
                  << deviceName << "'\n";
     return false;
   }
+  if (attention != "kernel" && attention != "primitives") {
+    llvm::errs() << tool << ": --attention must be kernel or primitives, not '"
+                 << attention << "'\n";
+    return false;
+  }
   if (!maxMemory.check(tool))
     return false;
   std::string isaError = applyCpuIsaFromEnv();
@@ -108,6 +119,8 @@ bool KernelOptions::apply(llvm::StringRef tool) const {
 std::string KernelOptions::quantizedActivations() const { return activations; }
 
 std::string KernelOptions::device() const { return deviceName; }
+
+bool KernelOptions::attentionKernel() const { return attention == "kernel"; }
 
 uint64_t KernelOptions::maxMemoryBytes() const { return maxMemory.bytes(); }
 

@@ -61,6 +61,8 @@ public:
   std::string quantizedActivations() const;
   /// `--device cpu|vulkan|cuda`, for CompileOptions::device.
   std::string device() const;
+  /// `--attention kernel|primitives`, for CompileOptions::attentionKernel.
+  bool attentionKernel() const;
   /// `--max-memory SIZE` in bytes (0: not given), for
   /// CompileOptions::maxMemoryBytes.
   uint64_t maxMemoryBytes() const;
@@ -71,6 +73,7 @@ public:
 private:
   llvm::cl::opt<std::string> activations;
   llvm::cl::opt<std::string> deviceName;
+  llvm::cl::opt<std::string> attention;
   MaxMemoryOption maxMemory;
 };
 

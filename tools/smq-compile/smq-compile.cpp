@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
   options.prefix = prefix;
   options.cc = compilerDriver;
   options.compile.quantizedActivations = kernelOptions.quantizedActivations();
+  options.compile.attentionKernel = kernelOptions.attentionKernel();
   options.compile.optLevel = std::min(3u, optLevel.getValue());
   options.compile.targetCpu = targetCpu;
   options.compile.maxMemoryBytes = kernelOptions.maxMemoryBytes();

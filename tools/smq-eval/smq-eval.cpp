@@ -447,6 +447,7 @@ int main(int argc, char **argv) {
   if (!kernelOptions.apply("smq-eval"))
     return 1;
   compileOptions.quantizedActivations = kernelOptions.quantizedActivations();
+  compileOptions.attentionKernel = kernelOptions.attentionKernel();
   compileOptions.device = kernelOptions.device();
   compileOptions.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   if (generatePrompts > 0)

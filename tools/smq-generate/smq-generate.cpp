@@ -236,6 +236,7 @@ int main(int argc, char **argv) {
       options.maxContext = std::min(options.maxContext, contract->positions);
   }
   options.compile.quantizedActivations = kernelOptions.quantizedActivations();
+  options.compile.attentionKernel = kernelOptions.attentionKernel();
   options.compile.device = kernelOptions.device();
   options.compile.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   auto generator = mlir::smq::Generator::create(*module, options);

@@ -106,6 +106,7 @@ int main(int argc, char **argv) {
   options.outlineLoopNests = !noOutlineLoopNests;
   options.indexChecks = !noIndexChecks;
   options.quantizedActivations = kernelOptions.quantizedActivations();
+  options.attentionKernel = kernelOptions.attentionKernel();
   options.device = kernelOptions.device();
   options.maxMemoryBytes = kernelOptions.maxMemoryBytes();
   options.optLevel = std::min(3u, optLevel.getValue());

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -430,6 +431,207 @@ TEST_P(OnEveryIsa, QuantizedMatmulRecoversEachWeight) {
               << "bits " << bits << " row " << r << " k " << j;
       }
     }
+}
+
+/// A 4-D f32 array with the given dimension order in memory: order[0] is
+/// the outermost dimension stored.
+struct Array4 {
+  int64_t sizes[4], strides[4];
+  std::vector<float> data;
+  Array4(std::initializer_list<int64_t> dims, std::array<int, 4> order) {
+    std::copy(dims.begin(), dims.end(), sizes);
+    int64_t stride = 1;
+    for (int d = 3; d >= 0; --d) {
+      strides[order[d]] = stride;
+      stride *= sizes[order[d]];
+    }
+    data.assign(stride, 0.0f);
+  }
+  float &at(int64_t a, int64_t b, int64_t c, int64_t d) {
+    return data[a * strides[0] + b * strides[1] + c * strides[2] +
+                d * strides[3]];
+  }
+  SmqMemRef4F32 ref() {
+    SmqMemRef4F32 r{data.data(), data.data(), 0, {}, {}};
+    for (int d = 0; d < 4; ++d) {
+      r.sizes[d] = sizes[d];
+      r.strides[d] = strides[d];
+    }
+    return r;
+  }
+};
+
+struct AttentionCase {
+  int64_t batch, seq, heads, kvHeads, slots, headSize, window;
+  float softcap;
+  bool oddLayouts;
+};
+
+/// Runs smq_rt_attention_f32 and checks it against a double-precision
+/// reference of Runtime.h's definition. Row 1 has a shorter past than
+/// row 0 (ragged rows); positions grow by one per query.
+void checkAttention(const AttentionCase &c) {
+  std::mt19937 rng(7 + c.headSize + c.seq);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  const int64_t B = c.batch, S = c.seq, N = c.heads, Nk = c.kvHeads,
+                T = c.slots, H = c.headSize, G = N / Nk;
+  // Queries stored [B, N, S, H] and values [B, Nk, H, T] when oddLayouts:
+  // strided query reads and the kernel's scalar path for values.
+  Array4 q({B, S, N, H}, c.oddLayouts ? std::array<int, 4>{0, 2, 1, 3}
+                                      : std::array<int, 4>{0, 1, 2, 3});
+  Array4 k({B, Nk, T, H}, {0, 1, 2, 3});
+  Array4 v({B, Nk, T, H}, c.oddLayouts ? std::array<int, 4>{0, 1, 3, 2}
+                                       : std::array<int, 4>{0, 1, 2, 3});
+  for (Array4 *a : {&q, &k})
+    for (float &x : a->data)
+      x = d(rng);
+  for (float &x : v.data)
+    x = 2.0f * d(rng);
+  std::vector<int64_t> pos(B * S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < S; ++i)
+      pos[b * S + i] = (T - S) / (b + 1) + i;
+  SmqMemRef2I64 posRef{pos.data(), pos.data(), 0, {B, S}, {S, 1}};
+  float params[2] = {1.0f / std::sqrt(static_cast<float>(H)), c.softcap};
+  SmqMemRef1F32 paramsRef{params, params, 0, {2}, {1}};
+  int64_t window = c.window;
+  SmqMemRef1I64 windowRef{&window, &window, 0, {1}, {1}};
+  std::vector<float> got = sameAtAnyThreadCount([&] {
+    Array4 out({B, S, N, H}, {0, 1, 2, 3});
+    SmqMemRef4F32 qr = q.ref(), kr = k.ref(), vr = v.ref(), outRef = out.ref();
+    _mlir_ciface_smq_rt_attention_f32(&qr, &kr, &vr, &posRef, &paramsRef,
+                                      &windowRef, &outRef);
+    return out.data;
+  });
+  double worst = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < S; ++i)
+      for (int64_t h = 0; h < N; ++h) {
+        int64_t p = pos[b * S + i], kv = h / G;
+        int64_t lo = c.window > 0 ? std::max<int64_t>(0, p - c.window + 1) : 0;
+        std::vector<double> w;
+        double top = -1e300;
+        for (int64_t j = lo; j <= p; ++j) {
+          double dot = 0;
+          for (int64_t x = 0; x < H; ++x)
+            dot += double(q.at(b, i, h, x)) * k.at(b, kv, j, x);
+          dot *= params[0];
+          if (c.softcap > 0)
+            dot = c.softcap * std::tanh(dot / c.softcap);
+          w.push_back(dot);
+          top = std::max(top, dot);
+        }
+        double sum = 0;
+        for (double &x : w)
+          sum += x = std::exp(x - top);
+        for (int64_t x = 0; x < H; ++x) {
+          double want = 0;
+          for (int64_t j = lo; j <= p; ++j)
+            want += w[j - lo] / sum * v.at(b, kv, j, x);
+          double diff =
+              std::abs(got[((b * S + i) * N + h) * H + x] - want);
+          worst = std::max(worst, diff);
+        }
+      }
+  EXPECT_LT(worst, 2e-6) << "B=" << B << " S=" << S << " H=" << H
+                         << " window=" << c.window;
+}
+
+TEST_P(OnEveryIsa, AttentionAgainstReference) {
+  // Decode and prompt chunks (keys read in place, or transposed once per
+  // call); head sizes that fill whole pairs of vectors, one vector, and
+  // neither; GQA and plain multi-head; windows, softcap and strided
+  // layouts.
+  for (const AttentionCase &c : std::vector<AttentionCase>{
+           {1, 1, 12, 4, 256, 64, 0, 0.0f, false},
+           {2, 1, 6, 2, 37, 64, 0, 0.0f, false},
+           {2, 13, 6, 2, 37, 64, 0, 0.0f, false},
+           {2, 32, 12, 4, 256, 64, 0, 0.0f, false},
+           {2, 9, 4, 4, 40, 20, 0, 0.0f, false},
+           {2, 5, 3, 1, 17, 7, 0, 0.0f, false},
+           {2, 11, 6, 2, 37, 64, 5, 0.0f, false},
+           {2, 11, 6, 2, 37, 16, 0, 3.0f, false},
+           {2, 11, 6, 3, 29, 24, 4, 0.0f, true},
+           // Fewer than 8 rows a call: keys read in place, not transposed.
+           {2, 1, 4, 4, 40, 20, 3, 0.0f, false},
+           {2, 2, 3, 1, 17, 7, 0, 2.0f, true},
+           {1, 1, 12, 4, 256, 64, 100, 0.0f, false},
+       })
+    checkAttention(c);
+}
+
+TEST_P(OnEveryIsa, AttentionRefusesPositionsOutsideTheCache) {
+  // Row 0 is fine, row 1 points past the 8 slots: its output is NaN, row
+  // 0's is the one key's value (the only slot it attends).
+  const int64_t H = 4;
+  Array4 q({2, 1, 2, H}, {0, 1, 2, 3}), k({2, 1, 8, H}, {0, 1, 2, 3}),
+      v({2, 1, 8, H}, {0, 1, 2, 3}), out({2, 1, 2, H}, {0, 1, 2, 3});
+  for (int64_t x = 0; x < H; ++x)
+    v.at(0, 0, 0, x) = float(x + 1);
+  std::vector<int64_t> pos = {0, 8};
+  SmqMemRef2I64 posRef{pos.data(), pos.data(), 0, {2, 1}, {1, 1}};
+  float params[2] = {0.5f, 0.0f};
+  SmqMemRef1F32 paramsRef{params, params, 0, {2}, {1}};
+  int64_t window = 0;
+  SmqMemRef1I64 windowRef{&window, &window, 0, {1}, {1}};
+  SmqMemRef4F32 qr = q.ref(), kr = k.ref(), vr = v.ref(), outRef = out.ref();
+  testing::internal::CaptureStderr();
+  _mlir_ciface_smq_rt_attention_f32(&qr, &kr, &vr, &posRef, &paramsRef,
+                                    &windowRef, &outRef);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("attention position 8 of row 1 is outside the cache's 8 "
+                     "slots"),
+            std::string::npos)
+      << err;
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t x = 0; x < H; ++x) {
+      EXPECT_EQ(out.at(0, 0, h, x), float(x + 1));
+      EXPECT_TRUE(std::isnan(out.at(1, 0, h, x)));
+    }
+}
+
+TEST(KvPlace, HandDerivedPresent) {
+  // 2 rows, 1 kv head, past of 3 slots, 2 new tokens, present of 5 slots,
+  // head size 2. Row 0's past length is 1 (positions 1, 2): slot 0 from
+  // the past, slots 1 and 2 new, the rest zero (past slot 1 and 2 are not
+  // kept). Row 1's is 3 (positions 3, 4): the whole past, then the new.
+  // Fresh is [B, S, Nk, H]; the past holds 100 + 10·slot + x.
+  Array4 past({2, 1, 3, 2}, {0, 1, 2, 3}), fresh({2, 2, 1, 2}, {0, 1, 2, 3}),
+      out({2, 1, 5, 2}, {0, 1, 2, 3});
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t j = 0; j < 3; ++j)
+      for (int64_t x = 0; x < 2; ++x)
+        past.at(b, 0, j, x) = 100 * (b + 1) + 10 * j + x;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t x = 0; x < 2; ++x)
+        fresh.at(b, i, 0, x) = -(10 * b + 2 * i + x + 1);
+  for (float &x : out.data)
+    x = 7.0f; // every slot must be written
+  std::vector<int64_t> pos = {1, 2, 3, 4};
+  SmqMemRef2I64 posRef{pos.data(), pos.data(), 0, {2, 2}, {2, 1}};
+  SmqMemRef4F32 pr = past.ref(), fr = fresh.ref(), orf = out.ref();
+  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &orf);
+  std::vector<float> want = {
+      100, 101, -1,  -2,  -3,  -4,  0,   0,   0,   0,   // row 0
+      200, 201, 210, 211, 220, 221, -11, -12, -13, -14, // row 1
+  };
+  EXPECT_EQ(out.data, want);
+
+  // A position past the 5 slots: that row's present is NaN, with a
+  // message; the other row is unchanged.
+  pos = {1, 2, 4, 5};
+  testing::internal::CaptureStderr();
+  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &orf);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("KV cache position 5 of row 1 is outside the cache's 5 "
+                     "slots"),
+            std::string::npos)
+      << err;
+  for (int64_t j = 0; j < 10; ++j) {
+    EXPECT_EQ(out.data[j], want[j]);
+    EXPECT_TRUE(std::isnan(out.data[10 + j]));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtime, OnEveryIsa,

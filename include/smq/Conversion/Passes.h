@@ -24,11 +24,12 @@ namespace mlir::smq {
 #define GEN_PASS_REGISTRATION
 #include "smq/Conversion/Passes.h.inc"
 
-/// The stages both pipelines begin with: attention decomposed, smq ->
-/// linalg (`quantizedMatmul`: "kernel" or "fused", as the pass's option),
+/// The stages both pipelines begin with: attention decomposed (into
+/// smq.ukernel.attention with `attentionKernel`), smq -> linalg
+/// (`quantizedMatmul`: "kernel" or "fused", as the pass's option),
 /// elementwise fusion, canonicalization and CSE.
 void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
-                       bool indexChecks = true);
+                       bool indexChecks = true, bool attentionKernel = false);
 
 /// One-shot bufferization with identity layouts at the function boundary,
 /// results as caller-provided out-parameters, and deallocation of
@@ -67,6 +68,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "outline-loop-nests",
       llvm::cl::desc("One function per distinct loop nest, shared by the "
                      "layers (smq-outline-loop-nests)"),
+      llvm::cl::init(true)};
+  Option<bool> attentionKernel{
+      *this, "attention-kernel",
+      llvm::cl::desc("Attention through the runtime's kernel, over each "
+                     "row's own slots (else: masked primitives over every "
+                     "slot of the cache); needs runtime-matmul"),
       llvm::cl::init(true)};
   Option<bool> indexChecks{
       *this, "index-checks",

@@ -45,10 +45,13 @@ def SmqLinalgToRuntimeCalls : Pass<"smq-linalg-to-runtime-calls", "ModuleOp"> {
   let description = [{
     Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs into
     calls of `smq_rt_matmul_f32` and `smq_rt_batch_matmul_f32`, and every
-    bufferized `smq.ukernel.qmatmul` into a call of
-    `smq_rt_qmatmul_packed_f32`. These are the register-blocked,
-    multithreaded kernels of the SMQ runtime, built for every x86-64 level
-    and dispatched at run time (the approach of IREE's ukernels). Chosen over tiling and vectorizing in
+    bufferized `smq.ukernel.qmatmul`, `smq.ukernel.matmul`,
+    `smq.ukernel.attention` and `smq.ukernel.kv_place` into a call of
+    `smq_rt_qmatmul_packed_f32`, `smq_rt_matmul_panels_f32` (`_gelu_f32`),
+    `smq_rt_attention_f32` and `smq_rt_kv_place_f32`.
+    These are the register-blocked, multithreaded kernels of the SMQ
+    runtime, built for every x86-64 level and dispatched at run time (the
+    approach of IREE's ukernels). Chosen over tiling and vectorizing in
     MLIR by measurement; see docs/Benchmarks.md.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",

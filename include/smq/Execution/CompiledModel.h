@@ -47,6 +47,10 @@ struct CompileOptions {
   /// with an index out of range fails, naming the node. Without, such an
   /// index is clamped silently (for measuring the checks' cost).
   bool indexChecks = true;
+  /// Attention through the runtime's kernel, which attends only each row's
+  /// own slots of the cache; else masked primitives over every slot (for
+  /// comparison). CPU with runtime kernels only.
+  bool attentionKernel = true;
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";

@@ -44,6 +44,10 @@ typedef struct {
                        void *ctx, int64_t n);
   /* count >= 8 */
   void (*indexError)(int64_t site, int64_t index, int64_t dim);
+  /* count >= 10 */
+  void (*attentionF32)(void *q, void *k, void *v, void *positions,
+                       void *params, void *window, void *out);
+  void (*kvPlaceF32)(void *past, void *fresh, void *positions, void *out);
 } SmqArtifactImports;
 
 typedef struct {

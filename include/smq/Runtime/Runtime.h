@@ -153,6 +153,47 @@ void _mlir_ciface_smq_rt_matmul_panels_gelu_f32(SmqMemRef2F32 *a,
                                                 SmqMemRef1F32 *bias,
                                                 SmqMemRef2F32 *c);
 
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} SmqMemRef4F32;
+
+typedef struct {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} SmqMemRef2I64;
+
+/* Causal attention over a KV cache (smq.ukernel.attention): for query
+ * q[B, S, N, H] and keys and values [B, Nk, T, H],
+ *   out[b, i, h, :] = Σ_j softmax_j(s_j) · v[b, h / (N/Nk), j, :],
+ *   s_j = scale · q[b, i, h, :] · k[b, h / (N/Nk), j, :]
+ * (then softcap · tanh(s_j / softcap) when softcap > 0), over only the
+ * slots j <= pos[b, i], and j > pos[b, i] − window when window > 0.
+ * params = {scale, softcap}; window is a one-element array. So the work
+ * grows with each row's length, not with T. A position outside [0, T)
+ * makes that row's output NaN and is reported on stderr. Each output is
+ * computed by one task in one order: bit-identical at any thread count. */
+void _mlir_ciface_smq_rt_attention_f32(SmqMemRef4F32 *q, SmqMemRef4F32 *k,
+                                       SmqMemRef4F32 *v, SmqMemRef2I64 *pos,
+                                       SmqMemRef1F32 *params,
+                                       SmqMemRef1I64 *window,
+                                       SmqMemRef4F32 *out);
+
+/* The present of a KV cache (smq.ukernel.kv_place): with L = pos[b, 0],
+ *   out[b, h, j, :] = past[b, h, j, :]      for j < min(L, P),
+ *   out[b, h, pos[b, i], :] = fresh[b, i, h, :],
+ * and zero elsewhere, for past [B, Nk, P, H], fresh [B, S, Nk, H] and out
+ * [B, Nk, T, H]. A position outside [0, T) makes the row's present NaN and
+ * is reported on stderr. */
+void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past, SmqMemRef4F32 *fresh,
+                                      SmqMemRef2I64 *pos, SmqMemRef4F32 *out);
+
 /* The checksum of AOT weights files (Artifact.h): fast, not cryptographic. */
 uint64_t smq_rt_checksum64(const void *data, size_t size);
 

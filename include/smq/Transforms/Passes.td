@@ -312,9 +312,18 @@ def SmqDecomposeAttention : Pass<"smq-decompose-attention", "ModuleOp"> {
     a masked softmax and reshapes. The new keys and values go into the
     present at each row's past length through a one-hot matmul, which is
     exact. The CPU pipeline runs this first; an op it cannot decompose is
-    an error at the op.
+    an error at the op. With `kernel`, the CPU runtime's kernels do the
+    work instead: `smq.ukernel.kv_place` writes the present by row copies,
+    and `smq.ukernel.attention`, which reads each row's positions at run
+    time, attends only the slots they allow, not all T slots of the
+    present (the CPU pipeline sets it when matmuls go to the runtime).
   }];
-  let dependentDialects = ["::mlir::smq::SmqDialect"];
+  let options = [
+    Option<"kernel", "kernel", "bool", /*default=*/"false",
+           "Attend through smq.ukernel.attention (the CPU runtime's kernel)">
+  ];
+  let dependentDialects = ["::mlir::smq::SmqDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 #endif // SMQ_TRANSFORMS_PASSES_TD

@@ -1,4 +1,4 @@
-//===- LinalgToRuntime.cpp - matmuls become runtime kernel calls ----------===//
+//===- LinalgToRuntime.cpp - matmuls and attention become kernel calls ----===//
 #include "smq/Conversion/Passes.h"
 
 #include "smq/Dialect/Smq/IR/SmqOps.h"
@@ -109,6 +109,47 @@ struct LinalgToRuntimeCallsPass
                  op.getGelu() ? "smq_rt_matmul_panels_gelu_f32"
                               : "smq_rt_matmul_panels_f32",
                  {op.getLhs(), op.getPanels(), op.getBias(), op.getInit()});
+      op->erase();
+    }
+    SmallVector<mlir::smq::UKernelAttentionOp> attentions;
+    module.walk([&](mlir::smq::UKernelAttentionOp op) {
+      if (op.getNumResults() == 0)
+        attentions.push_back(op);
+    });
+    for (mlir::smq::UKernelAttentionOp op : attentions) {
+      // {scale, softcap} and {window}, as the kernel reads them.
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value floats = memref::AllocaOp::create(
+          b, loc, MemRefType::get({2}, b.getF32Type()));
+      float values[2] = {op.getScale().convertToFloat(),
+                         op.getSoftcap().convertToFloat()};
+      for (int i = 0; i < 2; ++i)
+        memref::StoreOp::create(
+            b, loc,
+            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(values[i])),
+            floats, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      Value window = memref::AllocaOp::create(
+          b, loc, MemRefType::get({1}, b.getI64Type()));
+      memref::StoreOp::create(
+          b, loc,
+          arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                       op.getLocalWindowSize()),
+          window, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+      callKernel(module, op, "smq_rt_attention_f32",
+                 {op.getQuery(), op.getKeys(), op.getValues(),
+                  op.getPositions(), floats, window, op.getInit()});
+      op->erase();
+    }
+    SmallVector<mlir::smq::UKernelKvPlaceOp> places;
+    module.walk([&](mlir::smq::UKernelKvPlaceOp op) {
+      if (op.getNumResults() == 0)
+        places.push_back(op);
+    });
+    for (mlir::smq::UKernelKvPlaceOp op : places) {
+      callKernel(module, op, "smq_rt_kv_place_f32",
+                 {op.getPast(), op.getFresh(), op.getPositions(),
+                  op.getInit()});
       op->erase();
     }
     for (Operation *op : matmuls) {

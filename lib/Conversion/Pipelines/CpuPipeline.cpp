@@ -7,8 +7,8 @@
 //   2. smq -> linalg/tensor/arith/math, then elementwise fusion;
 //   3. one-shot bufferization with identity layouts at the boundary, results
 //      as caller-provided out-parameters, and deallocation of temporaries;
-//   4. f32 matmuls call the runtime's micro-kernels, and loops over rows
-//      are outlined onto the runtime's threads;
+//   4. f32 matmuls and attention call the runtime's kernels, and loops over
+//      rows are outlined onto the runtime's threads;
 //   5. the rest becomes loops, and everything the LLVM dialect.
 //
 //===----------------------------------------------------------------------===//
@@ -56,7 +56,9 @@ void smq::buildCpuPipeline(OpPassManager &pm,
 
 void smq::buildCpuLoweringStages(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
-  buildLinalgStages(pm, "kernel", options.indexChecks);
+  buildLinalgStages(pm, "kernel", options.indexChecks,
+                    /*attentionKernel=*/options.useRuntimeMatmul &&
+                        options.attentionKernel);
   if (options.approximateMath)
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
@@ -91,8 +93,10 @@ void smq::buildLlvmLoweringStages(OpPassManager &pm) {
 }
 
 void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
-                            bool indexChecks) {
-  pm.addPass(createSmqDecomposeAttention());
+                            bool indexChecks, bool attentionKernel) {
+  SmqDecomposeAttentionOptions attention;
+  attention.kernel = attentionKernel;
+  pm.addPass(createSmqDecomposeAttention(attention));
   ConvertSmqToLinalgOptions toLinalg;
   toLinalg.quantizedMatmul = quantizedMatmul.str();
   toLinalg.indexChecks = indexChecks;

@@ -30,7 +30,8 @@ void mlir::smq::configureSmqToLinalgTarget(ConversionTarget &target,
                                            const TypeConverter &types) {
   target.addIllegalDialect<SmqDialect>();
   // Kernel calls stay smq ops down to bufferization.
-  target.addLegalOp<UKernelQMatMulOp, UKernelMatMulOp>();
+  target.addLegalOp<UKernelQMatMulOp, UKernelMatMulOp, UKernelAttentionOp,
+                    UKernelKvPlaceOp>();
   target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                          bufferization::BufferizationDialect,
                          arith::ArithDialect, math::MathDialect,

@@ -68,3 +68,30 @@ func.func @panels_gelu(%x: memref<2x64xf32>, %p: memref<2x64x32xf32>, %b: memref
   smq.ukernel.matmul ins(%x, %p, %b : memref<2x64xf32>, memref<2x64x32xf32>, memref<40xf32>) outs(%y : memref<2x40xf32>) {gelu}
   return
 }
+
+// The attention kernel op becomes one call: query, keys, values, positions,
+// then {scale, softcap} and {window}, then the output.
+// CHECK-LABEL: func.func @attention
+// CHECK: %[[F:.*]] = memref.alloca() : memref<2xf32>
+// CHECK: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK: memref.store %[[SCALE]], %[[F]]
+// CHECK: %[[CAP:.*]] = arith.constant 3.000000e+01 : f32
+// CHECK: memref.store %[[CAP]], %[[F]]
+// CHECK: %[[W:.*]] = memref.alloca() : memref<1xi64>
+// CHECK: %[[WIN:.*]] = arith.constant 16 : i64
+// CHECK: memref.store %[[WIN]], %[[W]]
+// CHECK: call @smq_rt_attention_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?xi64, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xi64, strided<[?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+// CHECK-NOT: smq.ukernel.attention
+func.func @attention(%q: memref<1x8x4x16xf32>, %k: memref<1x2x64x16xf32>, %v: memref<1x2x64x16xf32>, %pos: memref<1x8xi64>, %y: memref<1x8x4x16xf32>) {
+  smq.ukernel.attention ins(%q, %k, %v, %pos : memref<1x8x4x16xf32>, memref<1x2x64x16xf32>, memref<1x2x64x16xf32>, memref<1x8xi64>) outs(%y : memref<1x8x4x16xf32>) {scale = 2.500000e-01 : f32, softcap = 3.000000e+01 : f32, local_window_size = 16 : i64}
+  return
+}
+
+// The KV update op becomes one call: past, fresh, positions, present.
+// CHECK-LABEL: func.func @kv_place
+// CHECK: call @smq_rt_kv_place_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?xi64, strided<[?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+// CHECK-NOT: smq.ukernel.kv_place
+func.func @kv_place(%past: memref<1x2x56x16xf32>, %fresh: memref<1x8x2x16xf32>, %pos: memref<1x8xi64>, %y: memref<1x2x64x16xf32>) {
+  smq.ukernel.kv_place ins(%past, %fresh, %pos : memref<1x2x56x16xf32>, memref<1x8x2x16xf32>, memref<1x8xi64>) outs(%y : memref<1x2x64x16xf32>)
+  return
+}

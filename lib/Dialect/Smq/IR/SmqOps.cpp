@@ -707,6 +707,31 @@ LogicalResult bufferizeKernel(OpT op, RewriterBase &rewriter,
 
 } // namespace
 
+/// The interface methods every kernel op shares (declared in SmqOps.td).
+#define SMQ_KERNEL_OP_INTERFACES(OP)                                           \
+  void OP::getEffects(                                                         \
+      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
+          &effects) {                                                          \
+    kernelEffects(*this, getInitMutable(), effects);                           \
+  }                                                                            \
+  bool OP::bufferizesToMemoryRead(OpOperand &operand,                          \
+                                  const bufferization::AnalysisState &) {      \
+    return &operand != &getInitMutable();                                      \
+  }                                                                            \
+  bool OP::bufferizesToMemoryWrite(OpOperand &operand,                         \
+                                   const bufferization::AnalysisState &) {     \
+    return &operand == &getInitMutable();                                      \
+  }                                                                            \
+  bufferization::AliasingValueList OP::getAliasingValues(                      \
+      OpOperand &operand, const bufferization::AnalysisState &) {              \
+    return kernelAliasing(*this, operand, getInitMutable());                   \
+  }                                                                            \
+  LogicalResult OP::bufferize(RewriterBase &rewriter,                          \
+                              const bufferization::BufferizationOptions &o,    \
+                              bufferization::BufferizationState &state) {      \
+    return bufferizeKernel(*this, rewriter, o, state);                         \
+  }
+
 LogicalResult UKernelMatMulOp::verify() {
   auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
   ShapedType x = shaped(getLhs()), panels = shaped(getPanels()),
@@ -734,33 +759,7 @@ LogicalResult UKernelMatMulOp::verify() {
   return success();
 }
 
-void UKernelMatMulOp::getEffects(
-    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  kernelEffects(*this, getInitMutable(), effects);
-}
-
-bool UKernelMatMulOp::bufferizesToMemoryRead(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return &operand != &getInitMutable();
-}
-
-bool UKernelMatMulOp::bufferizesToMemoryWrite(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return &operand == &getInitMutable();
-}
-
-bufferization::AliasingValueList UKernelMatMulOp::getAliasingValues(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return kernelAliasing(*this, operand, getInitMutable());
-}
-
-LogicalResult
-UKernelMatMulOp::bufferize(RewriterBase &rewriter,
-                           const bufferization::BufferizationOptions &options,
-                           bufferization::BufferizationState &state) {
-  return bufferizeKernel(*this, rewriter, options, state);
-}
+SMQ_KERNEL_OP_INTERFACES(UKernelMatMulOp)
 
 LogicalResult UKernelQMatMulOp::verify() {
   auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
@@ -798,33 +797,74 @@ LogicalResult UKernelQMatMulOp::verify() {
   return success();
 }
 
-void UKernelQMatMulOp::getEffects(
-    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  kernelEffects(*this, getInitMutable(), effects);
+SMQ_KERNEL_OP_INTERFACES(UKernelQMatMulOp)
+
+LogicalResult UKernelAttentionOp::verify() {
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  ShapedType q = shaped(getQuery()), k = shaped(getKeys()),
+             v = shaped(getValues()), pos = shaped(getPositions()),
+             init = shaped(getInit());
+  for (ShapedType t : {q, k, v, pos, init})
+    if (!t.hasStaticShape())
+      return emitOpError("needs operands of static shape");
+  bool tensors = isa<RankedTensorType>(init);
+  for (ShapedType t : {q, k, v, pos})
+    if (isa<RankedTensorType>(t) != tensors)
+      return emitOpError("needs all tensors or all memrefs");
+  if (tensors != (getNumResults() == 1))
+    return emitOpError("returns one tensor on tensors and nothing on memrefs");
+  for (ShapedType t : {q, k, v, init})
+    if (!t.getElementType().isF32() || t.getRank() != 4)
+      return emitOpError("needs 4-D f32 query, keys, values and init");
+  if (!pos.getElementType().isInteger(64) || pos.getRank() != 2)
+    return emitOpError("needs 2-D i64 positions");
+  int64_t B = q.getDimSize(0), S = q.getDimSize(1), N = q.getDimSize(2),
+          H = q.getDimSize(3), Nk = k.getDimSize(1), T = k.getDimSize(2);
+  if (init.getShape() != q.getShape() || v.getShape() != k.getShape() ||
+      k.getDimSize(0) != B || k.getDimSize(3) != H ||
+      pos.getShape() != ArrayRef<int64_t>{B, S})
+    return emitOpError("needs query and init [B, S, N, H], keys and values "
+                       "[B, Nk, T, H] and positions [B, S]");
+  if (Nk == 0 || N % Nk != 0)
+    return emitOpError("needs the query heads (")
+           << N << ") to be a multiple of the kv heads (" << Nk << ")";
+  if (T == 0 && S > 0)
+    return emitOpError("needs at least one key slot");
+  return success();
 }
 
-bool UKernelQMatMulOp::bufferizesToMemoryRead(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return &operand != &getInitMutable();
+SMQ_KERNEL_OP_INTERFACES(UKernelAttentionOp)
+
+LogicalResult UKernelKvPlaceOp::verify() {
+  auto shaped = [](Value v) { return cast<ShapedType>(v.getType()); };
+  ShapedType past = shaped(getPast()), fresh = shaped(getFresh()),
+             pos = shaped(getPositions()), init = shaped(getInit());
+  for (ShapedType t : {past, fresh, pos, init})
+    if (!t.hasStaticShape())
+      return emitOpError("needs operands of static shape");
+  bool tensors = isa<RankedTensorType>(init);
+  for (ShapedType t : {past, fresh, pos})
+    if (isa<RankedTensorType>(t) != tensors)
+      return emitOpError("needs all tensors or all memrefs");
+  if (tensors != (getNumResults() == 1))
+    return emitOpError("returns one tensor on tensors and nothing on memrefs");
+  for (ShapedType t : {past, fresh, init})
+    if (!t.getElementType().isF32() || t.getRank() != 4)
+      return emitOpError("needs 4-D f32 past, fresh and init");
+  if (!pos.getElementType().isInteger(64) || pos.getRank() != 2)
+    return emitOpError("needs 2-D i64 positions");
+  int64_t B = init.getDimSize(0), Nk = init.getDimSize(1),
+          H = init.getDimSize(3), S = fresh.getDimSize(1);
+  if (past.getDimSize(0) != B || past.getDimSize(1) != Nk ||
+      past.getDimSize(3) != H ||
+      fresh.getShape() != ArrayRef<int64_t>{B, S, Nk, H} ||
+      pos.getShape() != ArrayRef<int64_t>{B, S} || S == 0)
+    return emitOpError("needs past [B, Nk, P, H], fresh [B, S, Nk, H] with "
+                       "S > 0, positions [B, S] and init [B, Nk, T, H]");
+  return success();
 }
 
-bool UKernelQMatMulOp::bufferizesToMemoryWrite(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return &operand == &getInitMutable();
-}
-
-bufferization::AliasingValueList UKernelQMatMulOp::getAliasingValues(
-    OpOperand &operand, const bufferization::AnalysisState &) {
-  return kernelAliasing(*this, operand, getInitMutable());
-}
-
-LogicalResult
-UKernelQMatMulOp::bufferize(RewriterBase &rewriter,
-                            const bufferization::BufferizationOptions &options,
-                            bufferization::BufferizationState &state) {
-  return bufferizeKernel(*this, rewriter, options, state);
-}
+SMQ_KERNEL_OP_INTERFACES(UKernelKvPlaceOp)
 
 //===----------------------------------------------------------------------===//
 // Data movement

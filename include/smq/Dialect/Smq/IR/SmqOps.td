@@ -411,6 +411,82 @@ def Smq_UKernelQMatMulOp : Smq_Op<"ukernel.qmatmul", [
   let hasVerifier = 1;
 }
 
+def Smq_UKernelAttentionOp : Smq_Op<"ukernel.attention", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "The runtime's causal attention over a KV cache, as an op";
+  let description = [{
+    `init[b, i, h, :]` = softmax over slots j of `scale * query[b, i, h, :]
+    · keys[b, h / G, j, :]` (softcapped when `softcap` > 0), times
+    `values[b, h / G, j, :]`, where G = N / Nk and only the slots
+    j <= `positions[b, i]` take part (and, with `local_window_size` w > 0,
+    j > positions[b, i] - w; 0 or less is no window). So the work follows each row's length at run
+    time, not the cache's T slots. Operands: query [B, S, N, H], keys and
+    values [B, Nk, T, H], positions [B, S] (i64, each in [0, T)), init
+    [B, S, N, H], which is only written. On tensors the op returns the new
+    value of `init`; on memrefs it returns nothing, and
+    `smq-linalg-to-runtime-calls` turns it into a call of
+    `smq_rt_attention_f32`. `smq-decompose-attention{kernel=true}` makes
+    it from `smq.group_query_attention`.
+
+    ```mlir
+    %y = smq.ukernel.attention ins(%q, %k, %v, %pos : tensor<1x8x4x16xf32>,
+           tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>, tensor<1x8xi64>)
+           outs(%init : tensor<1x8x4x16xf32>)
+           {scale = 2.500000e-01 : f32, softcap = 0.000000e+00 : f32,
+            local_window_size = 0 : i64} -> tensor<1x8x4x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$keys, AnyShaped:$values,
+                       AnyShaped:$positions, AnyShaped:$init, F32Attr:$scale,
+                       F32Attr:$softcap, I64Attr:$local_window_size);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $keys `,` $values `,` $positions `:` type($query)
+    `,` type($keys) `,` type($values) `,` type($positions) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Smq_UKernelKvPlaceOp : Smq_Op<"ukernel.kv_place", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "The runtime's KV-cache update, as an op";
+  let description = [{
+    Writes the present of a KV cache: with L = `positions[b, 0]` (the
+    row's past length), `init[b, h, j, :]` is `past[b, h, j, :]` for
+    j < min(L, P), `fresh[b, i, h, :]` at j = `positions[b, i]`, and zero
+    elsewhere. Operands: past [B, Nk, P, H], fresh [B, S, Nk, H] (the new
+    keys or values as projected, heads not yet moved before the
+    sequence), positions [B, S] (i64, each in [0, T)), init [B, Nk, T, H],
+    which is only written. Row copies, not the one-hot product the
+    primitives spell it with. On memrefs it returns nothing, and
+    `smq-linalg-to-runtime-calls` turns it into a call of
+    `smq_rt_kv_place_f32`. `smq-decompose-attention{kernel=true}` makes
+    it from `smq.group_query_attention`.
+
+    ```mlir
+    %present = smq.ukernel.kv_place ins(%past, %k, %pos :
+           tensor<1x2x56x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8xi64>)
+           outs(%init : tensor<1x2x64x16xf32>) -> tensor<1x2x64x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$past, AnyShaped:$fresh,
+                       AnyShaped:$positions, AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $past `,` $fresh `,` $positions `:` type($past) `,`
+    type($fresh) `,` type($positions) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
