@@ -177,11 +177,14 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
         fill(b, kv, nan);
     return;
   }
-  std::vector<uint8_t> badRow(B, 0);
+  // Allocated only when a position is bad: a decode step allocates nothing.
+  std::vector<uint8_t> badRow;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < S; ++i) {
       int64_t p = ps[b * pos->strides[0] + i * pos->strides[1]];
-      if ((p < 0 || p >= T) && !badRow[b]) {
+      if ((p < 0 || p >= T) && (badRow.empty() || !badRow[b])) {
+        if (badRow.empty())
+          badRow.assign(B, 0);
         badRow[b] = 1;
         std::fprintf(stderr,
                      "smq runtime: KV cache position %lld of row %lld is "
@@ -192,7 +195,7 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
     }
   auto task = [&](int64_t t) {
     int64_t b = t / Nk, kv = t % Nk;
-    if (badRow[b])
+    if (!badRow.empty() && badRow[b])
       return fill(b, kv, nan);
     int64_t kept = std::min(ps[b * pos->strides[0]], P);
     float *dst = base + b * o[0] + kv * o[1];

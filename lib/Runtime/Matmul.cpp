@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <vector>
 
@@ -27,8 +26,8 @@ using namespace smq::rt;
 namespace {
 
 /// Calls cols(j0, j1) over [0, n) in panels of whole nr-wide tiles.
-void forColumnPanels(int64_t n, int64_t nr, bool parallel,
-                     const std::function<void(int64_t, int64_t)> &cols) {
+template <typename Cols>
+void forColumnPanels(int64_t n, int64_t nr, bool parallel, const Cols &cols) {
   int64_t tiles = (n + nr - 1) / nr;
   int64_t perPanel = std::max<int64_t>(1, tiles / 8);
   int64_t panels = (tiles + perPanel - 1) / perPanel;

@@ -34,7 +34,7 @@ public:
 
   int threads() const { return size; }
 
-  void run(int64_t n, const std::function<void(int64_t)> &fn) {
+  void run(int64_t n, const TaskRef &fn) {
     if (size <= 1 || n <= 1) {
       for (int64_t i = 0; i < n; ++i)
         fn(i);
@@ -117,7 +117,7 @@ private:
   std::mutex mutex;
   std::condition_variable wake, done;
   std::vector<std::thread> workers;
-  const std::function<void(int64_t)> *job = nullptr;
+  const TaskRef *job = nullptr;
   int64_t jobSize = 0;
   std::atomic<int64_t> next{0};
   std::atomic<int> pending{0};
@@ -133,7 +133,7 @@ Pool &pool() {
 
 } // namespace
 
-void parallelFor(int64_t n, const std::function<void(int64_t)> &fn) {
+void parallelFor(int64_t n, TaskRef fn) {
   pool().run(n, fn);
 }
 
