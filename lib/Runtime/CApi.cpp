@@ -497,6 +497,26 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
         return fail("smqModelRun: output " + describe(t) + " needs " +
                     std::to_string(t.byteSize) + " bytes, got " +
                     std::to_string(outputs[i].byteSize));
+      // The compiled code writes results in place as it goes, while it
+      // still reads its inputs: an output must not share their bytes.
+      if (!outputs[i].data)
+        continue;
+      auto begin = reinterpret_cast<uintptr_t>(outputs[i].data);
+      uintptr_t end = begin + t.byteSize;
+      for (size_t j = 0; j < numInputs; ++j) {
+        auto in = reinterpret_cast<uintptr_t>(inputs[j].data);
+        if (begin < in + a.inputs[j].byteSize && in < end)
+          return fail("smqModelRun: output " + describe(t) +
+                      " overlaps input " + describe(a.inputs[j]) +
+                      "; outputs need buffers of their own");
+      }
+      for (size_t j = 0; j < i; ++j) {
+        auto other = reinterpret_cast<uintptr_t>(outputs[j].data);
+        if (other && begin < other + a.outputs[j].byteSize && other < end)
+          return fail("smqModelRun: output " + describe(t) +
+                      " overlaps output " + describe(a.outputs[j]) +
+                      "; outputs need buffers of their own");
+      }
     }
     // Everything checked: only now allocate for the caller.
     std::vector<void *> allocated(numOutputs, nullptr);

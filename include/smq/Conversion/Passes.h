@@ -34,8 +34,10 @@ void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
 /// One-shot bufferization with identity layouts at the function boundary,
 /// results as caller-provided out-parameters, and deallocation of
 /// temporaries (after empty-tensor elimination, so that an op whose result
-/// is inserted into a bigger tensor computes into its slice).
-void buildBufferizationStages(OpPassManager &pm);
+/// is inserted into a bigger tensor computes into its slice). With
+/// `resultsInPlace`, results are computed straight into the out-parameters
+/// where they can be (smq-results-in-place; host code only).
+void buildBufferizationStages(OpPassManager &pm, bool resultsInPlace = false);
 
 /// Loops, memrefs, math, arith, functions and control flow to the LLVM
 /// dialect. The unrealized casts between memrefs and their descriptors are

@@ -136,6 +136,23 @@ def SmqStridedCopiesToLoops : Pass<"smq-strided-copies-to-loops"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SmqResultsInPlace : Pass<"smq-results-in-place", "func::FuncOp"> {
+  let summary = "Compute results straight into their out-parameters";
+  let description = [{
+    After `buffer-results-to-out-params`, a result computed into a buffer
+    of its own is copied into the caller's out-parameter before the
+    return. Where that buffer is a `memref.alloc` of the out-parameter's
+    type in the function's body, every other use of it comes before the
+    copy, and the out-parameter has no other use, the alloc is replaced by
+    the out-parameter and the copy dropped: the KV cache's present and
+    other results are written once, where the caller wants them. (Upstream's
+    `hoist-static-allocs` option does the same more generally, and crashes
+    on some ONNX node tests in MLIR 22.) The caller must pass output
+    buffers that overlap no input, as the C API checks.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def SmqOutlineLoopNests : Pass<"smq-outline-loop-nests", "ModuleOp"> {
   let summary = "Move each loop nest into a function, one per distinct body";
   let description = [{

@@ -63,7 +63,7 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
 
-  buildBufferizationStages(pm);
+  buildBufferizationStages(pm, /*resultsInPlace=*/true);
   // After deallocation, which rewrites private function signatures.
   if (options.useRuntimeMatmul)
     pm.addPass(createSmqLinalgToRuntimeCalls());
@@ -107,7 +107,7 @@ void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
   pm.addPass(createCSEPass());
 }
 
-void smq::buildBufferizationStages(OpPassManager &pm) {
+void smq::buildBufferizationStages(OpPassManager &pm, bool resultsInPlace) {
   // An op whose result is inserted into a bigger tensor (a concatenation's
   // parts) computes into that tensor's slice instead of a buffer of its
   // own that is then copied.
@@ -120,6 +120,9 @@ void smq::buildBufferizationStages(OpPassManager &pm) {
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Before deallocation, which would add uses after the final copies.
+  if (resultsInPlace)
+    pm.addNestedPass<func::FuncOp>(createSmqResultsInPlace());
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 

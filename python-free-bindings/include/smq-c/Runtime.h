@@ -114,7 +114,8 @@ SmqStatus *smqModelOutputInfo(const SmqModel *model, size_t index,
 /* Runs the model. inputs[i] holds input i (byteSize at least its size);
  * they are only read (borrowed for the call). For each output i:
  *  - outputs[i].data != NULL: the caller's buffer (byteSize at least the
- *    output's size), written in place;
+ *    output's size), written in place, possibly while inputs are still
+ *    read: it must overlap no input and no other output (an error);
  *  - outputs[i].data == NULL: the runtime allocates it and sets data and
  *    byteSize; the caller owns it and releases it with smqFree.
  * On failure nothing is allocated for the caller and no output is partly

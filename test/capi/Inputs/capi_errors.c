@@ -82,6 +82,10 @@ int main(int argc, char **argv) {
   in.shape = wrongShape;
   expectFailure("input shape", smqModelRun(model, &in, 1, &out, 1));
   in.shape = NULL;
+  tooSmall.data = in.data; /* the input's bytes, said to be the logits' */
+  tooSmall.byteSize = 1 << 17;
+  expectFailure("output overlaps input",
+                smqModelRun(model, &in, 1, &tooSmall, 1));
   out.type = SMQ_ELEMENT_F16;
   expectFailure("output type", smqModelRun(model, &in, 1, &out, 1));
   if (out.data) {
