@@ -169,7 +169,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
        "void *v, void *pos, void *p, void *w, void *o) { "
        "rt->attentionF32(q, k, v, pos, p, w, o); }\n"
     << "HIDDEN void _mlir_ciface_smq_rt_kv_place_f32(void *p, void *f, "
-       "void *pos, void *o) { rt->kvPlaceF32(p, f, pos, o); }\n"
+       "void *pos, void *z, void *o) { rt->kvPlaceF32(p, f, pos, z, o); }\n"
     << "HIDDEN void memrefCopy(int64_t n, void *s, void *d) { "
        "rt->memrefCopy(n, s, d); }\n"
     << "HIDDEN void smq_rt_parallel_rows(void (*fn)(void *, int64_t, "

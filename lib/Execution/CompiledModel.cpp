@@ -408,6 +408,7 @@ static void setPipelineOptions(const CompileOptions &options,
   pipeline.outlineLoopNests = options.outlineLoopNests;
   pipeline.indexChecks = options.indexChecks;
   pipeline.attentionKernel = options.attentionKernel;
+  pipeline.zeroPresentTail = options.zeroPresentTail;
   pipeline.quantizedActivations = options.quantizedActivations;
 }
 

@@ -111,7 +111,11 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
     v->module = packed->clone();
     if (failed(specializeInputShapes(*v->module, shapes)))
       return nullptr;
-    v->model = CompiledModel::compile(*v->module, options.compile);
+    // Only the new rows of each present are read (below): the rest need
+    // not be zeroed on every step.
+    CompileOptions compile = options.compile;
+    compile.zeroPresentTail = false;
+    v->model = CompiledModel::compile(*v->module, compile);
     if (!v->model)
       return nullptr;
     const auto &inputs = v->model->inputs();

@@ -153,10 +153,12 @@ void copyRow(float *dst, const float *src, int64_t stride, int64_t n) {
 extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
                                                  SmqMemRef4F32 *fresh,
                                                  SmqMemRef2I64 *pos,
+                                                 SmqMemRef1I64 *params,
                                                  SmqMemRef4F32 *out) {
   const int64_t B = out->sizes[0], Nk = out->sizes[1], T = out->sizes[2],
                 H = out->sizes[3], P = past->sizes[2], S = fresh->sizes[1];
   const int64_t *ps = pos->aligned + pos->offset;
+  const bool zeroTail = params->aligned[params->offset] != 0;
   const int64_t *o = out->strides;
   float *base = out->aligned + out->offset;
   const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -202,7 +204,7 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
     const float *src = past->aligned + past->offset + b * past->strides[0] +
                        kv * past->strides[1];
     bool rows = o[3] == 1;
-    for (int64_t j = 0; j < T; ++j) {
+    for (int64_t j = 0; j < (zeroTail ? T : kept); ++j) {
       float *row = dst + j * o[2];
       if (j < kept && rows) {
         copyRow(row, src + j * past->strides[2], past->strides[3], H);

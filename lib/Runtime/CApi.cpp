@@ -102,11 +102,12 @@ const SmqArtifactImports &imports() {
             static_cast<SmqMemRef1I64 *>(window),
             static_cast<SmqMemRef4F32 *>(out));
       },
-      [](void *past, void *fresh, void *positions, void *out) {
+      [](void *past, void *fresh, void *positions, void *params, void *out) {
         _mlir_ciface_smq_rt_kv_place_f32(
             static_cast<SmqMemRef4F32 *>(past),
             static_cast<SmqMemRef4F32 *>(fresh),
             static_cast<SmqMemRef2I64 *>(positions),
+            static_cast<SmqMemRef1I64 *>(params),
             static_cast<SmqMemRef4F32 *>(out));
       },
   };

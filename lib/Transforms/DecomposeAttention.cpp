@@ -32,7 +32,8 @@ using namespace mlir::smq;
 
 namespace {
 
-LogicalResult decompose(GroupQueryAttentionOp op, bool kernel) {
+LogicalResult decompose(GroupQueryAttentionOp op, bool kernel,
+                        bool staleTail) {
   auto q = dyn_cast<RankedTensorType>(op.getQuery().getType());
   auto pk = dyn_cast<RankedTensorType>(op.getPastKey().getType());
   auto present = dyn_cast<RankedTensorType>(op.getPresentKey().getType());
@@ -122,8 +123,9 @@ LogicalResult decompose(GroupQueryAttentionOp op, bool kernel) {
     auto cacheType = RankedTensorType::get(cacheShape, f32);
     auto place = [&](Value pastTensor, Value fresh) -> Value {
       Value init = tensor::EmptyOp::create(b, loc, cacheShape, f32);
-      return UKernelKvPlaceOp::create(b, loc, TypeRange{cacheType},
-                                      pastTensor, fresh, positions, init)
+      return UKernelKvPlaceOp::create(
+                 b, loc, TypeRange{cacheType}, pastTensor, fresh, positions,
+                 init, staleTail ? b.getUnitAttr() : UnitAttr())
           ->getResult(0);
     };
     Value presentKey = place(op.getPastKey(), key);
@@ -239,7 +241,7 @@ struct DecomposeAttentionPass
     SmallVector<GroupQueryAttentionOp> ops;
     getOperation().walk([&](GroupQueryAttentionOp op) { ops.push_back(op); });
     for (GroupQueryAttentionOp op : ops)
-      if (failed(decompose(op, kernel)))
+      if (failed(decompose(op, kernel, stalePresentTail)))
         return signalPassFailure();
   }
 };

@@ -1,4 +1,5 @@
 // RUN: smq-opt --smq-decompose-attention=kernel=true %s | FileCheck %s
+// RUN: smq-opt --smq-decompose-attention="kernel=true stale-present-tail=true" %s | FileCheck %s --check-prefix=STALE
 // RUN: not smq-opt %S/Inputs/ukernel-attention-invalid.mlir --split-input-file 2>&1 | FileCheck %S/Inputs/ukernel-attention-invalid.mlir --check-prefix=BAD
 
 // With kernel=true the runtime's kernels do the work: the present is one
@@ -23,6 +24,10 @@
 // CHECK-NOT: smq.softmax
 // CHECK-NOT: smq.matmul
 // CHECK: return %[[O]], %[[PK]], %[[PV]]
+// For callers that read only the new rows, the presents' tails are not
+// zeroed:
+// STALE-LABEL: func.func @decode
+// STALE-COUNT-2: smq.ukernel.kv_place {{.*}} {stale_tail}
 func.func @decode(%q: tensor<1x1x8xf32>, %k: tensor<1x1x4xf32>, %v: tensor<1x1x4xf32>, %pk: tensor<1x1x3x4xf32>, %pv: tensor<1x1x3x4xf32>, %seqlens: tensor<1xi32>) -> (tensor<1x1x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) {
   %total = smq.constant dense<4> : tensor<i32>
   %o, %pk2, %pv2 = smq.group_query_attention %q, %k, %v, %pk, %pv, %seqlens, %total {kv_num_heads = 1 : i64, local_window_size = -1 : i64, num_heads = 2 : i64, rotary_interleaved = false, scale = 0.0 : f32, softcap = 0.0 : f32} : (tensor<1x1x8xf32>, tensor<1x1x4xf32>, tensor<1x1x4xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>, tensor<1xi32>, tensor<i32>) -> (tensor<1x1x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>)

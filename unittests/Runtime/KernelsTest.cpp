@@ -611,18 +611,32 @@ TEST(KvPlace, HandDerivedPresent) {
   std::vector<int64_t> pos = {1, 2, 3, 4};
   SmqMemRef2I64 posRef{pos.data(), pos.data(), 0, {2, 2}, {2, 1}};
   SmqMemRef4F32 pr = past.ref(), fr = fresh.ref(), orf = out.ref();
-  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &orf);
+  int64_t zero = 1;
+  SmqMemRef1I64 zeroRef{&zero, &zero, 0, {1}, {1}};
+  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &zeroRef, &orf);
   std::vector<float> want = {
       100, 101, -1,  -2,  -3,  -4,  0,   0,   0,   0,   // row 0
       200, 201, 210, 211, 220, 221, -11, -12, -13, -14, // row 1
   };
   EXPECT_EQ(out.data, want);
 
+  // Without zeroing, row 0's slots after its new rows keep what the
+  // buffer held; everything else is the same.
+  for (float &x : out.data)
+    x = 7.0f;
+  zero = 0;
+  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &zeroRef, &orf);
+  std::vector<float> stale = want;
+  for (int j = 6; j < 10; ++j)
+    stale[j] = 7.0f;
+  EXPECT_EQ(out.data, stale);
+  zero = 1;
+
   // A position past the 5 slots: that row's present is NaN, with a
   // message; the other row is unchanged.
   pos = {1, 2, 4, 5};
   testing::internal::CaptureStderr();
-  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &orf);
+  _mlir_ciface_smq_rt_kv_place_f32(&pr, &fr, &posRef, &zeroRef, &orf);
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("KV cache position 5 of row 1 is outside the cache's 5 "
                      "slots"),

@@ -29,7 +29,8 @@ namespace mlir::smq {
 /// (`quantizedMatmul`: "kernel" or "fused", as the pass's option),
 /// elementwise fusion, canonicalization and CSE.
 void buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
-                       bool indexChecks = true, bool attentionKernel = false);
+                       bool indexChecks = true, bool attentionKernel = false,
+                       bool zeroPresentTail = true);
 
 /// One-shot bufferization with identity layouts at the function boundary,
 /// results as caller-provided out-parameters, and deallocation of
@@ -76,6 +77,13 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Attention through the runtime's kernel, over each "
                      "row's own slots (else: masked primitives over every "
                      "slot of the cache); needs runtime-matmul"),
+      llvm::cl::init(true)};
+  Option<bool> zeroPresentTail{
+      *this, "zero-present-tail",
+      llvm::cl::desc("With attention-kernel: zero a KV cache present's "
+                     "slots after the new rows, as GroupQueryAttention "
+                     "defines it (else they keep what the output buffer "
+                     "held: smq-generate reads only the new rows)"),
       llvm::cl::init(true)};
   Option<bool> indexChecks{
       *this, "index-checks",

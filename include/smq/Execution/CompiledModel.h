@@ -51,6 +51,10 @@ struct CompileOptions {
   /// own slots of the cache; else masked primitives over every slot (for
   /// comparison). CPU with runtime kernels only.
   bool attentionKernel = true;
+  /// Zero a KV cache present's slots after the new rows, as
+  /// GroupQueryAttention defines them; the generator, which reads only the
+  /// new rows, turns it off so a step does not write the whole cache.
+  bool zeroPresentTail = true;
   /// Decoding quantized matmuls: "int8" activations (integer dot products;
   /// the default, see docs/Benchmarks.md) or "f32" (exact).
   std::string quantizedActivations = "int8";

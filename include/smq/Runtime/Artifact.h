@@ -47,7 +47,8 @@ typedef struct {
   /* count >= 10 */
   void (*attentionF32)(void *q, void *k, void *v, void *positions,
                        void *params, void *window, void *out);
-  void (*kvPlaceF32)(void *past, void *fresh, void *positions, void *out);
+  void (*kvPlaceF32)(void *past, void *fresh, void *positions, void *params,
+                     void *out);
 } SmqArtifactImports;
 
 typedef struct {

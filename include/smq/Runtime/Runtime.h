@@ -189,10 +189,12 @@ void _mlir_ciface_smq_rt_attention_f32(SmqMemRef4F32 *q, SmqMemRef4F32 *k,
  *   out[b, h, j, :] = past[b, h, j, :]      for j < min(L, P),
  *   out[b, h, pos[b, i], :] = fresh[b, i, h, :],
  * and zero elsewhere, for past [B, Nk, P, H], fresh [B, S, Nk, H] and out
- * [B, Nk, T, H]. A position outside [0, T) makes the row's present NaN and
- * is reported on stderr. */
+ * [B, Nk, T, H]; params = {zero}: with 0, the slots that would be zero are
+ * left as they were. A position outside [0, T) makes the row's present NaN
+ * and is reported on stderr. */
 void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past, SmqMemRef4F32 *fresh,
-                                      SmqMemRef2I64 *pos, SmqMemRef4F32 *out);
+                                      SmqMemRef2I64 *pos, SmqMemRef1I64 *params,
+                                      SmqMemRef4F32 *out);
 
 /* The checksum of AOT weights files (Artifact.h): fast, not cryptographic. */
 uint64_t smq_rt_checksum64(const void *data, size_t size);

@@ -320,7 +320,12 @@ def SmqDecomposeAttention : Pass<"smq-decompose-attention", "ModuleOp"> {
   }];
   let options = [
     Option<"kernel", "kernel", "bool", /*default=*/"false",
-           "Attend through smq.ukernel.attention (the CPU runtime's kernel)">
+           "Attend through smq.ukernel.attention (the CPU runtime's kernel)">,
+    Option<"stalePresentTail", "stale-present-tail", "bool",
+           /*default=*/"false",
+           "With kernel: leave the present's slots after the new rows as "
+           "they were instead of zeroing them (for callers that read only "
+           "the new rows, as smq-generate does)">
   ];
   let dependentDialects = ["::mlir::smq::SmqDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -147,8 +147,18 @@ struct LinalgToRuntimeCallsPass
         places.push_back(op);
     });
     for (mlir::smq::UKernelKvPlaceOp op : places) {
+      // {zero the tail}, as the kernel reads it.
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value params = memref::AllocaOp::create(
+          b, loc, MemRefType::get({1}, b.getI64Type()));
+      memref::StoreOp::create(
+          b, loc,
+          arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                       op.getStaleTail() ? 0 : 1),
+          params, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
       callKernel(module, op, "smq_rt_kv_place_f32",
-                 {op.getPast(), op.getFresh(), op.getPositions(),
+                 {op.getPast(), op.getFresh(), op.getPositions(), params,
                   op.getInit()});
       op->erase();
     }

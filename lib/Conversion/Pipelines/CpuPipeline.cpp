@@ -58,7 +58,8 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
                                  const CpuPipelineOptions &options) {
   buildLinalgStages(pm, "kernel", options.indexChecks,
                     /*attentionKernel=*/options.useRuntimeMatmul &&
-                        options.attentionKernel);
+                        options.attentionKernel,
+                    options.zeroPresentTail);
   if (options.approximateMath)
     pm.addNestedPass<func::FuncOp>(createSmqApproximateMath());
   pm.addNestedPass<func::FuncOp>(createSmqReassociateReductions());
@@ -93,9 +94,11 @@ void smq::buildLlvmLoweringStages(OpPassManager &pm) {
 }
 
 void smq::buildLinalgStages(OpPassManager &pm, StringRef quantizedMatmul,
-                            bool indexChecks, bool attentionKernel) {
+                            bool indexChecks, bool attentionKernel,
+                            bool zeroPresentTail) {
   SmqDecomposeAttentionOptions attention;
   attention.kernel = attentionKernel;
+  attention.stalePresentTail = !zeroPresentTail;
   pm.addPass(createSmqDecomposeAttention(attention));
   ConvertSmqToLinalgOptions toLinalg;
   toLinalg.quantizedMatmul = quantizedMatmul.str();

@@ -87,11 +87,20 @@ func.func @attention(%q: memref<1x8x4x16xf32>, %k: memref<1x2x64x16xf32>, %v: me
   return
 }
 
-// The KV update op becomes one call: past, fresh, positions, present.
+// The KV update op becomes one call: past, fresh, positions, {zero the
+// tail: 1, or 0 with stale_tail}, present.
 // CHECK-LABEL: func.func @kv_place
-// CHECK: call @smq_rt_kv_place_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?xi64, strided<[?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+// CHECK: %[[Z:.*]] = memref.alloca() : memref<1xi64>
+// CHECK: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK: memref.store %[[ONE]], %[[Z]]
+// CHECK: call @smq_rt_kv_place_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?xi64, strided<[?, ?], offset: ?>>, memref<?xi64, strided<[?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>) -> ()
+// CHECK: %[[Z2:.*]] = memref.alloca() : memref<1xi64>
+// CHECK: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK: memref.store %[[ZERO]], %[[Z2]]
+// CHECK: call @smq_rt_kv_place_f32
 // CHECK-NOT: smq.ukernel.kv_place
 func.func @kv_place(%past: memref<1x2x56x16xf32>, %fresh: memref<1x8x2x16xf32>, %pos: memref<1x8xi64>, %y: memref<1x2x64x16xf32>) {
   smq.ukernel.kv_place ins(%past, %fresh, %pos : memref<1x2x56x16xf32>, memref<1x8x2x16xf32>, memref<1x8xi64>) outs(%y : memref<1x2x64x16xf32>)
+  smq.ukernel.kv_place ins(%past, %fresh, %pos : memref<1x2x56x16xf32>, memref<1x8x2x16xf32>, memref<1x8xi64>) outs(%y : memref<1x2x64x16xf32>) {stale_tail}
   return
 }

@@ -465,7 +465,10 @@ def Smq_UKernelKvPlaceOp : Smq_Op<"ukernel.kv_place", [
     keys or values as projected, heads not yet moved before the
     sequence), positions [B, S] (i64, each in [0, T)), init [B, Nk, T, H],
     which is only written. Row copies, not the one-hot product the
-    primitives spell it with. On memrefs it returns nothing, and
+    primitives spell it with. With `stale_tail`, slots after the new rows
+    are left as they were instead of zeroed: for callers that read only
+    the new rows of the present (smq-generate), this saves writing the
+    whole cache on every step. On memrefs it returns nothing, and
     `smq-linalg-to-runtime-calls` turns it into a call of
     `smq_rt_kv_place_f32`. `smq-decompose-attention{kernel=true}` makes
     it from `smq.group_query_attention`.
@@ -477,7 +480,8 @@ def Smq_UKernelKvPlaceOp : Smq_Op<"ukernel.kv_place", [
     ```
   }];
   let arguments = (ins AnyShaped:$past, AnyShaped:$fresh,
-                       AnyShaped:$positions, AnyShaped:$init);
+                       AnyShaped:$positions, AnyShaped:$init,
+                       UnitAttr:$stale_tail);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $past `,` $fresh `,` $positions `:` type($past) `,`
