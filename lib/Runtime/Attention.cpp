@@ -32,6 +32,31 @@ void copyStrides(int64_t *dst, const int64_t *src, int rank) {
     dst[d] = src[d];
 }
 
+/// dst[x·ds] = src[x·ss] for x < n, or zero without src (unit strides:
+/// one memcpy or memset).
+void copyRow(float *dst, int64_t ds, const float *src, int64_t ss,
+             int64_t n) {
+  if (ds == 1 && (!src || ss == 1)) {
+    if (src)
+      std::memcpy(dst, src, n * sizeof(float));
+    else
+      std::memset(dst, 0, n * sizeof(float));
+    return;
+  }
+  for (int64_t x = 0; x < n; ++x)
+    dst[x * ds] = src ? src[x * ss] : 0.0f;
+}
+
+/// NaN in every element of out[b, i, :, :] for a 4-D output: what a call
+/// the kernels cannot answer leaves, never garbage.
+void nanRow(SmqMemRef4F32 *out, int64_t b, int64_t i) {
+  const int64_t *s = out->strides;
+  float *row = out->aligned + out->offset + b * s[0] + i * s[1];
+  for (int64_t h = 0; h < out->sizes[2]; ++h)
+    for (int64_t d = 0; d < out->sizes[3]; ++d)
+      row[h * s[2] + d * s[3]] = std::numeric_limits<float>::quiet_NaN();
+}
+
 } // namespace
 
 extern "C" void _mlir_ciface_smq_rt_attention_f32(
@@ -68,15 +93,12 @@ extern "C" void _mlir_ciface_smq_rt_attention_f32(
                   pos->sizes[0] == a.batch && pos->sizes[1] == a.seq &&
                   out->sizes[0] == a.batch && out->sizes[1] == a.seq &&
                   out->sizes[2] == a.heads && out->sizes[3] == a.headSize;
-  const float nan = std::numeric_limits<float>::quiet_NaN();
   if (!shapesOk) {
     std::fprintf(stderr, "smq runtime: attention operands disagree in shape; "
                          "the result is NaN\n");
     for (int64_t b = 0; b < out->sizes[0]; ++b)
       for (int64_t i = 0; i < out->sizes[1]; ++i)
-        for (int64_t h = 0; h < out->sizes[2]; ++h)
-          for (int64_t d = 0; d < out->sizes[3]; ++d)
-            a.out[b * a.os[0] + i * a.os[1] + h * a.os[2] + d * a.os[3]] = nan;
+        nanRow(out, b, i);
     return;
   }
   int64_t longest = 0;
@@ -104,14 +126,12 @@ extern "C" void _mlir_ciface_smq_rt_attention_f32(
     std::vector<float> scratch(attentionScratch(a.slots, a.headSize));
     for (int64_t b = 0; b < a.batch; ++b)
       for (int64_t i = 0; i < a.seq; ++i) {
-        if (!badRow[b * a.seq + i]) {
-          for (int64_t kv = 0; kv < a.kvHeads; ++kv)
-            kernels().attentionRows(a, b, kv, i, i + 1, scratch.data());
+        if (badRow[b * a.seq + i]) {
+          nanRow(out, b, i);
           continue;
         }
-        for (int64_t h = 0; h < a.heads; ++h)
-          for (int64_t d = 0; d < a.headSize; ++d)
-            a.out[b * a.os[0] + i * a.os[1] + h * a.os[2] + d * a.os[3]] = nan;
+        for (int64_t kv = 0; kv < a.kvHeads; ++kv)
+          kernels().attentionRows(a, b, kv, i, i + 1, scratch.data());
       }
     return;
   }
@@ -136,20 +156,6 @@ extern "C" void _mlir_ciface_smq_rt_attention_f32(
       task(ti);
 }
 
-namespace {
-
-/// dst[0, n) = src[0, n) with src's stride (1: one memcpy).
-void copyRow(float *dst, const float *src, int64_t stride, int64_t n) {
-  if (stride == 1) {
-    std::memcpy(dst, src, n * sizeof(float));
-    return;
-  }
-  for (int64_t x = 0; x < n; ++x)
-    dst[x] = src[x * stride];
-}
-
-} // namespace
-
 extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
                                                  SmqMemRef4F32 *fresh,
                                                  SmqMemRef2I64 *pos,
@@ -161,12 +167,6 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
   const bool zeroTail = params->aligned[params->offset] != 0;
   const int64_t *o = out->strides;
   float *base = out->aligned + out->offset;
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  auto fill = [&](int64_t b, int64_t kv, float value) {
-    for (int64_t j = 0; j < T; ++j)
-      for (int64_t x = 0; x < H; ++x)
-        base[b * o[0] + kv * o[1] + j * o[2] + x * o[3]] = value;
-  };
   bool shapesOk = S > 0 && past->sizes[0] == B && past->sizes[1] == Nk &&
                   past->sizes[3] == H && fresh->sizes[0] == B &&
                   fresh->sizes[2] == Nk && fresh->sizes[3] == H &&
@@ -176,7 +176,7 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
                          "the present is NaN\n");
     for (int64_t b = 0; b < B; ++b)
       for (int64_t kv = 0; kv < Nk; ++kv)
-        fill(b, kv, nan);
+        nanRow(out, b, kv);
     return;
   }
   // Allocated only when a position is bad: a decode step allocates nothing.
@@ -198,35 +198,21 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
   auto task = [&](int64_t t) {
     int64_t b = t / Nk, kv = t % Nk;
     if (!badRow.empty() && badRow[b])
-      return fill(b, kv, nan);
+      return nanRow(out, b, kv);
     int64_t kept = std::min(ps[b * pos->strides[0]], P);
     float *dst = base + b * o[0] + kv * o[1];
     const float *src = past->aligned + past->offset + b * past->strides[0] +
                        kv * past->strides[1];
-    bool rows = o[3] == 1;
-    for (int64_t j = 0; j < (zeroTail ? T : kept); ++j) {
-      float *row = dst + j * o[2];
-      if (j < kept && rows) {
-        copyRow(row, src + j * past->strides[2], past->strides[3], H);
-        continue;
-      }
-      for (int64_t x = 0; x < H; ++x)
-        row[x * o[3]] = j < kept ? src[j * past->strides[2] +
-                                       x * past->strides[3]]
-                                 : 0.0f;
-    }
+    for (int64_t j = 0; j < kept; ++j)
+      copyRow(dst + j * o[2], o[3], src + j * past->strides[2],
+              past->strides[3], H);
+    for (int64_t j = kept; zeroTail && j < T; ++j)
+      copyRow(dst + j * o[2], o[3], nullptr, 0, H);
     const float *f = fresh->aligned + fresh->offset + b * fresh->strides[0] +
                      kv * fresh->strides[2];
-    for (int64_t i = 0; i < S; ++i) {
-      float *row = dst + ps[b * pos->strides[0] + i * pos->strides[1]] * o[2];
-      const float *from = f + i * fresh->strides[1];
-      if (rows) {
-        copyRow(row, from, fresh->strides[3], H);
-      } else {
-        for (int64_t x = 0; x < H; ++x)
-          row[x * o[3]] = from[x * fresh->strides[3]];
-      }
-    }
+    for (int64_t i = 0; i < S; ++i)
+      copyRow(dst + ps[b * pos->strides[0] + i * pos->strides[1]] * o[2], o[3],
+              f + i * fresh->strides[1], fresh->strides[3], H);
   };
   if (B * Nk * T * H > (1 << 18))
     parallelFor(B * Nk, task);

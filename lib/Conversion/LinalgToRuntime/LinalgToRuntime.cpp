@@ -52,6 +52,34 @@ void callKernel(ModuleOp module, Operation *at, StringRef name,
                        casts);
 }
 
+/// The bufferized kernel ops of type OpT (on tensors they return a value
+/// and are left alone).
+template <typename OpT> SmallVector<OpT> onBuffers(ModuleOp module) {
+  SmallVector<OpT> ops;
+  module.walk([&](OpT op) {
+    if (op.getNumResults() == 0)
+      ops.push_back(op);
+  });
+  return ops;
+}
+
+/// A stack array of `values` (all of one type) before `at`: the small
+/// parameter arrays the kernels read.
+Value paramArray(Operation *at, ArrayRef<TypedAttr> values) {
+  OpBuilder b(at);
+  Location loc = at->getLoc();
+  Value array = memref::AllocaOp::create(
+      b, loc,
+      MemRefType::get({static_cast<int64_t>(values.size())},
+                      values.front().getType()));
+  for (auto [i, v] : llvm::enumerate(values)) {
+    Value c = arith::ConstantOp::create(b, loc, v);
+    Value index = arith::ConstantIndexOp::create(b, loc, i);
+    memref::StoreOp::create(b, loc, c, array, ValueRange{index});
+  }
+  return array;
+}
+
 struct LinalgToRuntimeCallsPass
     : public mlir::smq::impl::SmqLinalgToRuntimeCallsBase<LinalgToRuntimeCallsPass> {
   void runOnOperation() override {
@@ -76,87 +104,38 @@ struct LinalgToRuntimeCallsPass
       if (f32)
         matmuls.push_back(op);
     });
-    SmallVector<mlir::smq::UKernelQMatMulOp> qmatmuls;
-    module.walk([&](mlir::smq::UKernelQMatMulOp op) {
-      if (op.getNumResults() == 0)
-        qmatmuls.push_back(op);
-    });
-    for (mlir::smq::UKernelQMatMulOp op : qmatmuls) {
+    Builder attrs(module.getContext());
+    for (auto op : onBuffers<mlir::smq::UKernelQMatMulOp>(module)) {
       // {bits, group size, activations}, as the kernel reads them.
-      OpBuilder b(op);
-      Location loc = op.getLoc();
-      Value params = memref::AllocaOp::create(
-          b, loc, MemRefType::get({3}, b.getI64Type()));
-      int64_t values[3] = {static_cast<int64_t>(op.getBits()),
-                           static_cast<int64_t>(op.getGroupSize()),
-                           op.getInt8Activations() ? 1 : 0};
-      for (int i = 0; i < 3; ++i)
-        memref::StoreOp::create(
-            b, loc, arith::ConstantIntOp::create(b, loc, b.getI64Type(), values[i]),
-            params, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      Value params = paramArray(
+          op, {attrs.getI64IntegerAttr(op.getBits()),
+               attrs.getI64IntegerAttr(op.getGroupSize()),
+               attrs.getI64IntegerAttr(op.getInt8Activations() ? 1 : 0)});
       callKernel(module, op, "smq_rt_qmatmul_packed_f32",
                  {op.getLhs(), op.getCodes(), op.getScales(),
                   op.getZeroPoints(), params, op.getInit()});
       op->erase();
     }
-    SmallVector<mlir::smq::UKernelMatMulOp> panelMatmuls;
-    module.walk([&](mlir::smq::UKernelMatMulOp op) {
-      if (op.getNumResults() == 0)
-        panelMatmuls.push_back(op);
-    });
-    for (mlir::smq::UKernelMatMulOp op : panelMatmuls) {
+    for (auto op : onBuffers<mlir::smq::UKernelMatMulOp>(module)) {
       callKernel(module, op,
                  op.getGelu() ? "smq_rt_matmul_panels_gelu_f32"
                               : "smq_rt_matmul_panels_f32",
                  {op.getLhs(), op.getPanels(), op.getBias(), op.getInit()});
       op->erase();
     }
-    SmallVector<mlir::smq::UKernelAttentionOp> attentions;
-    module.walk([&](mlir::smq::UKernelAttentionOp op) {
-      if (op.getNumResults() == 0)
-        attentions.push_back(op);
-    });
-    for (mlir::smq::UKernelAttentionOp op : attentions) {
+    for (auto op : onBuffers<mlir::smq::UKernelAttentionOp>(module)) {
       // {scale, softcap} and {window}, as the kernel reads them.
-      OpBuilder b(op);
-      Location loc = op.getLoc();
-      Value floats = memref::AllocaOp::create(
-          b, loc, MemRefType::get({2}, b.getF32Type()));
-      float values[2] = {op.getScale().convertToFloat(),
-                         op.getSoftcap().convertToFloat()};
-      for (int i = 0; i < 2; ++i)
-        memref::StoreOp::create(
-            b, loc,
-            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(values[i])),
-            floats, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
-      Value window = memref::AllocaOp::create(
-          b, loc, MemRefType::get({1}, b.getI64Type()));
-      memref::StoreOp::create(
-          b, loc,
-          arith::ConstantIntOp::create(b, loc, b.getI64Type(),
-                                       op.getLocalWindowSize()),
-          window, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+      Value floats = paramArray(op, {op.getScaleAttr(), op.getSoftcapAttr()});
+      Value window = paramArray(op, {op.getLocalWindowSizeAttr()});
       callKernel(module, op, "smq_rt_attention_f32",
                  {op.getQuery(), op.getKeys(), op.getValues(),
                   op.getPositions(), floats, window, op.getInit()});
       op->erase();
     }
-    SmallVector<mlir::smq::UKernelKvPlaceOp> places;
-    module.walk([&](mlir::smq::UKernelKvPlaceOp op) {
-      if (op.getNumResults() == 0)
-        places.push_back(op);
-    });
-    for (mlir::smq::UKernelKvPlaceOp op : places) {
+    for (auto op : onBuffers<mlir::smq::UKernelKvPlaceOp>(module)) {
       // {zero the tail}, as the kernel reads it.
-      OpBuilder b(op);
-      Location loc = op.getLoc();
-      Value params = memref::AllocaOp::create(
-          b, loc, MemRefType::get({1}, b.getI64Type()));
-      memref::StoreOp::create(
-          b, loc,
-          arith::ConstantIntOp::create(b, loc, b.getI64Type(),
-                                       op.getStaleTail() ? 0 : 1),
-          params, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+      Value params = paramArray(
+          op, {attrs.getI64IntegerAttr(op.getStaleTail() ? 0 : 1)});
       callKernel(module, op, "smq_rt_kv_place_f32",
                  {op.getPast(), op.getFresh(), op.getPositions(), params,
                   op.getInit()});
