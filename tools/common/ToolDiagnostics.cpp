@@ -24,6 +24,18 @@ static std::string describe(Location loc) {
   return out.empty() ? "<unknown>" : out;
 }
 
+/// The innermost name a location carries (an ONNX node's, "node 'x'
+/// (Op, ...)"), or "".
+static std::string nameOf(Location loc) {
+  std::string out;
+  loc->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l))
+      out = name.getName().str();
+    return WalkResult::advance();
+  });
+  return out;
+}
+
 static const char *severityName(DiagnosticSeverity s) {
   switch (s) {
   case DiagnosticSeverity::Error:
@@ -46,8 +58,18 @@ ToolDiagnosticHandler::ToolDiagnosticHandler(MLIRContext *ctx)
   setHandler([this](Diagnostic &diag) {
     if (diag.getSeverity() == DiagnosticSeverity::Error)
       ++errorCount;
+    // A pass deep in a pipeline reports at the op; the op's location names
+    // the model's node where the message does not.
+    // (The importer's locations carry the node's key, "Add_3" or its
+    // name; its own messages name the node already.)
+    std::string message = diag.str();
+    std::string node = nameOf(diag.getLocation());
+    if (!node.empty() && message.find(node) == std::string::npos &&
+        message.find("node '") == std::string::npos)
+      message = (node.rfind("node '", 0) == 0 ? node : "node '" + node + "'") +
+                ": " + message;
     llvm::errs() << describe(diag.getLocation()) << ": "
-                 << severityName(diag.getSeverity()) << ": " << diag.str()
+                 << severityName(diag.getSeverity()) << ": " << message
                  << "\n";
     for (const Diagnostic &note : diag.getNotes())
       llvm::errs() << describe(note.getLocation()) << ": note: " << note.str()
