@@ -793,6 +793,9 @@ mlir::smq::emitRelocatableObject(ModuleOp module,
   llvmModule->setDataLayout(tm->createDataLayout());
   targetFunctions(*llvmModule, *tm);
   inlineEntryIntoInterface(*llvmModule, options.entry);
+  // A GPU model's kernels load when the runtime has opened the device
+  // (SmqArtifact::gpuInit), not when the library is opened.
+  exposeGpuConstructors(*llvmModule);
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error err = optimize(llvmModule.get())) {
     emitError(module.getLoc()) << "LLVM optimisation failed: "

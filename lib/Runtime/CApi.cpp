@@ -9,6 +9,7 @@
 #include "smq-c/Runtime.h"
 
 #include "smq/Runtime/Artifact.h"
+#include "smq/Runtime/GpuRuntime.h"
 #include "smq/Runtime/Runtime.h"
 #include "smq/Runtime/Status.h"
 
@@ -33,8 +34,16 @@ struct SmqModel {
   const SmqArtifact *artifact = nullptr;
   void *mapping = nullptr;
   size_t mappingSize = 0;
-  /// Each weight's bytes, in the mapping or the library.
+  /// Each weight's bytes, in the mapping or the library, or on the device.
   std::vector<const unsigned char *> weights;
+  /// SMQ_ARTIFACT_CPU, _VULKAN or _CUDA, and the device's name.
+  uint32_t device = SMQ_ARTIFACT_CPU;
+  std::string deviceName = "cpu";
+  /// A GPU model's kernels are loaded (its gpuFini is due), and its device
+  /// buffers: the weights, copied once, and each input and output, staged
+  /// through on every run.
+  bool kernelsLoaded = false;
+  std::vector<void *> deviceWeights, deviceInputs, deviceOutputs;
 };
 
 namespace {
@@ -51,10 +60,17 @@ SmqStatus *fail(std::string message) {
 
 SmqStatus *failOutOfMemory() { return fail("out of memory"); }
 
+std::string describe(const SmqArtifactTensor &t) {
+  std::string s = "'" + std::string(t.name ? t.name : "?") + "' [";
+  for (int32_t d = 0; d < t.rank; ++d)
+    s += (d ? "x" : "") + std::to_string(t.shape[d]);
+  return s + "]";
+}
+
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      10,
+      19,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -110,16 +126,92 @@ const SmqArtifactImports &imports() {
             static_cast<SmqMemRef1I64 *>(params),
             static_cast<SmqMemRef4F32 *>(out));
       },
+      mgpuModuleLoad,
+      mgpuModuleUnload,
+      mgpuModuleGetFunction,
+      mgpuLaunchKernel,
+      mgpuStreamCreate,
+      mgpuStreamDestroy,
+      mgpuStreamSynchronize,
+      mgpuMemAlloc,
+      mgpuMemFree,
   };
   return table;
 }
 
-std::string describe(const SmqArtifactTensor &t) {
-  std::string s = "'" + std::string(t.name ? t.name : "?") + "' [";
-  for (int32_t d = 0; d < t.rank; ++d)
-    s += (d ? "x" : "") + std::to_string(t.shape[d]);
-  return s + "]";
+std::mutex &runMutex() {
+  static std::mutex m;
+  return m;
 }
+
+const char *deviceWord(uint32_t device) {
+  switch (device) {
+  case SMQ_ARTIFACT_CPU: return "cpu";
+  case SMQ_ARTIFACT_VULKAN: return "vulkan";
+  case SMQ_ARTIFACT_CUDA: return "cuda";
+  }
+  return "an unknown device";
+}
+
+/// A device buffer of `bytes` in `out`, or the device's reason why not.
+bool deviceBuffer(uint64_t bytes, void *&out, std::string &why) {
+  out = smq_gpu_alloc(bytes);
+  char text[512];
+  if (smq_gpu_take_error(text, sizeof text) || !out) {
+    why = out ? text : "out of host memory";
+    smq_gpu_free(out);
+    out = nullptr;
+    return false;
+  }
+  return true;
+}
+
+/// Opens a GPU model's device (`ordinal` as SmqLoadOptions has it), loads
+/// its kernels, copies its weights there and makes its staging buffers.
+/// Holds the run lock: the device's pending error is process-wide.
+SmqStatus *openOnDevice(SmqModel &m, const std::string &library,
+                        int ordinal) {
+  const SmqArtifact &a = *m.artifact;
+  std::lock_guard<std::mutex> lock(runMutex());
+  char text[512];
+  int kind = a.device == SMQ_ARTIFACT_VULKAN ? SMQ_GPU_VULKAN : SMQ_GPU_CUDA;
+  if (smq_gpu_open_device(kind, ordinal - 1, text, sizeof text) != 0)
+    return fail(library + ": the model runs on " + deviceWord(a.device) +
+                ", which cannot be opened: " + text);
+  m.deviceName = smq_gpu_device_name();
+  m.kernelsLoaded = true;
+  a.gpuInit();
+  if (smq_gpu_take_error(text, sizeof text))
+    return fail(library + ": loading the model's kernels onto " +
+                m.deviceName + ": " + text);
+  std::string why;
+  m.deviceWeights.assign(a.numWeights, nullptr);
+  for (int32_t i = 0; i < a.numWeights; ++i) {
+    if (!deviceBuffer(a.weights[i].byteSize, m.deviceWeights[i], why))
+      return fail(library + ": copying weight " + describe(a.weights[i]) +
+                  " to " + m.deviceName + ": " + why);
+    std::memcpy(m.deviceWeights[i], m.weights[i], a.weights[i].byteSize);
+  }
+  m.deviceInputs.assign(a.numInputs, nullptr);
+  for (int32_t i = 0; i < a.numInputs; ++i)
+    if (!deviceBuffer(a.inputs[i].byteSize, m.deviceInputs[i], why))
+      return fail(library + ": a device buffer for input " +
+                  describe(a.inputs[i]) + ": " + why);
+  m.deviceOutputs.assign(a.numOutputs, nullptr);
+  for (int32_t i = 0; i < a.numOutputs; ++i)
+    if (!deviceBuffer(a.outputs[i].byteSize, m.deviceOutputs[i], why))
+      return fail(library + ": a device buffer for output " +
+                  describe(a.outputs[i]) + ": " + why);
+  // The device has the weights: the host's copy is not needed any more.
+  for (int32_t i = 0; i < a.numWeights; ++i)
+    m.weights[i] = static_cast<const unsigned char *>(m.deviceWeights[i]);
+  if (m.mapping) {
+    munmap(m.mapping, m.mappingSize);
+    m.mapping = nullptr;
+  }
+  return nullptr;
+}
+
 
 uint64_t readU64(const unsigned char *p) {
   uint64_t v;
@@ -218,8 +310,9 @@ bool wholeSharedObject(const char *path, std::string *why) {
   return true;
 }
 
-SmqStatus *load(const char *library, const char *weights, const char *prefix,
-                SmqModel **out) {
+SmqStatus *load(const char *library, const char *weights,
+                const SmqLoadOptions &options, SmqModel **out) {
+  const char *prefix = options.prefix;
   if (!out)
     return fail("smqModelLoad: model must not be NULL");
   *out = nullptr;
@@ -275,6 +368,34 @@ SmqStatus *load(const char *library, const char *weights, const char *prefix,
                 std::to_string(a ? a->abi : 0) + ", this runtime reads ABI " +
                 std::to_string(SMQ_ARTIFACT_ABI));
   }
+  // The artifact lives in the library: read what the messages need before
+  // closing it.
+  const uint32_t own = a->device;
+  std::string wrongDevice;
+  bool known = options.device >= SMQ_DEVICE_CPU &&
+               options.device <= SMQ_DEVICE_CUDA;
+  if (own > SMQ_ARTIFACT_CUDA)
+    wrongDevice = "the model is for device " + std::to_string(own) +
+                  ", which this runtime does not know";
+  // SmqDevice counts from CPU = 1; the artifact's from CPU = 0.
+  else if (options.device != SMQ_DEVICE_DEFAULT &&
+           static_cast<uint32_t>(options.device) != own + 1)
+    wrongDevice =
+        std::string("compiled for ") + deviceWord(own) + ", asked to run on " +
+        (known ? std::string(deviceWord(options.device - 1)) +
+                     " (smq-compile --device " + deviceWord(options.device - 1) +
+                     " makes a library for it)"
+               : "device " + std::to_string(options.device) +
+                     ", which is not an SmqDevice");
+  else if (options.deviceOrdinal < 0 ||
+           (own == SMQ_ARTIFACT_CPU && options.deviceOrdinal > 1))
+    wrongDevice = std::string("no ") + deviceWord(own) + " device number " +
+                  std::to_string(options.deviceOrdinal);
+  if (!wrongDevice.empty()) {
+    dlclose(m->library);
+    return fail(std::string(library) + ": " + wrongDevice);
+  }
+  m->device = a->device;
   SmqStatus *status = nullptr;
   if (a->embeddedWeights) {
     if (weights) {
@@ -312,6 +433,8 @@ SmqStatus *load(const char *library, const char *weights, const char *prefix,
     status = bindWeights(*m, static_cast<const unsigned char *>(m->mapping),
                          m->mappingSize, weights);
   }
+  if (!status && m->device != SMQ_ARTIFACT_CPU)
+    status = openOnDevice(*m, library, options.deviceOrdinal);
   if (status) {
     smqModelDestroy(m.release());
     return status;
@@ -349,11 +472,6 @@ SmqStatus *info(const SmqArtifactTensor *tensors, int32_t count, size_t index,
   return nullptr;
 }
 
-std::mutex &runMutex() {
-  static std::mutex m;
-  return m;
-}
-
 } // namespace
 
 extern "C" {
@@ -385,7 +503,7 @@ size_t smqElementSize(SmqElementType type) {
 SmqStatus *smqModelLoad(const char *library, const char *weights,
                         SmqModel **model) {
   try {
-    return load(library, weights, nullptr, model);
+    return load(library, weights, SmqLoadOptions{}, model);
   } catch (const std::bad_alloc &) {
     return failOutOfMemory();
   } catch (...) {
@@ -398,7 +516,9 @@ SmqStatus *smqModelLoadWithPrefix(const char *library, const char *weights,
   try {
     if (!prefix)
       return fail("smqModelLoadWithPrefix: prefix must not be NULL");
-    return load(library, weights, prefix, model);
+    SmqLoadOptions options{};
+    options.prefix = prefix;
+    return load(library, weights, options, model);
   } catch (const std::bad_alloc &) {
     return failOutOfMemory();
   } catch (...) {
@@ -406,9 +526,41 @@ SmqStatus *smqModelLoadWithPrefix(const char *library, const char *weights,
   }
 }
 
+SmqStatus *smqModelLoadWithOptions(const char *library, const char *weights,
+                                   const SmqLoadOptions *options,
+                                   SmqModel **model) {
+  try {
+    return load(library, weights, options ? *options : SmqLoadOptions{},
+                model);
+  } catch (const std::bad_alloc &) {
+    return failOutOfMemory();
+  } catch (...) {
+    return fail("smqModelLoadWithOptions: unexpected error");
+  }
+}
+
+SmqDevice smqModelDevice(const SmqModel *model) {
+  return model ? static_cast<SmqDevice>(model->device + 1) : SMQ_DEVICE_DEFAULT;
+}
+
+const char *smqModelDeviceName(const SmqModel *model) {
+  return model ? model->deviceName.c_str() : "";
+}
+
 void smqModelDestroy(SmqModel *model) {
   if (!model)
     return;
+  if (model->device != SMQ_ARTIFACT_CPU) {
+    std::lock_guard<std::mutex> lock(runMutex());
+    if (model->kernelsLoaded)
+      model->artifact->gpuFini();
+    for (auto *buffers :
+         {&model->deviceWeights, &model->deviceInputs, &model->deviceOutputs})
+      for (void *b : *buffers)
+        smq_gpu_free(b);
+    // What unloading reported concerns no run.
+    smq_gpu_take_error(nullptr, 0);
+  }
   if (model->mapping)
     munmap(model->mapping, model->mappingSize);
   if (model->library)
@@ -532,16 +684,21 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
         return failOutOfMemory();
       }
     }
+    // A GPU model reads and writes its own device buffers.
+    bool gpu = model->device != SMQ_ARTIFACT_CPU;
     std::vector<std::vector<int64_t>> descs(numInputs + a.numWeights +
                                             numOutputs);
     size_t k = 0;
     for (size_t i = 0; i < numInputs; ++i)
-      describeBuffer(descs[k++], inputs[i].data, a.inputs[i]);
+      describeBuffer(descs[k++], gpu ? model->deviceInputs[i] : inputs[i].data,
+                     a.inputs[i]);
     for (int32_t i = 0; i < a.numWeights; ++i)
       describeBuffer(descs[k++], model->weights[i], a.weights[i]);
     for (size_t i = 0; i < numOutputs; ++i)
       describeBuffer(descs[k++],
-                     outputs[i].data ? outputs[i].data : allocated[i],
+                     gpu                ? model->deviceOutputs[i]
+                     : outputs[i].data ? outputs[i].data
+                                       : allocated[i],
                      a.outputs[i]);
     std::vector<void *> pointers(descs.size()), args(descs.size());
     for (size_t i = 0; i < descs.size(); ++i) {
@@ -549,12 +706,29 @@ SmqStatus *smqModelRun(SmqModel *model, const SmqBuffer *inputs,
       args[i] = &pointers[i];
     }
     int64_t site, badIndex, dim;
-    bool badInput;
+    bool badInput, gpuFailed = false;
+    char gpuError[512];
     {
       std::lock_guard<std::mutex> lock(runMutex());
+      for (size_t i = 0; gpu && i < numInputs; ++i)
+        std::memcpy(model->deviceInputs[i], inputs[i].data,
+                    a.inputs[i].byteSize);
       smq_rt_take_index_error(&site, &badIndex, &dim);
       a.entry(args.data());
       badInput = smq_rt_take_index_error(&site, &badIndex, &dim);
+      if (gpu)
+        gpuFailed = smq_gpu_take_error(gpuError, sizeof gpuError);
+      // Only a run that went through gives the caller its outputs.
+      for (size_t i = 0; gpu && !badInput && !gpuFailed && i < numOutputs;
+           ++i)
+        std::memcpy(outputs[i].data ? outputs[i].data : allocated[i],
+                    model->deviceOutputs[i], a.outputs[i].byteSize);
+    }
+    if (gpuFailed) {
+      for (void *p : allocated)
+        std::free(p);
+      return fail("smqModelRun: on " + model->deviceName + ": " + gpuError +
+                  "; the outputs are not valid");
     }
     if (badInput) {
       for (void *p : allocated)

@@ -350,6 +350,13 @@ SmqStatus *smqModuleCompileLibrary(const SmqModule *module,
         aot.prefix = options->prefix;
       if (options->cc)
         aot.cc = options->cc;
+      if (options->device) {
+        std::string device = options->device;
+        if (device != "cpu" && device != "vulkan" && device != "cuda")
+          return fail("smqModuleCompileLibrary: device must be cpu, vulkan "
+                      "or cuda, not '" + device + "'");
+        aot.compile.device = device;
+      }
     }
     mlir::MLIRContext &context = module->compiler->context;
     Diagnostics diagnostics(context);

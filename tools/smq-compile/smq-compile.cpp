@@ -3,6 +3,7 @@
 //   smq-compile model.{onnx,mlir} -o libNAME.so
 //               [--weights NAME.weights | --embed-weights]
 //               [--target-cpu CPU] [--prefix P] [--input-shape name=1x128]
+//               [--device cpu|vulkan|cuda]
 //
 // Lowers the model as the JIT does, emits position-independent object code
 // for --target-cpu (default x86-64: any x86-64 CPU; the runtime's kernels
@@ -12,7 +13,10 @@
 // checksummed, page-aligned file that the runtime memory-maps, unless
 // --embed-weights puts that same image inside the library. The only
 // exported symbol is <prefix>_smq_model_v1 (prefix: NAME of libNAME.so).
-// Outputs appear only once complete.
+// With --device vulkan or cuda the library's kernels are SPIR-V or PTX,
+// embedded in it, and its host code calls the runtime's device layer;
+// the runtime opens the device when it loads the library. Outputs appear
+// only once complete.
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,12 +91,7 @@ int main(int argc, char **argv) {
   options.compile.optLevel = std::min(3u, optLevel.getValue());
   options.compile.targetCpu = targetCpu;
   options.compile.maxMemoryBytes = kernelOptions.maxMemoryBytes();
-  if (kernelOptions.device() != "cpu") {
-    errs() << "smq-compile: ahead-of-time libraries are CPU code only; "
-              "--device " << kernelOptions.device()
-           << " runs through smq-run, smq-eval and smq-generate (JIT)\n";
-    return 1;
-  }
+  options.compile.device = kernelOptions.device();
   if (embedWeights && !weightsPath.empty()) {
     errs() << "smq-compile: --weights and --embed-weights exclude each "
               "other\n";

@@ -12,7 +12,14 @@
 #ifndef SMQ_RUNTIME_ARTIFACT_H
 #define SMQ_RUNTIME_ARTIFACT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+#define SMQ_ARTIFACT_BOOL bool
+#else
+#define SMQ_ARTIFACT_BOOL _Bool
+#endif
 
 /* Raised whenever the meaning of a library's data changes. 2: whole blocks
  * of 3-bit packed codes have their own layout (Runtime.h). */
@@ -49,11 +56,32 @@ typedef struct {
                        void *params, void *window, void *out);
   void (*kvPlaceF32)(void *past, void *fresh, void *positions, void *params,
                      void *out);
+  /* count >= 19: the device runtime (GpuRuntime.h) that GPU libraries'
+   * host code calls, MLIR's gpu-to-llvm ABI. */
+  void *(*gpuModuleLoad)(void *data, size_t size);
+  void (*gpuModuleUnload)(void *module);
+  void *(*gpuModuleGetFunction)(void *module, const char *name);
+  void (*gpuLaunchKernel)(void *function, intptr_t gx, intptr_t gy,
+                          intptr_t gz, intptr_t bx, intptr_t by, intptr_t bz,
+                          int32_t sharedBytes, void *stream, void **params,
+                          void **extra, size_t paramCount);
+  void *(*gpuStreamCreate)(void);
+  void (*gpuStreamDestroy)(void *stream);
+  void (*gpuStreamSynchronize)(void *stream);
+  void *(*gpuMemAlloc)(uint64_t bytes, void *stream, SMQ_ARTIFACT_BOOL hostShared);
+  void (*gpuMemFree)(void *ptr, void *stream);
 } SmqArtifactImports;
+
+/* SmqArtifact.device: what the library's code runs on. */
+#define SMQ_ARTIFACT_CPU 0
+#define SMQ_ARTIFACT_VULKAN 1 /* SPIR-V kernels */
+#define SMQ_ARTIFACT_CUDA 2   /* PTX kernels */
 
 typedef struct {
   uint32_t abi;
-  uint32_t reserved;
+  /* SMQ_ARTIFACT_CPU, _VULKAN or _CUDA (0 in libraries older than GPU
+   * ones, which were all CPU code). */
+  uint32_t device;
   const char *producer;
   /* Hash of the weights' names, element types and shapes; the weights
    * file carries the same value. */
@@ -66,6 +94,12 @@ typedef struct {
   /* A weights file image inside the library (--embed-weights), or null. */
   const unsigned char *embeddedWeights;
   uint64_t embeddedWeightsSize;
+  /* GPU libraries only (read only where device is not CPU): loading the
+   * kernel modules onto the open device, and unloading them. Static
+   * constructors cannot do it: they run at dlopen, before the runtime has
+   * opened the device. */
+  void (*gpuInit)(void);
+  void (*gpuFini)(void);
 } SmqArtifact;
 
 typedef const SmqArtifact *(*SmqArtifactEntryFn)(const SmqArtifactImports *);

@@ -28,6 +28,10 @@ enum { SMQ_GPU_VULKAN = 1, SMQ_GPU_CUDA = 2 };
  *  Vulkan device), once per process; a second call with the same kind
  *  returns at once. Returns 0, or -1 with the reason in `why`. */
 int smq_gpu_open(int kind, char *why, size_t why_len);
+/** The same for device `index` of that kind, counting from 0 (-1: the
+ *  default, as smq_gpu_open). Opening another device than the one open
+ *  already fails: a process has one GPU device. */
+int smq_gpu_open_device(int kind, int index, char *why, size_t why_len);
 
 /** The open device's name ("" when none). */
 const char *smq_gpu_device_name(void);

@@ -14,6 +14,8 @@ namespace smq::gpu {
 class Backend {
 public:
   virtual ~Backend() = default;
+  /// Which device of its API this is, from 0.
+  int ordinal = 0;
   virtual const std::string &name() const = 0;
   virtual void *alloc(uint64_t bytes) = 0;
   virtual void free(void *ptr) = 0;
@@ -33,8 +35,10 @@ void fail(const std::string &message);
 /// Whether an error is pending: calls then do nothing.
 bool failed();
 
-std::unique_ptr<Backend> openVulkan(std::string &why);
-std::unique_ptr<Backend> openCuda(std::string &why);
+/// Device `index` (from 0) of the API, or its default one for -1
+/// (SMQ_VULKAN_DEVICE, else the first).
+std::unique_ptr<Backend> openVulkan(int index, std::string &why);
+std::unique_ptr<Backend> openCuda(int index, std::string &why);
 
 } // namespace smq::gpu
 

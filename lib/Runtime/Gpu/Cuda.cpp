@@ -30,7 +30,8 @@ constexpr unsigned kAttachGlobal = 1; // CU_MEM_ATTACH_GLOBAL
 class Cuda final : public Backend {
 public:
   ~Cuda() override = default;
-  bool open(std::string &why);
+  /// Device `wanted` (from 0), or the default one when it is -1.
+  bool open(int wanted, std::string &why);
   const std::string &name() const override { return deviceName; }
   void *alloc(uint64_t bytes) override;
   void free(void *ptr) override;
@@ -77,7 +78,7 @@ bool Cuda::check(CUresult r, const std::string &what) {
   return false;
 }
 
-bool Cuda::open(std::string &why) {
+bool Cuda::open(int wanted, std::string &why) {
   library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     why = "no CUDA driver (libcuda.so.1 could not be opened: " +
@@ -114,16 +115,23 @@ bool Cuda::open(std::string &why) {
     why = "the CUDA driver found no GPU";
     return false;
   }
+  if (wanted >= count) {
+    why = "no CUDA device " + std::to_string(wanted) + " (there are " +
+          std::to_string(count) + ", from 0)";
+    return false;
+  }
+  int which = wanted < 0 ? 0 : wanted;
   CUdevice device;
   char buf[256] = {0};
-  if (cuDeviceGet(&device, 0) != 0 ||
+  if (cuDeviceGet(&device, which) != 0 ||
       cuDeviceGetName(buf, sizeof buf - 1, device) != 0 ||
       cuDevicePrimaryCtxRetain(&context, device) != 0 ||
       cuCtxSetCurrent(context) != 0) {
-    why = "could not open CUDA device 0";
+    why = "could not open CUDA device " + std::to_string(which);
     return false;
   }
   deviceName = buf;
+  ordinal = which;
   return true;
 }
 
@@ -187,9 +195,9 @@ void Cuda::launch(void *function, const int64_t grid[3],
 
 } // namespace
 
-std::unique_ptr<Backend> openCuda(std::string &why) {
+std::unique_ptr<Backend> openCuda(int index, std::string &why) {
   auto c = std::make_unique<Cuda>();
-  if (!c->open(why))
+  if (!c->open(index, why))
     return nullptr;
   return c;
 }

@@ -35,6 +35,8 @@ std::unique_ptr<Backend> &device() {
   return d;
 }
 int openKind = 0;
+// Which device of its API is open.
+int openIndex = 0;
 
 Backend *ready(const char *what) {
   if (failed())
@@ -99,10 +101,21 @@ bool smq::gpu::failed() {
 }
 
 extern "C" int smq_gpu_open(int kind, char *why, size_t whyLen) {
+  return smq_gpu_open_device(kind, -1, why, whyLen);
+}
+
+extern "C" int smq_gpu_open_device(int kind, int index, char *why,
+                                   size_t whyLen) {
+  static std::mutex openMutex;
+  std::lock_guard<std::mutex> lock(openMutex);
   if (device()) {
-    if (kind == openKind)
+    if (kind == openKind && (index < 0 || index == openIndex))
       return 0;
-    copyOut("another GPU backend is open in this process", why, whyLen);
+    copyOut(kind != openKind
+                ? "another GPU backend is open in this process"
+                : "GPU device " + std::to_string(openIndex) +
+                      " is open in this process; one process uses one device",
+            why, whyLen);
     return -1;
   }
   std::string reason;
@@ -116,9 +129,9 @@ extern "C" int smq_gpu_open(int kind, char *why, size_t whyLen) {
   }
   std::unique_ptr<Backend> d;
   if (kind == SMQ_GPU_VULKAN)
-    d = openVulkan(reason);
+    d = openVulkan(index, reason);
   else if (kind == SMQ_GPU_CUDA)
-    d = openCuda(reason);
+    d = openCuda(index, reason);
   else
     reason = "unknown GPU backend " + std::to_string(kind);
   if (!d) {
@@ -127,6 +140,7 @@ extern "C" int smq_gpu_open(int kind, char *why, size_t whyLen) {
   }
   device() = std::move(d);
   openKind = kind;
+  openIndex = device()->ordinal;
   return 0;
 }
 

@@ -55,7 +55,8 @@ struct Allocation {
 class Vulkan final : public Backend {
 public:
   ~Vulkan() override;
-  bool open(std::string &why);
+  /// Device `wanted` (from 0), or the default one when it is -1.
+  bool open(int wanted, std::string &why);
   const std::string &name() const override { return deviceName; }
   void *alloc(uint64_t bytes) override;
   void free(void *ptr) override;
@@ -110,7 +111,7 @@ private:
 #undef SMQ_VK_DECLARE
 };
 
-bool Vulkan::open(std::string &why) {
+bool Vulkan::open(int wanted, std::string &why) {
   library = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     why = "no Vulkan loader (libvulkan.so.1 could not be opened: " +
@@ -158,7 +159,14 @@ bool Vulkan::open(std::string &why) {
   std::vector<VkPhysicalDevice> devices(count);
   vkEnumeratePhysicalDevices(instance, &count, devices.data());
   uint32_t index = 0;
-  if (const char *pick = std::getenv("SMQ_VULKAN_DEVICE")) {
+  if (wanted >= 0) {
+    if (wanted >= int64_t(count)) {
+      why = "no Vulkan device " + std::to_string(wanted) + " (there are " +
+            std::to_string(count) + ", from 0)";
+      return false;
+    }
+    index = uint32_t(wanted);
+  } else if (const char *pick = std::getenv("SMQ_VULKAN_DEVICE")) {
     char *end = nullptr;
     long v = std::strtol(pick, &end, 10);
     if (!*pick || *end || v < 0 || v >= long(count)) {
@@ -169,6 +177,7 @@ bool Vulkan::open(std::string &why) {
     index = uint32_t(v);
   }
   physical = devices[index];
+  ordinal = int(index);
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(physical, &props);
   deviceName = props.deviceName;
@@ -558,9 +567,9 @@ void Vulkan::launch(void *function, const int64_t grid[3],
 
 } // namespace
 
-std::unique_ptr<Backend> openVulkan(std::string &why) {
+std::unique_ptr<Backend> openVulkan(int index, std::string &why) {
   auto v = std::make_unique<Vulkan>();
-  if (!v->open(why))
+  if (!v->open(index, why))
     return nullptr;
   return v;
 }

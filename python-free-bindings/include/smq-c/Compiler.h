@@ -106,6 +106,8 @@ typedef struct {
   const char *targetCpu;   /* NULL: "x86-64" */
   const char *prefix;      /* NULL: NAME */
   const char *cc;          /* NULL: "cc" */
+  const char *device;      /* NULL: "cpu"; "vulkan" (SPIR-V kernels) or
+                              "cuda" (PTX), embedded in the library */
 } SmqCompileOptions;
 
 /* Compiles the module (unchanged) into libraryPath (+ weights); the result

@@ -100,6 +100,45 @@ SmqStatus *smqModelLoad(const char *library, const char *weights,
 /* The same with an explicit prefix. */
 SmqStatus *smqModelLoadWithPrefix(const char *library, const char *weights,
                                   const char *prefix, SmqModel **model);
+/* Where a model's code runs. A library is compiled for one device
+ * (smq-compile --device cpu|vulkan|cuda): its kernels are x86-64 code,
+ * SPIR-V or PTX. */
+typedef enum {
+  SMQ_DEVICE_DEFAULT = 0, /* in SmqLoadOptions: the library's own */
+  SMQ_DEVICE_CPU = 1,
+  SMQ_DEVICE_VULKAN = 2, /* any Vulkan 1.2 compute device */
+  SMQ_DEVICE_CUDA = 3    /* an NVIDIA GPU through the driver, libcuda.so.1 */
+} SmqDevice;
+
+/* Options of smqModelLoadWithOptions. Zero-initialise what you do not
+ * set: SmqLoadOptions o = {0}; */
+typedef struct {
+  /* The entry symbol's prefix; NULL: NAME of libNAME.so. */
+  const char *prefix;
+  /* The device the caller means to run on: DEFAULT, or the library's own
+   * (anything else is an error naming both). */
+  SmqDevice device;
+  /* Which device of that kind: 0 for the default one (for Vulkan,
+   * SMQ_VULKAN_DEVICE=N where set, else the first), n > 0 for the n-th,
+   * counting from 1. A process uses one GPU device: loading a model for
+   * another one than is open already is an error. */
+  int deviceOrdinal;
+} SmqLoadOptions;
+
+/* smqModelLoad with options (NULL: all defaults). A GPU library opens its
+ * device here (the runtime loads libvulkan.so.1 or libcuda.so.1 then;
+ * neither is needed by CPU models), loads its kernels, and copies its
+ * weights to the device once; a missing driver or device, or a device out
+ * of memory, is an error and no model is made. Runs then stage inputs and
+ * outputs through device buffers that live as long as the model. */
+SmqStatus *smqModelLoadWithOptions(const char *library, const char *weights,
+                                   const SmqLoadOptions *options,
+                                   SmqModel **model);
+/* The device the model runs on (never DEFAULT for a loaded model), and its
+ * name: "cpu", or the GPU's as its driver gives it. */
+SmqDevice smqModelDevice(const SmqModel *model);
+const char *smqModelDeviceName(const SmqModel *model);
+
 /* Releases the model, its mapping and its library. NULL is ignored. */
 void smqModelDestroy(SmqModel *model);
 

@@ -43,16 +43,34 @@ int main(int argc, char **argv) {
   expectFailure("other model's weights",
                 smqModelLoad(argv[1], argv[5], &model));
   expectFailure("library as weights", smqModelLoad(argv[1], argv[1], &model));
+  {
+    SmqLoadOptions options = {0};
+    options.deviceOrdinal = -1;
+    expectFailure("negative device number",
+                  smqModelLoadWithOptions(argv[1], argv[2], &options, &model));
+    options.deviceOrdinal = 2;
+    expectFailure("second cpu",
+                  smqModelLoadWithOptions(argv[1], argv[2], &options, &model));
+    options.deviceOrdinal = 0;
+    options.device = SMQ_DEVICE_CUDA;
+    expectFailure("cuda for a cpu library",
+                  smqModelLoadWithOptions(argv[1], argv[2], &options, &model));
+  }
   if (model) {
     printf("a failed load set the model\n");
     return 1;
   }
 
-  status = smqModelLoad(argv[1], argv[2], &model);
+  printf("null model's device: %d '%s'\n", (int)smqModelDevice(NULL),
+         smqModelDeviceName(NULL));
+  /* NULL options: the defaults. */
+  status = smqModelLoadWithOptions(argv[1], argv[2], NULL, &model);
   if (status) {
     printf("load: %s\n", smqStatusMessage(status));
     return 1;
   }
+  printf("device: %d '%s'\n", (int)smqModelDevice(model),
+         smqModelDeviceName(model));
   expectFailure("null info", smqModelInputInfo(model, 0, NULL));
   expectFailure("input index", smqModelInputInfo(model, 7, &info));
   expectFailure("output index", smqModelOutputInfo(model, 7, &info));

@@ -136,6 +136,10 @@ int main(int argc, char **argv) {
   if (check(smqModuleExportOnnx(module, onnxPath, NULL), "export onnx"))
     return 1;
   memset(&compile, 0, sizeof compile);
+  compile.device = "tpu";
+  expectFailure(smqModuleCompileLibrary(module, libPath, &compile),
+                "bad device");
+  compile.device = NULL;
   compile.targetCpu = "native";
   if (check(smqModuleCompileLibrary(module, libPath, &compile), "compile"))
     return 1;

@@ -1,6 +1,7 @@
 /* Runs a one-input model made by smq-compile through the C API:
- *   run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw [THREADS]
- * prints the signature, reads the input's raw bytes, writes the first
+ *   run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw [THREADS [DEVICE]]
+ * (DEVICE: cpu, vulkan or cuda, checked against the library's) prints the
+ * device and the signature, reads the input's raw bytes, writes the first
  * output's raw bytes (runtime-allocated) and the others' sizes. The example
  * of docs/CAPI.md. */
 #include <smq-c/Runtime.h>
@@ -27,6 +28,7 @@ static void printInfo(const char *kind, const SmqTensorInfo *info) {
 
 int main(int argc, char **argv) {
   SmqModel *model = NULL;
+  SmqLoadOptions options = {0};
   SmqTensorInfo info, inputInfo;
   SmqBuffer input = {0}, *outputs;
   size_t i, numOutputs, bytes = 1;
@@ -34,7 +36,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   if (argc < 5) {
     fprintf(stderr, "usage: run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw "
-                    "[THREADS]\n");
+                    "[THREADS [DEVICE]]\n");
     return 2;
   }
   if (smqRuntimeApiVersion() != SMQ_RUNTIME_API_VERSION) {
@@ -44,10 +46,18 @@ int main(int argc, char **argv) {
   }
   if (argc > 5)
     smqSetNumThreads(atoi(argv[5]));
-  if (check(smqModelLoad(argv[1], strcmp(argv[2], "-") ? argv[2] : NULL,
-                         &model),
+  if (argc > 6)
+    options.device = !strcmp(argv[6], "cpu")      ? SMQ_DEVICE_CPU
+                     : !strcmp(argv[6], "vulkan") ? SMQ_DEVICE_VULKAN
+                     : !strcmp(argv[6], "cuda")   ? SMQ_DEVICE_CUDA
+                                                  : (SmqDevice)99;
+  if (check(smqModelLoadWithOptions(argv[1],
+                                    strcmp(argv[2], "-") ? argv[2] : NULL,
+                                    &options, &model),
             "load"))
     return 1;
+  printf("device %d %s\n", (int)smqModelDevice(model),
+         smqModelDeviceName(model));
   if (smqModelNumInputs(model) != 1) {
     fprintf(stderr, "expected a one-input model\n");
     goto done;
