@@ -19,7 +19,10 @@ def ConvertSmqToLinalg : Pass<"convert-smq-to-linalg", "ModuleOp"> {
     (`smq.ukernel.qmatmul`) for packed codes, and a decode into a float
     weight then a matmul for unpacked ones (`quantized-matmul=kernel`), or
     one contraction generic that decodes each weight where it is multiplied
-    (`quantized-matmul=fused`, for GPU targets; unpacked codes only).
+    (`quantized-matmul=fused`, for GPU targets; unpacked codes only). A
+    fused decode (up to 4 rows, K a multiple of 32 with at least 4 steps
+    per lane) splits K into 64 or 32 lanes, each a partial sum over its
+    steps, then sums each output's lanes in order.
 
     The patterns are grouped by op family behind the populate functions of
     `smq/Conversion/SmqToLinalg/SmqToLinalg.h`, for other pipelines.

@@ -143,9 +143,97 @@ Value dequantizeTransposed(OpBuilder &b, Location loc, Value codes,
   return generic.getResult(0);
 }
 
+/// The rows up to which a fused quantized matmul is a decode (GEMV): its
+/// K is split into lanes (splitLanes) so that consecutive threads read
+/// consecutive codes of one weight row, instead of one thread per output
+/// walking a whole row alone.
+constexpr int64_t kSplitRows = 4;
+
+/// Lanes a decode-shaped product's K is split into: 64, or 32, where K is
+/// a multiple with at least four steps per lane; 0 when it is not split.
+int64_t splitLanes(int64_t m, int64_t k) {
+  if (m > kSplitRows)
+    return 0;
+  for (int64_t lanes : {64, 32})
+    if (k % lanes == 0 && k / lanes >= 4)
+      return lanes;
+  return 0;
+}
+
+/// A decode-shaped x[M, K] times the decoded weight in two generics:
+/// partial[m, n, c] sums the products of k = j * lanes + c over j, a
+/// parallel (m, n, c) space whose innermost lanes read adjacent codes of
+/// row n (a GPU block of them reads one row's bytes together); then
+/// out[m, n] sums its lanes in order. Both orders are fixed: the same
+/// bits on every run.
+Value splitQuantizedMatMul(OpBuilder &b, Location loc, Value x, Value codes,
+                           Value scales, Value zeros, int64_t bits,
+                           int64_t group, int64_t lanes) {
+  MLIRContext *ctx = b.getContext();
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto ct = cast<RankedTensorType>(codes.getType());
+  int64_t m = xt.getDimSize(0), n = ct.getDimSize(0);
+  int64_t rowBytes = ct.getDimSize(1);
+  auto partialType = RankedTensorType::get({m, n, lanes}, b.getF32Type());
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dc = getAffineDimExpr(2, ctx), dj = getAffineDimExpr(3, ctx);
+  AffineExpr dk = dj * lanes + dc;
+  // x as [M, K / lanes, lanes]: each loop's range is then some operand's
+  // dim, as linalg requires.
+  int64_t k = xt.getDimSize(1);
+  x = reshapeTo(b, loc, x,
+                RankedTensorType::get({m, k / lanes, lanes}, b.getF32Type()));
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(4, 0, {dm, dj, dc}, ctx),
+      AffineMap::get(4, 0, {dn, (dk * bits).floorDiv(8)}, ctx),
+      AffineMap::get(4, 0, {dn, dk.floorDiv(group)}, ctx),
+      AffineMap::get(4, 0, {dn, dk.floorDiv(group)}, ctx),
+      AffineMap::get(4, 0, {dm, dn, dc}, ctx)};
+  SmallVector<IteratorType> iters = {
+      IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
+      IteratorType::reduction};
+  Value partial =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{partialType}, ValueRange{x, codes, scales, zeros},
+          ValueRange{filled(b, loc, partialType, 0.0)}, maps, iters,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value k = arith::AddIOp::create(
+                nb, l,
+                arith::MulIOp::create(
+                    nb, l, linalg::IndexOp::create(nb, l, 3),
+                    arith::ConstantIndexOp::create(nb, l, lanes)),
+                linalg::IndexOp::create(nb, l, 2));
+            Value w = decodeWeight(nb, l, args[1], args[2], args[3], codes, k,
+                                   linalg::IndexOp::create(nb, l, 1), bits,
+                                   rowBytes);
+            Value p = arith::MulFOp::create(nb, l, args[0], w);
+            linalg::YieldOp::create(
+                nb, l, Value(arith::AddFOp::create(nb, l, args[4], p)));
+          })
+          .getResult(0);
+  auto outType = RankedTensorType::get({m, n}, b.getF32Type());
+  AffineExpr rm = getAffineDimExpr(0, ctx), rn = getAffineDimExpr(1, ctx),
+             rc = getAffineDimExpr(2, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ValueRange{partial},
+             ValueRange{filled(b, loc, outType, 0.0)},
+             ArrayRef<AffineMap>{AffineMap::get(3, 0, {rm, rn, rc}, ctx),
+                                 AffineMap::get(3, 0, {rm, rn}, ctx)},
+             ArrayRef<IteratorType>{IteratorType::parallel,
+                                    IteratorType::parallel,
+                                    IteratorType::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::AddFOp::create(nb, l, args[1], args[0])));
+             })
+      .getResult(0);
+}
+
 /// x[M, K] times the decoded weight, as one contraction generic over
 /// (m, n, k): each weight is decoded from its byte, scale and zero point
-/// where it is multiplied, so no float weight is ever stored.
+/// where it is multiplied, so no float weight is ever stored. Decodes
+/// (M up to kSplitRows) split K into lanes (splitQuantizedMatMul).
 Value fusedQuantizedMatMul(OpBuilder &b, Location loc, Value x, Value codes,
                            Value scales, Value zeros, int64_t bits,
                            int64_t group) {
@@ -153,6 +241,9 @@ Value fusedQuantizedMatMul(OpBuilder &b, Location loc, Value x, Value codes,
   auto xt = cast<RankedTensorType>(x.getType());
   auto ct = cast<RankedTensorType>(codes.getType());
   int64_t m = xt.getDimSize(0), n = ct.getDimSize(0);
+  if (int64_t lanes = splitLanes(m, xt.getDimSize(1)))
+    return splitQuantizedMatMul(b, loc, x, codes, scales, zeros, bits, group,
+                                lanes);
   int64_t rowBytes = ct.getDimSize(1);
   auto outType = RankedTensorType::get({m, n}, b.getF32Type());
   AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),

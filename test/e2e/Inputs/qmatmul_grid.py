@@ -6,9 +6,11 @@
                                          here from the op's definition
   qmatmul_grid.py compare A B            compares outputs y*.npy of two runs
 
-Each smq.quantized_matmul has odd sizes (N odd, K two groups and 5), codes,
-scales and zero points drawn from a fixed seed, and is computed for 3 rows
-(a prompt) and for 1 row (a decode step) of the input. Symmetric forms have
+Each smq.quantized_matmul has an odd N and a K of two groups and 5 (odd),
+or of four groups (a multiple of 32 with at least four steps per lane:
+the GPU splits such a decode's K into lanes), codes, scales and zero points
+drawn from a fixed seed, and is computed for 3 rows (a prompt) and for 1 row
+(a decode step) of the input. Symmetric forms have
 the zero point 2^(bits-1) everywhere; asymmetric ones draw it per group.
 """
 import sys
@@ -17,7 +19,7 @@ import numpy as np
 
 BITS = (2, 3, 4, 8)
 GROUPS = (32, 64, 128)
-KMAX = 2 * 128 + 5
+KMAX = 4 * 128
 
 
 def pack(codes, bits):
@@ -66,8 +68,8 @@ def gen(mlir_path, x_path, ref_dir):
     i64s("ax", [1, 2])
     for bits in BITS:
         for group in GROUPS:
-            for sym in (True, False):
-                k = 2 * group + 5
+            for sym, k in [(s, k) for s in (True, False)
+                           for k in (2 * group + 5, 4 * group)]:
                 n = 7 + 2 * (i % 4)
                 groups = -(-k // group)
                 codes = rng.integers(0, 1 << bits, size=(n, k))

@@ -23,7 +23,8 @@ enum class QuantizedMatMulLowering {
   Kernel,
   /// One contraction generic over (M, N, K) that reads the codes, scales
   /// and zero points and decodes each weight where it is multiplied: no
-  /// float weight exists. Unpacked codes only (for GPU targets).
+  /// float weight exists. Unpacked codes only (for GPU targets). A decode
+  /// (up to 4 rows) splits K into lanes: partial sums, then their sum.
   Fused,
 };
 
