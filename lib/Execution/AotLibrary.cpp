@@ -176,6 +176,12 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
        "int64_t), void *ctx, int64_t n) { rt->parallelRows(fn, ctx, n); }\n"
     << "HIDDEN void smq_rt_index_error(int64_t s, int64_t i, int64_t d) { "
        "rt->indexError(s, i, d); }\n";
+  // A CPU library's temporaries come from the runtime's kept blocks.
+  if (device == SMQ_ARTIFACT_CPU)
+    c << "HIDDEN void *_mlir_memref_to_llvm_alloc(uint64_t n) { return "
+         "rt->bufferAlloc(n); }\n"
+      << "HIDDEN void _mlir_memref_to_llvm_free(void *p) { rt->bufferFree(p); "
+         "}\n";
   // A GPU library's host code calls the device runtime (MLIR's
   // gpu-to-llvm ABI); its kernel modules load from smq_gpu_init, which the
   // runtime calls once the device is open (CompiledModel.cpp makes the
@@ -234,7 +240,7 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
     << "__attribute__((visibility(\"default\"))) const SmqArtifact *"
     << symbol << "(const SmqArtifactImports *imports) {\n"
     << "  if (!imports || imports->abi != SMQ_ARTIFACT_ABI || imports->count "
-       "< " << (device != SMQ_ARTIFACT_CPU ? 19 : 10)
+       "< " << (device != SMQ_ARTIFACT_CPU ? 19 : 21)
     << ")\n    return 0;\n  rt = imports;\n";
   if (!embedded.empty())
     c << "  artifact.embeddedWeights = smq_embedded_weights;\n"

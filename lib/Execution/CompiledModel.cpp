@@ -160,6 +160,10 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   add("_mlir_ciface_smq_rt_kv_place_f32",
       reinterpret_cast<void *>(&_mlir_ciface_smq_rt_kv_place_f32));
   add("memrefCopy", reinterpret_cast<void *>(&memrefCopy));
+  // memref.alloc and memref.dealloc of the CPU pipeline's code.
+  add("_mlir_memref_to_llvm_alloc",
+      reinterpret_cast<void *>(&smq_rt_buffer_alloc));
+  add("_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&smq_rt_buffer_free));
   add("smq_rt_parallel_rows", reinterpret_cast<void *>(&smq_rt_parallel_rows));
   add("smq_rt_index_error", reinterpret_cast<void *>(&smq_rt_index_error));
   // GPU models' host code (MLIR's gpu-to-llvm ABI, GpuRuntime.h).
@@ -636,6 +640,8 @@ CompiledModel::compile(ModuleOp module, const CompileOptions &options) {
 }
 
 CompiledModel::~CompiledModel() {
+  // The blocks its calls kept go back to the heap.
+  smq_rt_buffer_trim();
   if (gpuFini)
     gpuFini();
   for (void *b : deviceWeights)

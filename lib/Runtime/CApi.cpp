@@ -70,7 +70,7 @@ std::string describe(const SmqArtifactTensor &t) {
 const SmqArtifactImports &imports() {
   static const SmqArtifactImports table = {
       SMQ_ARTIFACT_ABI,
-      19,
+      21,
       [](void *a, void *b, void *c) {
         _mlir_ciface_smq_rt_matmul_f32(static_cast<SmqMemRef2F32 *>(a),
                                        static_cast<SmqMemRef2F32 *>(b),
@@ -135,6 +135,8 @@ const SmqArtifactImports &imports() {
       mgpuStreamSynchronize,
       mgpuMemAlloc,
       mgpuMemFree,
+      smq_rt_buffer_alloc,
+      smq_rt_buffer_free,
   };
   return table;
 }
@@ -561,6 +563,8 @@ void smqModelDestroy(SmqModel *model) {
     // What unloading reported concerns no run.
     smq_gpu_take_error(nullptr, 0);
   }
+  // The blocks its runs kept go back to the heap.
+  smq_rt_buffer_trim();
   if (model->mapping)
     munmap(model->mapping, model->mappingSize);
   if (model->library)

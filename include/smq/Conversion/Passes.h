@@ -43,8 +43,11 @@ void buildBufferizationStages(OpPassManager &pm, bool resultsInPlace = false);
 /// Loops, memrefs, math, arith, functions and control flow to the LLVM
 /// dialect. The unrealized casts between memrefs and their descriptors are
 /// left for the caller to reconcile, after any conversion of its own (the
-/// GPU pipeline's kernel launches).
-void buildLlvmLoweringStages(OpPassManager &pm);
+/// GPU pipeline's kernel launches). With `runtimeBuffers`, memref.alloc
+/// and memref.dealloc call MLIR's generic allocation functions
+/// (_mlir_memref_to_llvm_alloc/_free), which SMQ's runtime implements as a
+/// cache of blocks reused across calls (Runtime.h); else malloc and free.
+void buildLlvmLoweringStages(OpPassManager &pm, bool runtimeBuffers = false);
 
 /// Options of the CPU pipeline.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {

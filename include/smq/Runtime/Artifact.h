@@ -70,6 +70,10 @@ typedef struct {
   void (*gpuStreamSynchronize)(void *stream);
   void *(*gpuMemAlloc)(uint64_t bytes, void *stream, SMQ_ARTIFACT_BOOL hostShared);
   void (*gpuMemFree)(void *ptr, void *stream);
+  /* count >= 21: CPU libraries' temporaries (smq_rt_buffer_alloc/free of
+   * Runtime.h), kept across calls. */
+  void *(*bufferAlloc)(uint64_t bytes);
+  void (*bufferFree)(void *ptr);
 } SmqArtifactImports;
 
 /* SmqArtifact.device: what the library's code runs on. */

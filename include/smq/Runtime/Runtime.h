@@ -77,6 +77,23 @@ void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
  * does not keep their pages. Called once by hosts before running models. */
 void smq_rt_tune_allocator(void);
 
+/* The CPU pipeline's compiled code allocates its temporaries here
+ * (memref.alloc and memref.dealloc, lowered to MLIR's
+ * _mlir_memref_to_llvm_alloc and _mlir_memref_to_llvm_free). A freed block
+ * is kept, by size, and handed back for the next request of that size: a
+ * model's calls request the same sizes every time (a decoder step makes
+ * 60 to 180 of them), so after the first call a run takes nothing from the
+ * heap. Blocks are 64-byte aligned. The cache keeps at most
+ * SMQ_BUFFER_CACHE bytes (default 512M; 0 turns it off), process-wide,
+ * and thread-safe; builds with AddressSanitizer keep nothing, so that a
+ * use after free is still caught. */
+void *smq_rt_buffer_alloc(uint64_t bytes);
+void smq_rt_buffer_free(void *ptr);
+/* Frees every kept block (hosts call it when a model goes away). */
+void smq_rt_buffer_trim(void);
+/* Bytes kept now, for tests and reports. */
+uint64_t smq_rt_buffer_cached_bytes(void);
+
 /* The kernels' layout of low-bit weight codes ("packed"). Each row of Ŵ
  * (N rows of K codes) is cut into chunks of 32 codes (the last one padded
  * with code 0), and a chunk of `bits`-bit codes takes 4·bits bytes:

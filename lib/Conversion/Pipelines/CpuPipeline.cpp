@@ -75,16 +75,18 @@ void smq::buildCpuLoweringStages(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.outlineLoopNests)
     pm.addPass(createSmqOutlineLoopNests());
-  buildLlvmLoweringStages(pm);
+  buildLlvmLoweringStages(pm, /*runtimeBuffers=*/true);
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void smq::buildLlvmLoweringStages(OpPassManager &pm) {
+void smq::buildLlvmLoweringStages(OpPassManager &pm, bool runtimeBuffers) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = runtimeBuffers;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
