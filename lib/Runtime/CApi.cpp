@@ -179,6 +179,9 @@ SmqStatus *openOnDevice(SmqModel &m, const std::string &library,
   int kind = a.device == SMQ_ARTIFACT_VULKAN ? SMQ_GPU_VULKAN : SMQ_GPU_CUDA;
   if (smq_gpu_open_device(kind, ordinal - 1, text, sizeof text) != 0)
     return fail(library + ": the model runs on " + deviceWord(a.device) +
+                (ordinal > 0 ? " (device number " + std::to_string(ordinal) +
+                                   ", counting from 1)"
+                             : std::string()) +
                 ", which cannot be opened: " + text);
   m.deviceName = smq_gpu_device_name();
   m.kernelsLoaded = true;

@@ -116,8 +116,8 @@ bool Cuda::open(int wanted, std::string &why) {
     return false;
   }
   if (wanted >= count) {
-    why = "no CUDA device " + std::to_string(wanted) + " (there are " +
-          std::to_string(count) + ", from 0)";
+    why = "no CUDA device " + std::to_string(wanted) +
+          " (the indices are 0 to " + std::to_string(count - 1) + ")";
     return false;
   }
   int which = wanted < 0 ? 0 : wanted;

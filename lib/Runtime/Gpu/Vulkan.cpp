@@ -161,8 +161,8 @@ bool Vulkan::open(int wanted, std::string &why) {
   uint32_t index = 0;
   if (wanted >= 0) {
     if (wanted >= int64_t(count)) {
-      why = "no Vulkan device " + std::to_string(wanted) + " (there are " +
-            std::to_string(count) + ", from 0)";
+      why = "no Vulkan device " + std::to_string(wanted) +
+            " (the indices are 0 to " + std::to_string(count - 1) + ")";
       return false;
     }
     index = uint32_t(wanted);

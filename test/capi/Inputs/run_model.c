@@ -1,7 +1,7 @@
 /* Runs a one-input model made by smq-compile through the C API:
- *   run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw [THREADS [DEVICE]]
- * (DEVICE: cpu, vulkan or cuda, checked against the library's) prints the
- * device and the signature, reads the input's raw bytes, writes the first
+ *   run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw [THREADS [DEVICE [NUMBER]]]
+ * (DEVICE: cpu, vulkan or cuda, checked against the library's; NUMBER:
+ * which device of that kind, from 1) prints the device and the signature, reads the input's raw bytes, writes the first
  * output's raw bytes (runtime-allocated) and the others' sizes. The example
  * of docs/CAPI.md. */
 #include <smq-c/Runtime.h>
@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   if (argc < 5) {
     fprintf(stderr, "usage: run_model LIB WEIGHTS|- INPUT.raw OUTPUT.raw "
-                    "[THREADS [DEVICE]]\n");
+                    "[THREADS [DEVICE [NUMBER]]]\n");
     return 2;
   }
   if (smqRuntimeApiVersion() != SMQ_RUNTIME_API_VERSION) {
@@ -51,6 +51,8 @@ int main(int argc, char **argv) {
                      : !strcmp(argv[6], "vulkan") ? SMQ_DEVICE_VULKAN
                      : !strcmp(argv[6], "cuda")   ? SMQ_DEVICE_CUDA
                                                   : (SmqDevice)99;
+  if (argc > 7)
+    options.deviceOrdinal = atoi(argv[7]);
   if (check(smqModelLoadWithOptions(argv[1],
                                     strcmp(argv[2], "-") ? argv[2] : NULL,
                                     &options, &model),
