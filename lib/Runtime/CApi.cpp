@@ -388,8 +388,8 @@ SmqStatus *load(const char *library, const char *weights,
     wrongDevice =
         std::string("compiled for ") + deviceWord(own) + ", asked to run on " +
         (known ? std::string(deviceWord(options.device - 1)) +
-                     " (smq-compile --device " + deviceWord(options.device - 1) +
-                     " makes a library for it)"
+                     " (smq-compile --device " +
+                     deviceWord(options.device - 1) + " makes a library for it)"
                : "device " + std::to_string(options.device) +
                      ", which is not an SmqDevice");
   else if (options.deviceOrdinal < 0 ||

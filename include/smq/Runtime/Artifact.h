@@ -68,7 +68,8 @@ typedef struct {
   void *(*gpuStreamCreate)(void);
   void (*gpuStreamDestroy)(void *stream);
   void (*gpuStreamSynchronize)(void *stream);
-  void *(*gpuMemAlloc)(uint64_t bytes, void *stream, SMQ_ARTIFACT_BOOL hostShared);
+  void *(*gpuMemAlloc)(uint64_t bytes, void *stream,
+                       SMQ_ARTIFACT_BOOL hostShared);
   void (*gpuMemFree)(void *ptr, void *stream);
   /* count >= 21: CPU libraries' temporaries (smq_rt_buffer_alloc/free of
    * Runtime.h), kept across calls. */
