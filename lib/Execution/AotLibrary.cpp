@@ -208,7 +208,10 @@ std::string generateC(const ModelSignature &sig, uint64_t key,
          "rt->gpuMemAlloc(n, s, h); }\n"
       << "HIDDEN void mgpuMemFree(void *p, void *s) { rt->gpuMemFree(p, s); "
          "}\n"
-      << "void smq_gpu_init(void);\nvoid smq_gpu_fini(void);\n";
+      // A model with no kernels has no module constructors: empty ones
+      // stand in (the object's, where it has them, take precedence).
+      << "HIDDEN __attribute__((weak)) void smq_gpu_init(void) {}\n"
+      << "HIDDEN __attribute__((weak)) void smq_gpu_fini(void) {}\n";
   c
     << "void _mlir_ciface_" << entry << "(";
   for (size_t i = 0; i < args; ++i)

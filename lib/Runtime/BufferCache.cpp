@@ -56,7 +56,7 @@ uint64_t limit() {
           scale = 1ull << 20, ++end;
         else if (*end == 'G' || *end == 'g')
           scale = 1ull << 30, ++end;
-        if (!*end)
+        if (!*end && uint64_t(n) <= UINT64_MAX / scale)
           v = uint64_t(n) * scale;
       }
     }
@@ -82,7 +82,7 @@ extern "C" void *smq_rt_buffer_alloc(uint64_t bytes) {
     if (it != c.lists.end() && !it->second.empty()) {
       void *ptr = it->second.back();
       it->second.pop_back();
-      c.keptBytes -= size;
+      c.keptBytes -= size + kHeader;
       return ptr;
     }
   }
@@ -101,10 +101,10 @@ extern "C" void smq_rt_buffer_free(void *ptr) {
   if (limit() != 0) {
     Cache &c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.keptBytes + size <= limit()) {
+    if (c.keptBytes + size + kHeader <= limit()) {
       try {
         c.lists[size].push_back(ptr);
-        c.keptBytes += size;
+        c.keptBytes += size + kHeader;
         return;
       } catch (...) {
         // No memory for the list: free the block instead.

@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <memory>
 #include <new>
@@ -159,13 +160,23 @@ const char *deviceWord(uint32_t device) {
 bool deviceBuffer(uint64_t bytes, void *&out, std::string &why) {
   out = smq_gpu_alloc(bytes);
   char text[512];
-  if (smq_gpu_take_error(text, sizeof text) || !out) {
-    why = out ? text : "out of host memory";
+  bool failed = smq_gpu_take_error(text, sizeof text);
+  if (failed || !out) {
+    why = failed ? text : "out of host memory";
     smq_gpu_free(out);
     out = nullptr;
     return false;
   }
   return true;
+}
+
+/// How many loaded models share each GPU library (by dlopen handle; under
+/// the run lock). dlopen gives a library loaded twice one copy of its
+/// globals, where its kernel modules' handles live, so its kernels load
+/// with the first model and unload with the last.
+std::map<void *, int> &gpuLibraryUsers() {
+  static std::map<void *, int> users;
+  return users;
 }
 
 /// Opens a GPU model's device (`ordinal` as SmqLoadOptions has it), loads
@@ -185,7 +196,8 @@ SmqStatus *openOnDevice(SmqModel &m, const std::string &library,
                 ", which cannot be opened: " + text);
   m.deviceName = smq_gpu_device_name();
   m.kernelsLoaded = true;
-  a.gpuInit();
+  if (gpuLibraryUsers()[m.library]++ == 0)
+    a.gpuInit();
   if (smq_gpu_take_error(text, sizeof text))
     return fail(library + ": loading the model's kernels onto " +
                 m.deviceName + ": " + text);
@@ -535,6 +547,12 @@ SmqStatus *smqModelLoadWithOptions(const char *library, const char *weights,
                                    const SmqLoadOptions *options,
                                    SmqModel **model) {
   try {
+    if (options && options->structSize != 0 &&
+        options->structSize < sizeof(SmqLoadOptions))
+      return fail("smqModelLoadWithOptions: structSize " +
+                  std::to_string(options->structSize) +
+                  " is smaller than this API's SmqLoadOptions (" +
+                  std::to_string(sizeof(SmqLoadOptions)) + ")");
     return load(library, weights, options ? *options : SmqLoadOptions{},
                 model);
   } catch (const std::bad_alloc &) {
@@ -557,8 +575,10 @@ void smqModelDestroy(SmqModel *model) {
     return;
   if (model->device != SMQ_ARTIFACT_CPU) {
     std::lock_guard<std::mutex> lock(runMutex());
-    if (model->kernelsLoaded)
+    if (model->kernelsLoaded && --gpuLibraryUsers()[model->library] == 0) {
+      gpuLibraryUsers().erase(model->library);
       model->artifact->gpuFini();
+    }
     for (auto *buffers :
          {&model->deviceWeights, &model->deviceInputs, &model->deviceOutputs})
       for (void *b : *buffers)

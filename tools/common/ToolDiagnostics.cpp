@@ -24,13 +24,15 @@ static std::string describe(Location loc) {
   return out.empty() ? "<unknown>" : out;
 }
 
-/// The innermost name a location carries (an ONNX node's, "node 'x'
-/// (Op, ...)"), or "".
+/// The first name a location carries (an ONNX node's, "node 'x' (Op,
+/// ...)"; of fused locations, the first node's), or "".
 static std::string nameOf(Location loc) {
   std::string out;
   loc->walk([&](Location l) {
-    if (auto name = dyn_cast<NameLoc>(l))
+    if (auto name = dyn_cast<NameLoc>(l)) {
       out = name.getName().str();
+      return WalkResult::interrupt();
+    }
     return WalkResult::advance();
   });
   return out;

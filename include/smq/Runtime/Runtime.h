@@ -67,9 +67,12 @@ typedef struct {
 void memrefCopy(int64_t elementSize, SmqUnrankedMemRef *src,
                 SmqUnrankedMemRef *dst);
 
-/* Compiled code allocates its temporaries with malloc on every call. glibc
- * serves blocks above 128 KiB with mmap and unmaps them on free, so every
- * call would fault its activations in afresh; this raises the thresholds so
+/* The runtime's own scratch and the GPU pipeline's host code allocate with
+ * malloc (the CPU pipeline's code takes its temporaries from
+ * smq_rt_buffer_alloc, below, whose fresh blocks come from malloc too).
+ * glibc serves blocks above 128 KiB with mmap and unmaps them on free, so
+ * every call would fault its activations in afresh; this raises the
+ * thresholds so
  * freed blocks are reused: up to 32 MiB (glibc's own ceiling when it
  * adapts the threshold), with up to 64 MiB free kept at the heap's top.
  * Larger blocks are still mapped and given back when freed, so a host that
@@ -91,7 +94,8 @@ void *smq_rt_buffer_alloc(uint64_t bytes);
 void smq_rt_buffer_free(void *ptr);
 /* Frees every kept block (hosts call it when a model goes away). */
 void smq_rt_buffer_trim(void);
-/* Bytes kept now, for tests and reports. */
+/* Bytes kept now (each block with its 64-byte header), for tests and
+ * reports. */
 uint64_t smq_rt_buffer_cached_bytes(void);
 
 /* The kernels' layout of low-bit weight codes ("packed"). Each row of Ŵ

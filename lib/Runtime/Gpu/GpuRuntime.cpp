@@ -113,7 +113,7 @@ extern "C" int smq_gpu_open_device(int kind, int index, char *why,
       return 0;
     copyOut(kind != openKind
                 ? "another GPU backend is open in this process"
-                : "GPU device " + std::to_string(openIndex) +
+                : "the GPU device of index " + std::to_string(openIndex) +
                       " is open in this process; one process uses one device",
             why, whyLen);
     return -1;

@@ -43,7 +43,9 @@ struct Kernel {
 
 struct Module {
   VkShaderModule shader = VK_NULL_HANDLE;
-  std::vector<std::unique_ptr<Kernel>> kernels;
+  /// By entry name: the host code asks for a kernel before every launch,
+  /// and each is built (pipeline, descriptor set) once.
+  std::map<std::string, std::unique_ptr<Kernel>> kernels;
 };
 
 struct Allocation {
@@ -400,7 +402,7 @@ void *Vulkan::loadModule(const void *data, size_t size) {
 
 void Vulkan::unloadModule(void *handle) {
   std::unique_ptr<Module> m(static_cast<Module *>(handle));
-  for (auto &k : m->kernels) {
+  for (auto &[name, k] : m->kernels) {
     if (k->pipeline)
       vkDestroyPipeline(dev, k->pipeline, nullptr);
     if (k->layout)
@@ -415,11 +417,14 @@ void Vulkan::unloadModule(void *handle) {
 
 void *Vulkan::function(void *handle, const char *name) {
   auto *m = static_cast<Module *>(handle);
-  auto k = std::make_unique<Kernel>();
-  k->module = m->shader;
-  k->entry = name;
-  m->kernels.push_back(std::move(k));
-  return m->kernels.back().get();
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<Kernel> &k = m->kernels[name];
+  if (!k) {
+    k = std::make_unique<Kernel>();
+    k->module = m->shader;
+    k->entry = name;
+  }
+  return k.get();
 }
 
 /// The pipeline, descriptor layout and set of a kernel with `n` storage

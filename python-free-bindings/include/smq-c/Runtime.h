@@ -113,6 +113,10 @@ typedef enum {
 /* Options of smqModelLoadWithOptions. Zero-initialise what you do not
  * set: SmqLoadOptions o = {0}; */
 typedef struct {
+  /* 0, or sizeof(SmqLoadOptions) as the caller's header has it: later
+   * versions add fields after these and read them only when this says the
+   * caller has them. */
+  size_t structSize;
   /* The entry symbol's prefix; NULL: NAME of libNAME.so. */
   const char *prefix;
   /* The device the caller means to run on: DEFAULT, or the library's own

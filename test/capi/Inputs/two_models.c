@@ -1,10 +1,13 @@
 /* Two AOT models in one process at once: loads both, runs each on the same
- * input, and writes each model's first output.
+ * input, and writes each model's first output; then destroys the first and
+ * runs the second again, which must give the same bytes (the same library
+ * may be given twice).
  *   two_models LIB1 WEIGHTS1 LIB2 WEIGHTS2 INPUT.raw OUT1.raw OUT2.raw */
 #include <smq-c/Runtime.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int check(SmqStatus *status, const char *what) {
   if (!status)
@@ -47,9 +50,22 @@ int main(int argc, char **argv) {
                   output[i].byteSize)
       return 1;
     fclose(f);
-    smqFree(output[i].data);
-    smqModelDestroy(models[i]);
   }
+  smqModelDestroy(models[0]);
+  {
+    SmqBuffer again = {0};
+    if (check(smqModelRun(models[1], &input, 1, &again, 1), "run again"))
+      return 1;
+    if (again.byteSize != output[1].byteSize ||
+        memcmp(again.data, output[1].data, again.byteSize) != 0) {
+      fprintf(stderr, "the second model changed once the first was gone\n");
+      return 1;
+    }
+    smqFree(again.data);
+  }
+  smqModelDestroy(models[1]);
+  for (i = 0; i < 2; ++i)
+    smqFree(output[i].data);
   printf("two models ran\n");
   return 0;
 }
