@@ -655,12 +655,29 @@ CompiledModel::~CompiledModel() {
 
 bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
                         std::vector<::smq::HostArray> &outputs,
-                        std::string *why) {
+                        std::string *why,
+                        const std::vector<int> *outputInInput) {
   if (inputs.size() != inputSpecs.size()) {
     *why = "the model takes " + std::to_string(inputSpecs.size()) +
            " inputs, got " + std::to_string(inputs.size());
     return false;
   }
+  // The input an output shares its bytes with, or -1.
+  auto sharedInput = [&](size_t i) -> int {
+    if (!outputInInput || i >= outputInInput->size())
+      return -1;
+    int j = (*outputInInput)[i];
+    return j >= 0 && size_t(j) < inputs.size() ? j : -1;
+  };
+  for (size_t i = 0; i < outputSpecs.size(); ++i)
+    if (int j = sharedInput(i); j >= 0 &&
+        (onDevice || inputSpecs[j].dtype != outputSpecs[i].dtype ||
+         inputSpecs[j].shape != outputSpecs[i].shape)) {
+      *why = "output '" + outputSpecs[i].name + "' cannot be written into "
+             "input '" + inputSpecs[j].name + "'" +
+             (onDevice ? " on a GPU" : ": their types or shapes differ");
+      return false;
+    }
   // The descriptors in one flat buffer, and the argument arrays, kept
   // from call to call on this thread: once warm, a call (a decode step)
   // allocates nothing here. A decoder has hundreds of weights, and a
@@ -705,6 +722,12 @@ bool CompiledModel::run(const std::vector<const ::smq::HostArray *> &inputs,
     ::smq::HostArray &o = outputs[i];
     o.dtype = outputSpecs[i].dtype;
     o.shape = outputSpecs[i].shape;
+    if (int j = sharedInput(i); j >= 0) {
+      o.bytes.clear();
+      offsets.push_back(appendDescriptor(flat, inputs[j]->bytes.data(),
+                                         o.shape));
+      continue;
+    }
     // The model writes every element of its results: an output array of
     // the right size (a caller's, reused across calls) is not cleared.
     o.bytes.resize(o.numElements() * ::smq::dtypeSize(o.dtype));

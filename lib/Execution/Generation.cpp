@@ -47,12 +47,59 @@ double now() {
       .count();
 }
 
+/// Whether each past input of `io` feeds only the past operand of one
+/// GroupQueryAttention whose present result is returned, unchanged, as the
+/// matching present output. Then the compiled code's only reader of a past
+/// is the KV-cache kernel that writes its present (smq.ukernel.kv_place,
+/// which reads a row before it writes it, and copies nothing onto itself),
+/// and the two may be one buffer.
+bool pastFeedsOnlyItsPresent(ModuleOp module, StringRef entry,
+                             const DecoderContract &io) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func || func.isExternal())
+    return false;
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  auto named = [](DictionaryAttr attrs) -> StringRef {
+    auto name = attrs ? attrs.getAs<StringAttr>("smq.name") : StringAttr();
+    return name ? name.getValue() : StringRef();
+  };
+  for (size_t i = 0; i < io.past.size(); ++i) {
+    Value past;
+    for (unsigned a = 0; a < func.getNumArguments(); ++a)
+      if (named(func.getArgAttrDict(a)) == io.past[i])
+        past = func.getArgument(a);
+    int result = -1;
+    for (unsigned r = 0; r < func.getNumResults(); ++r)
+      if (named(func.getResultAttrDict(r)) == io.present[i])
+        result = int(r);
+    if (!past || result < 0 || !past.hasOneUse())
+      return false;
+    auto gqa = dyn_cast<GroupQueryAttentionOp>(*past.user_begin());
+    if (!gqa)
+      return false;
+    Value present = past == gqa.getPastKey()     ? gqa.getPresentKey()
+                    : past == gqa.getPastValue() ? gqa.getPresentValue()
+                                                 : Value();
+    if (!present || !present.hasOneUse() ||
+        *present.user_begin() != ret.getOperation() ||
+        ret.getOperand(result) != present)
+      return false;
+  }
+  return !io.past.empty();
+}
+
 } // namespace
 
 struct Generator::Variant {
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<CompiledModel> model;
   int64_t seq = 0, past = 0;
+  /// The decode variant whose presents are its pasts' buffers (the cache):
+  /// its past and mask span all the slots, and a step writes its new keys
+  /// and values straight into the cache.
+  bool shared = false;
+  /// Per output, the input whose bytes it is written into, or -1.
+  std::vector<int> outputInInput;
   std::vector<HostArray> own;
   std::vector<const HostArray *> ordered;
   std::vector<HostArray> outputs;
@@ -85,9 +132,24 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
   g->rows = options.batch;
   g->chunk = std::min(options.promptChunk, options.maxContext);
   g->fill.assign(g->rows, 0);
-  for (size_t i = 0; i < io->past.size(); ++i)
-    g->cache.push_back(zeros(DType::F32, {g->rows, io->heads[i],
-                                          g->slots - 1, io->headDims[i]}));
+  // GroupQueryAttention's present is [B, Nk, max(past, total), H]: with a
+  // past and a mask of all the slots, a decode step's present has its
+  // past's shape, and where nothing but the KV kernel reads the past they
+  // share the cache's buffer, so that a step does not copy the whole cache
+  // (ONNX Runtime GenAI's shared past and present buffer). Otherwise the
+  // past has a slot fewer than the present.
+  bool share = options.shareCache && io->cacheAtLength &&
+               options.compile.device == "cpu" &&
+               options.compile.attentionKernel &&
+               pastFeedsOnlyItsPresent(module, options.compile.entry, *io);
+  auto makeCache = [&](bool shared) {
+    g->cacheSlots = shared ? g->slots : g->slots - 1;
+    g->cache.clear();
+    for (size_t i = 0; i < io->past.size(); ++i)
+      g->cache.push_back(zeros(DType::F32, {g->rows, io->heads[i],
+                                            g->cacheSlots, io->headDims[i]}));
+  };
+  makeCache(share);
 
   double t0 = now();
   // The variants share one packing of the weights: packed here, on the
@@ -97,10 +159,11 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
   OwningOpRef<ModuleOp> packed = module.clone();
   if (failed(packWeights(*packed, options.compile)))
     return nullptr;
-  auto build = [&](int64_t seq) -> std::unique_ptr<Variant> {
+  auto build = [&](int64_t seq, bool shared) -> std::unique_ptr<Variant> {
     auto v = std::make_unique<Variant>();
     v->seq = seq;
-    v->past = g->slots - seq;
+    v->shared = shared;
+    v->past = shared ? g->slots : g->slots - seq;
     std::map<std::string, std::vector<int64_t>> shapes = {
         {io->inputIds, {g->rows, seq}},
         {io->attentionMask, {g->rows, g->slots}}};
@@ -148,6 +211,14 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
         if (outputs[k].name == io->present[i])
           v->presentOutput[i] = k;
     }
+    v->outputInInput.assign(outputs.size(), -1);
+    for (size_t i = 0; shared && i < io->present.size(); ++i) {
+      int in = v->pastInput[i], out = v->presentOutput[i];
+      if (in < 0 || out < 0 || inputs[in].shape != outputs[out].shape ||
+          inputs[in].dtype != outputs[out].dtype)
+        return nullptr;
+      v->outputInInput[out] = in;
+    }
     std::vector<DType> indexTypes = {inputs[v->ids].dtype};
     if (v->positions >= 0)
       indexTypes.push_back(inputs[v->positions].dtype);
@@ -160,11 +231,17 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
       }
     return v;
   };
-  g->decode = build(1);
+  g->decode = build(1, share);
+  if (!g->decode && share) {
+    // The present did not come out with its past's shape: separate
+    // buffers, as for other models.
+    makeCache(false);
+    g->decode = build(1, false);
+  }
   if (!g->decode)
     return nullptr;
   if (g->chunk > 1) {
-    g->prompt = build(g->chunk);
+    g->prompt = build(g->chunk, false);
     if (!g->prompt)
       return nullptr;
   }
@@ -185,7 +262,7 @@ bool Generator::checkTokens(const std::vector<int64_t> &tokens,
 
 bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
                     std::vector<std::vector<float>> &logits, std::string *why) {
-  const int64_t total = v.past + v.seq;
+  const int64_t total = v.shared ? slots : v.past + v.seq;
   HostArray &ids = v.own[v.ids], &mask = v.own[v.mask];
   HostArray *pos = v.positions >= 0 ? &v.own[v.positions] : nullptr;
   for (int64_t b = 0; b < rows; ++b) {
@@ -198,9 +275,13 @@ bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
     // GroupQueryAttention reads a row's past length off the mask's sum
     // (minus the chunk): padding tokens count, and land after the row's
     // real ones, where nothing reads them before they are overwritten.
+    // Sharing the cache, the mask spans its slots: the row's past and new
+    // tokens, then nothing.
     for (int64_t j = 0; j < total; ++j)
       setInt(mask, b * total + j,
-             j < v.past ? j < fill[b] : io.cacheAtLength || j - v.past < n);
+             v.shared     ? j < fill[b] + v.seq
+             : j < v.past ? j < fill[b]
+                          : io.cacheAtLength || j - v.past < n);
   }
   // The prompt variant reads the first `past` slots of the cache.
   for (size_t i = 0; i < cache.size() && v.seq > 1; ++i) {
@@ -208,25 +289,26 @@ bool Generator::run(Variant &v, const std::vector<std::vector<int64_t>> &tokens,
     int64_t d = io.headDims[i], n = rows * io.heads[i];
     for (int64_t bh = 0; bh < n; ++bh)
       std::memcpy(dst.data<float>() + bh * v.past * d,
-                  cache[i].data<float>() + bh * (slots - 1) * d,
+                  cache[i].data<float>() + bh * cacheSlots * d,
                   v.past * d * sizeof(float));
   }
-  if (!v.model->run(v.ordered, v.outputs, why))
+  if (!v.model->run(v.ordered, v.outputs, why, &v.outputInInput))
     return false;
   // New keys and values follow the past slots in each present output, or
-  // sit at the row's length (GroupQueryAttention).
-  for (size_t i = 0; i < cache.size(); ++i) {
+  // sit at the row's length (GroupQueryAttention); sharing the cache, they
+  // are in it already.
+  for (size_t i = 0; i < cache.size() && !v.shared; ++i) {
     const HostArray &present = v.outputs[v.presentOutput[i]];
     int64_t d = io.headDims[i], h = io.heads[i], length = present.shape[2];
     for (int64_t b = 0; b < rows; ++b)
       for (int64_t head = 0; head < h; ++head)
         for (int64_t t = 0; t < int64_t(tokens[b].size()); ++t) {
           int64_t slot = fill[b] + t;
-          if (slot >= slots - 1)
+          if (slot >= cacheSlots)
             continue; // the context is then full: no later step reads it
           int64_t from = io.cacheAtLength ? slot : v.past + t;
           std::memcpy(cache[i].data<float>() +
-                          ((b * h + head) * (slots - 1) + slot) * d,
+                          ((b * h + head) * cacheSlots + slot) * d,
                       present.data<float>() +
                           ((b * h + head) * length + from) * d,
                       d * sizeof(float));
@@ -310,7 +392,7 @@ bool Generator::step(const std::vector<int64_t> &tokens,
     return false;
   std::vector<std::vector<int64_t>> part(rows);
   for (int64_t b = 0; b < rows; ++b) {
-    if (fill[b] > decode->past) {
+    if (fill[b] >= slots) {
       *why = "the context of " + std::to_string(slots) +
              " tokens is full (raise the maximum context)";
       return false;

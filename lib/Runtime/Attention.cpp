@@ -203,7 +203,11 @@ extern "C" void _mlir_ciface_smq_rt_kv_place_f32(SmqMemRef4F32 *past,
     float *dst = base + b * o[0] + kv * o[1];
     const float *src = past->aligned + past->offset + b * past->strides[0] +
                        kv * past->strides[1];
-    for (int64_t j = 0; j < kept; ++j)
+    // A present that is its past's own buffer (the generator's shared
+    // cache) holds those rows already.
+    bool inPlace = src == dst && past->strides[2] == o[2] &&
+                   past->strides[3] == o[3];
+    for (int64_t j = 0; j < kept && !inPlace; ++j)
       copyRow(dst + j * o[2], o[3], src + j * past->strides[2],
               past->strides[3], H);
     for (int64_t j = kept; zeroTail && j < T; ++j)

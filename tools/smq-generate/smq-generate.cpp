@@ -86,6 +86,11 @@ static cl::opt<int64_t> maxContext(
 static cl::opt<int64_t> promptChunk(
     "prompt-chunk", cl::desc("Prompt tokens per model call"), cl::init(32),
     cl::cat(category));
+static cl::opt<bool> separateCache(
+    "separate-cache",
+    cl::desc("Copy a GroupQueryAttention model's cache into each step's "
+             "presents instead of sharing its buffers (for comparison)"),
+    cl::cat(category));
 static cl::opt<std::string> jsonPath(
     "json", cl::desc("Write tokens and speeds as JSON to this file"),
     cl::value_desc("file"), cl::cat(category));
@@ -229,6 +234,7 @@ int main(int argc, char **argv) {
   mlir::smq::GeneratorOptions options;
   options.batch = prompts->size();
   options.promptChunk = promptChunk;
+  options.shareCache = !separateCache;
   options.maxContext = maxContext;
   if (maxContext == 0) {
     options.maxContext = (longest + maxNewTokens + 31) / 32 * 32;

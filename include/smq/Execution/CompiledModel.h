@@ -117,9 +117,15 @@ public:
 
   /// Runs the model. `inputs` follow inputs() in order; returns false and
   /// sets `why` if one does not match its spec, or if a data-dependent
-  /// index (a token id, a position) was out of range.
+  /// index (a token id, a position) was out of range. With
+  /// `outputInInput`, output i whose entry is an input's index j >= 0 is
+  /// written into input j's bytes (same type and shape; CPU models only)
+  /// and its HostArray is left empty: the caller promises that the model
+  /// reads input j only before it writes output i over it (a KV cache's
+  /// past and present, see Generation.cpp).
   bool run(const std::vector<const ::smq::HostArray *> &inputs,
-           std::vector<::smq::HostArray> &outputs, std::string *why);
+           std::vector<::smq::HostArray> &outputs, std::string *why,
+           const std::vector<int> *outputInInput = nullptr);
 
   /// Seconds spent lowering and JIT-compiling (or loading from the cache).
   double compileSeconds() const { return seconds; }

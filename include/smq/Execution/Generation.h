@@ -38,6 +38,11 @@ struct GeneratorOptions {
   int64_t promptChunk = 32;
   /// Sequences run together.
   int64_t batch = 1;
+  /// GroupQueryAttention models on the CPU: a decode step's presents are
+  /// the cache's own buffers (written in place, not copied), where nothing
+  /// but the KV kernel reads the pasts. Off: separate buffers, as before,
+  /// for comparison.
+  bool shareCache = true;
   CompileOptions compile;
 };
 
@@ -84,9 +89,11 @@ private:
   int64_t slots = 0, rows = 0, chunk = 0;
   double seconds = 0;
   std::unique_ptr<Variant> decode, prompt;
-  /// The cache: per contract.past entry, [rows, heads, slots - 1, headDim],
-  /// which is the decode variant's past input itself.
+  /// The cache: per contract.past entry, [rows, heads, cacheSlots,
+  /// headDim], which is the decode variant's past input itself, and, when
+  /// the decode variant shares it (cacheSlots == slots), its present too.
   std::vector<::smq::HostArray> cache;
+  int64_t cacheSlots = 0;
   std::vector<int64_t> fill;
 };
 
