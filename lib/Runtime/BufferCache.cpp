@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "smq/Runtime/Runtime.h"
 
+#include "ByteCount.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -45,21 +47,8 @@ Cache &cache() {
 uint64_t limit() {
   static const uint64_t value = [] {
     uint64_t v = 512ull << 20;
-    if (const char *text = std::getenv("SMQ_BUFFER_CACHE")) {
-      char *end = nullptr;
-      unsigned long long n = std::strtoull(text, &end, 10);
-      if (end != text) {
-        uint64_t scale = 1;
-        if (*end == 'K' || *end == 'k')
-          scale = 1ull << 10, ++end;
-        else if (*end == 'M' || *end == 'm')
-          scale = 1ull << 20, ++end;
-        else if (*end == 'G' || *end == 'g')
-          scale = 1ull << 30, ++end;
-        if (!*end && uint64_t(n) <= UINT64_MAX / scale)
-          v = uint64_t(n) * scale;
-      }
-    }
+    if (const char *text = std::getenv("SMQ_BUFFER_CACHE"))
+      smq::rt::parseByteCount(text, v); // unreadable: the default
     return SMQ_KEEP_BUFFERS ? v : 0;
   }();
   return value;

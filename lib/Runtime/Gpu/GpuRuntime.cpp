@@ -11,6 +11,7 @@
 #include "smq/Runtime/GpuRuntime.h"
 
 #include "Backend.h"
+#include "../ByteCount.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -69,24 +70,6 @@ std::map<void *, uint64_t> deviceSizes;
 // error, so they must be real memory; nothing reads them afterwards.
 std::map<void *, uint64_t> standIns;
 
-bool parseLimit(const char *text, uint64_t &out) {
-  char *end = nullptr;
-  unsigned long long v = std::strtoull(text, &end, 10);
-  if (end == text)
-    return false;
-  uint64_t scale = 1;
-  if (*end == 'K' || *end == 'k')
-    scale = 1ull << 10, ++end;
-  else if (*end == 'M' || *end == 'm')
-    scale = 1ull << 20, ++end;
-  else if (*end == 'G' || *end == 'g')
-    scale = 1ull << 30, ++end;
-  if (*end)
-    return false;
-  out = uint64_t(v) * scale;
-  return true;
-}
-
 } // namespace
 
 void smq::gpu::fail(const std::string &message) {
@@ -120,7 +103,7 @@ extern "C" int smq_gpu_open_device(int kind, int index, char *why,
   }
   std::string reason;
   if (const char *limit = std::getenv("SMQ_GPU_MEMORY_LIMIT")) {
-    if (!parseLimit(limit, memoryLimit)) {
+    if (!smq::rt::parseByteCount(limit, memoryLimit)) {
       copyOut(std::string("SMQ_GPU_MEMORY_LIMIT=") + limit +
                   " is not a byte count (such as 512M or 8G)",
               why, whyLen);
