@@ -103,11 +103,9 @@ bool stage(std::vector<void *> &buffers, size_t i, size_t bytes,
            std::string &reason) {
   if (buffers.size() <= i)
     buffers.resize(i + 1, nullptr);
-  char text[512] = "allocation failed";
-  if (!buffers[i] && (!(buffers[i] = smq_gpu_alloc(bytes)) ||
-                      smq_gpu_take_error(text, sizeof text))) {
-    smq_gpu_free(buffers[i]);
-    buffers[i] = nullptr;
+  char text[512];
+  if (!buffers[i] &&
+      !(buffers[i] = smq_gpu_alloc_buffer(bytes, text, sizeof text))) {
     reason = text;
     return false;
   }

@@ -158,16 +158,11 @@ const char *deviceWord(uint32_t device) {
 
 /// A device buffer of `bytes` in `out`, or the device's reason why not.
 bool deviceBuffer(uint64_t bytes, void *&out, std::string &why) {
-  out = smq_gpu_alloc(bytes);
   char text[512];
-  bool failed = smq_gpu_take_error(text, sizeof text);
-  if (failed || !out) {
-    why = failed ? text : "out of host memory";
-    smq_gpu_free(out);
-    out = nullptr;
-    return false;
-  }
-  return true;
+  out = smq_gpu_alloc_buffer(bytes, text, sizeof text);
+  if (!out)
+    why = text;
+  return out != nullptr;
 }
 
 /// How many loaded models share each GPU library (by dlopen handle; under

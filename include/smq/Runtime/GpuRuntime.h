@@ -43,6 +43,10 @@ const char *smq_gpu_device_name(void);
  *  runs to its end; the caller must check smq_gpu_take_error. */
 void *smq_gpu_alloc(uint64_t bytes);
 void smq_gpu_free(void *ptr);
+/** smq_gpu_alloc for a buffer its caller keeps (weights, staged inputs and
+ *  outputs): the device buffer, or NULL with the reason in `why` (the
+ *  pending error, taken; the host stand-in freed). */
+void *smq_gpu_alloc_buffer(uint64_t bytes, char *why, size_t why_len);
 
 /** Takes the first error since the last call: 1 and its text in `buf`,
  *  or 0 when none. Runtime calls made after an error do nothing. */

@@ -181,6 +181,18 @@ extern "C" void smq_gpu_free(void *ptr) {
     device()->free(ptr);
 }
 
+extern "C" void *smq_gpu_alloc_buffer(uint64_t bytes, char *why,
+                                      size_t whyLen) {
+  void *p = smq_gpu_alloc(bytes);
+  bool failed = smq_gpu_take_error(why, whyLen);
+  if (!failed && p)
+    return p;
+  if (!failed)
+    copyOut("out of host memory", why, whyLen);
+  smq_gpu_free(p);
+  return nullptr;
+}
+
 extern "C" int smq_gpu_take_error(char *buf, size_t len) {
   std::lock_guard<std::mutex> lock(errorMutex());
   if (pendingError().empty())
