@@ -113,6 +113,19 @@ Value decodeWeight(OpBuilder &nb, Location l, Value byte, Value scale,
                                arith::SubFOp::create(nb, l, qf, zero));
 }
 
+/// The body of a fused quantized contraction whose operands are (x, the
+/// code's byte, scale, zero point, accumulator): acc + x · ŵ(n, k), the
+/// weight decoded where it is multiplied.
+void yieldDecodedProduct(OpBuilder &nb, Location l, ValueRange args,
+                         Value codes, Value k, Value n, int64_t bits,
+                         int64_t rowBytes) {
+  Value w = decodeWeight(nb, l, args[1], args[2], args[3], codes, k, n, bits,
+                         rowBytes);
+  Value p = arith::MulFOp::create(nb, l, args[0], w);
+  linalg::YieldOp::create(nb, l,
+                          Value(arith::AddFOp::create(nb, l, args[4], p)));
+}
+
 /// Ŵᵀ (K×N f32) decoded from an unpacked smq.quantized_matmul's codes: the
 /// generic reads each code's first byte, its group's scale and its zero
 /// point through indexing maps. Packed codes go to the runtime kernel
@@ -203,12 +216,9 @@ Value splitQuantizedMatMul(OpBuilder &b, Location loc, Value x, Value codes,
                     nb, l, linalg::IndexOp::create(nb, l, 3),
                     arith::ConstantIndexOp::create(nb, l, lanes)),
                 linalg::IndexOp::create(nb, l, 2));
-            Value w = decodeWeight(nb, l, args[1], args[2], args[3], codes, k,
-                                   linalg::IndexOp::create(nb, l, 1), bits,
-                                   rowBytes);
-            Value p = arith::MulFOp::create(nb, l, args[0], w);
-            linalg::YieldOp::create(
-                nb, l, Value(arith::AddFOp::create(nb, l, args[4], p)));
+            yieldDecodedProduct(nb, l, args, codes, k,
+                                linalg::IndexOp::create(nb, l, 1), bits,
+                                rowBytes);
           })
           .getResult(0);
   auto outType = RankedTensorType::get({m, n}, b.getF32Type());
@@ -260,13 +270,10 @@ Value fusedQuantizedMatMul(OpBuilder &b, Location loc, Value x, Value codes,
              b, loc, TypeRange{outType}, ValueRange{x, codes, scales, zeros},
              ValueRange{filled(b, loc, outType, 0.0)}, maps, iters,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value w = decodeWeight(nb, l, args[1], args[2], args[3], codes,
-                                      linalg::IndexOp::create(nb, l, 2),
-                                      linalg::IndexOp::create(nb, l, 1), bits,
-                                      rowBytes);
-               Value p = arith::MulFOp::create(nb, l, args[0], w);
-               linalg::YieldOp::create(
-                   nb, l, Value(arith::AddFOp::create(nb, l, args[4], p)));
+               yieldDecodedProduct(nb, l, args, codes,
+                                   linalg::IndexOp::create(nb, l, 2),
+                                   linalg::IndexOp::create(nb, l, 1), bits,
+                                   rowBytes);
              })
       .getResult(0);
 }
