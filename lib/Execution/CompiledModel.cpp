@@ -248,6 +248,19 @@ void exposeGpuConstructors(llvm::Module &m) {
   }
 }
 
+/// What both the JIT's and the AOT's code generation do to the translated
+/// module before optimising it: the target's CPU on every function (when
+/// there is a target), the entry folded into its C interface, and a GPU
+/// model's module constructors made into smq_gpu_init/fini, which the
+/// loader calls once the device is open.
+void prepareForCodegen(llvm::Module &m, const llvm::TargetMachine *tm,
+                       llvm::StringRef entry) {
+  if (tm)
+    targetFunctions(m, *tm);
+  inlineEntryIntoInterface(m, entry);
+  exposeGpuConstructors(m);
+}
+
 /// Object code for a module lowered to the LLVM dialect, with MLIR's packed
 /// entry wrappers (`_mlir_<name>`), as MLIR's ExecutionEngine compiles it.
 llvm::Expected<std::string> compileObject(ModuleOp module,
@@ -260,10 +273,7 @@ llvm::Expected<std::string> compileObject(ModuleOp module,
   // forced lower level's CPU) through optimisation and code generation.
   std::function<llvm::Error(llvm::Module *)> transformer =
       [&optimize, &options, tm](llvm::Module *m) -> llvm::Error {
-    if (tm)
-      targetFunctions(*m, *tm);
-    inlineEntryIntoInterface(*m, options.entry);
-    exposeGpuConstructors(*m);
+    prepareForCodegen(*m, tm, options.entry);
     return optimize(m);
   };
   // A function_ref: `transformer` outlives the engine's use of it.
@@ -818,11 +828,9 @@ mlir::smq::emitRelocatableObject(ModuleOp module,
   }
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
-  targetFunctions(*llvmModule, *tm);
-  inlineEntryIntoInterface(*llvmModule, options.entry);
   // A GPU model's kernels load when the runtime has opened the device
   // (SmqArtifact::gpuInit), not when the library is opened.
-  exposeGpuConstructors(*llvmModule);
+  prepareForCodegen(*llvmModule, tm.get(), options.entry);
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
   if (llvm::Error err = optimize(llvmModule.get())) {
     emitError(module.getLoc()) << "LLVM optimisation failed: "
