@@ -159,6 +159,7 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
   OwningOpRef<ModuleOp> packed = module.clone();
   if (failed(packWeights(*packed, options.compile)))
     return nullptr;
+  bool presentUnlikePast = false;
   auto build = [&](int64_t seq, bool shared) -> std::unique_ptr<Variant> {
     auto v = std::make_unique<Variant>();
     v->seq = seq;
@@ -215,8 +216,10 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
     for (size_t i = 0; shared && i < io->present.size(); ++i) {
       int in = v->pastInput[i], out = v->presentOutput[i];
       if (in < 0 || out < 0 || inputs[in].shape != outputs[out].shape ||
-          inputs[in].dtype != outputs[out].dtype)
+          inputs[in].dtype != outputs[out].dtype) {
+        presentUnlikePast = true;
         return nullptr;
+      }
       v->outputInInput[out] = in;
     }
     std::vector<DType> indexTypes = {inputs[v->ids].dtype};
@@ -232,9 +235,10 @@ std::unique_ptr<Generator> Generator::create(ModuleOp module,
     return v;
   };
   g->decode = build(1, share);
-  if (!g->decode && share) {
+  if (presentUnlikePast) {
     // The present did not come out with its past's shape: separate
-    // buffers, as for other models.
+    // buffers, as for other models. (A variant that failed to compile is
+    // an error either way, and is not compiled again.)
     makeCache(false);
     g->decode = build(1, false);
   }
